@@ -1,0 +1,241 @@
+/*
+ * guard.c: the error boundary between Swift and PostgreSQL, written once.
+ *
+ * Swift -> PostgreSQL: augur_guarded() runs a C body under PG_TRY inside an internal
+ * subtransaction (as PL/Python does for SPI). An ERROR rolls the subtransaction back,
+ * which releases locks, buffer pins, SPI connections and memory the body took; the
+ * memory context and resource owner are restored and the error is copied into an
+ * augur_error for Swift to throw. No longjmp ever crosses a Swift frame.
+ *
+ * Swift -> the user: augur_raise_if_error() is called by fmgr wrappers after every Swift
+ * frame has returned, and turns an augur_error into ereport(ERROR).
+ */
+#include "augur_internal.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+static void
+copy_text(char *dst, size_t size, const char *src)
+{
+    if (src == NULL)
+        dst[0] = '\0';
+    else
+        strlcpy(dst, src, size);
+}
+
+void
+augur_error_from_edata(augur_error *err, const ErrorData *edata)
+{
+    err->sqlstate = edata->sqlerrcode != 0 ? edata->sqlerrcode : ERRCODE_INTERNAL_ERROR;
+    copy_text(err->message, sizeof(err->message), edata->message);
+    copy_text(err->detail, sizeof(err->detail), edata->detail);
+    copy_text(err->hint, sizeof(err->hint), edata->hint);
+}
+
+void
+augur_raise_if_error(const augur_error *err)
+{
+    if (err->sqlstate == 0)
+        return;
+    ereport(ERROR,
+            (errcode(err->sqlstate),
+             errmsg_internal("%s", err->message),
+             err->detail[0] ? errdetail_internal("%s", err->detail) : 0,
+             err->hint[0] ? errhint("%s", err->hint) : 0));
+}
+
+/*
+ * Runs body(arg) in an internal subtransaction; returns false with *err filled if
+ * anything raised, including starting the subtransaction itself. Called from Swift.
+ */
+static bool
+augur_guarded(void (*body) (void *), void *arg, augur_error *err)
+{
+    MemoryContext caller_context = CurrentMemoryContext;
+    ResourceOwner caller_owner = CurrentResourceOwner;
+    volatile bool in_subtransaction = false;
+    volatile bool ok = true;
+
+    err->sqlstate = 0;
+    PG_TRY();
+    {
+        BeginInternalSubTransaction(NULL);
+        in_subtransaction = true;
+        MemoryContextSwitchTo(caller_context);
+        body(arg);
+        ReleaseCurrentSubTransaction();
+        in_subtransaction = false;
+    }
+    PG_CATCH();
+    {
+        ErrorData  *edata;
+
+        MemoryContextSwitchTo(caller_context);
+        edata = CopyErrorData();
+        FlushErrorState();
+        if (in_subtransaction)
+            RollbackAndReleaseCurrentSubTransaction();
+        augur_error_from_edata(err, edata);
+        FreeErrorData(edata);
+        ok = false;
+    }
+    PG_END_TRY();
+    MemoryContextSwitchTo(caller_context);
+    CurrentResourceOwner = caller_owner;
+    return ok;
+}
+
+/* ---- SPI ---------------------------------------------------------------- */
+
+typedef struct SpiCall
+{
+    const char *sql;
+    int32_t     nargs;
+    const uint32_t *argtypes;
+    const char *const *args;
+    bool        read_only;
+    augur_spi_result *out;
+    MemoryContext caller_context;
+    MemoryContext result_context;   /* created by the body */
+} SpiCall;
+
+static void
+spi_execute_body(void *arg)
+{
+    SpiCall    *call = (SpiCall *) arg;
+    Oid        *types;
+    Datum      *values;
+    char       *nulls;
+    int         rc;
+
+    /* The result (and the argument conversions) live in a context of their own, a child of
+     * the caller's: it survives the subtransaction and is freed by augur_spi_result_free. */
+    call->result_context = AllocSetContextCreate(call->caller_context, "augur SPI result",
+                                                 ALLOCSET_DEFAULT_SIZES);
+    MemoryContextSwitchTo(call->result_context);
+    types = palloc0(sizeof(Oid) * Max(call->nargs, 1));
+    values = palloc0(sizeof(Datum) * Max(call->nargs, 1));
+    nulls = palloc0(Max(call->nargs, 1) + 1);
+
+    for (int i = 0; i < call->nargs; i++)
+    {
+        Oid         input_fn;
+        Oid         ioparam;
+
+        types[i] = (Oid) call->argtypes[i];
+        nulls[i] = call->args[i] == NULL ? 'n' : ' ';
+        if (call->args[i] == NULL)
+            continue;
+        getTypeInputInfo(types[i], &input_fn, &ioparam);
+        values[i] = OidInputFunctionCall(input_fn, (char *) call->args[i], ioparam, -1);
+    }
+
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "augur: SPI_connect failed");
+    rc = SPI_execute_with_args(call->sql, call->nargs, types, values, nulls,
+                               call->read_only, 0);
+    if (rc < 0)
+        ereport(ERROR,
+                (errcode(ERRCODE_INTERNAL_ERROR),
+                 errmsg("augur: SPI failed: %s", SPI_result_code_string(rc))));
+
+    /* Copy the result out of SPI's memory before SPI_finish frees it. */
+    {
+        MemoryContext old = MemoryContextSwitchTo(call->result_context);
+        augur_spi_result *out = call->out;
+
+        out->processed = SPI_processed;
+        if (SPI_tuptable != NULL)
+        {
+            TupleDesc   desc = SPI_tuptable->tupdesc;
+            uint64      nrows = SPI_processed;
+            int         ncols = desc->natts;
+            char      **names = palloc0(sizeof(char *) * Max(ncols, 1));
+            uint32_t   *coltypes = palloc0(sizeof(uint32_t) * Max(ncols, 1));
+            char      **cells = MemoryContextAllocHuge(call->result_context,
+                                                       sizeof(char *) * Max(nrows * ncols, 1));
+
+            for (int c = 0; c < ncols; c++)
+            {
+                names[c] = pstrdup(NameStr(TupleDescAttr(desc, c)->attname));
+                coltypes[c] = (uint32_t) TupleDescAttr(desc, c)->atttypid;
+            }
+            for (uint64 r = 0; r < nrows; r++)
+            {
+                CHECK_FOR_INTERRUPTS();
+                for (int c = 0; c < ncols; c++)
+                    /* SPI_getvalue pallocs in the current (result) context */
+                    cells[r * ncols + c] = SPI_getvalue(SPI_tuptable->vals[r], desc, c + 1);
+            }
+            out->nrows = nrows;
+            out->ncols = ncols;
+            out->colnames = (const char *const *) names;
+            out->coltypes = coltypes;
+            out->values = (const char *const *) cells;
+        }
+        MemoryContextSwitchTo(old);
+    }
+    SPI_finish();
+}
+
+bool
+augur_spi_execute(const char *sql, int32_t nargs, const uint32_t *argtypes,
+                  const char *const *args, bool read_only,
+                  augur_spi_result *out, augur_error *err)
+{
+    SpiCall     call;
+    bool        ok;
+
+    memset(out, 0, sizeof(*out));
+    call.sql = sql;
+    call.nargs = nargs;
+    call.argtypes = argtypes;
+    call.args = args;
+    call.read_only = read_only;
+    call.out = out;
+    call.caller_context = CurrentMemoryContext;
+    call.result_context = NULL;
+    ok = augur_guarded(spi_execute_body, &call, err);
+    if (ok)
+        out->memory = call.result_context;
+    else
+    {
+        if (call.result_context != NULL)
+            MemoryContextDelete(call.result_context);
+        memset(out, 0, sizeof(*out));
+    }
+    return ok;
+}
+
+void
+augur_spi_result_free(augur_spi_result *result)
+{
+    if (result->memory != NULL)
+        MemoryContextDelete((MemoryContext) result->memory);
+    memset(result, 0, sizeof(*result));
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+void
+augur_log(const char *message)
+{
+    MemoryContext caller_context = CurrentMemoryContext;
+
+    /* A LOG message can only fail on out-of-memory; swallow that rather than longjmp. */
+    PG_TRY();
+    {
+        ereport(LOG, (errmsg_internal("augur: %s", message)));
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_context);
+        FlushErrorState();
+    }
+    PG_END_TRY();
+}

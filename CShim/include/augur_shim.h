@@ -1,0 +1,82 @@
+/*
+ * augur_shim.h: the only C interface Swift sees. Plain C types only: no PostgreSQL
+ * header may be included here, so the Swift side never depends on server internals.
+ *
+ * Every function here that reaches into PostgreSQL runs its work under PG_TRY inside an
+ * internal subtransaction: a PostgreSQL ERROR never longjmps across a Swift frame, it
+ * comes back as an augur_error that Swift throws.
+ */
+#ifndef AUGUR_SHIM_H
+#define AUGUR_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An error on its way across the boundary, in either direction. sqlstate is
+ * PostgreSQL's packed MAKE_SQLSTATE code; 0 means "no error". */
+typedef struct augur_error
+{
+    int32_t sqlstate;
+    char    message[1024];
+    char    detail[1024];
+    char    hint[512];
+} augur_error;
+
+/* Well-known type OIDs Swift passes as parameter types (stable in every release). */
+enum
+{
+    AUGUR_BOOLOID = 16,
+    AUGUR_INT8OID = 20,
+    AUGUR_TEXTOID = 25,
+    AUGUR_FLOAT8OID = 701,
+};
+
+/*
+ * The result of one SPI statement, copied out of SPI's memory into a context of its own
+ * (freed with augur_spi_result_free). Values are in text form, NULL for SQL NULL,
+ * row-major: values[row * ncols + col].
+ */
+typedef struct augur_spi_result
+{
+    uint64_t            processed;   /* rows affected or returned */
+    uint64_t            nrows;       /* rows in values (0 for utility/DML without RETURNING) */
+    int32_t             ncols;
+    const char *const  *colnames;
+    const uint32_t     *coltypes;
+    const char *const  *values;
+    void               *memory;      /* owning memory context; opaque to Swift */
+} augur_spi_result;
+
+/*
+ * Run one SQL statement with parameters given in text form (NULL = SQL NULL) and their
+ * type OIDs. Returns true on success; on failure fills *err and returns false, with
+ * everything the statement did rolled back and the caller's state intact.
+ * Must be called inside a transaction (any fmgr call or the worker's cycle).
+ */
+bool augur_spi_execute(const char *sql, int32_t nargs, const uint32_t *argtypes,
+                       const char *const *args, bool read_only,
+                       augur_spi_result *out, augur_error *err);
+void augur_spi_result_free(augur_spi_result *result);
+
+/* Send a message to the server log at LOG level. Never raises. */
+void augur_log(const char *message);
+
+/* What the background worker found on its last cycle (augur.worker_status.state). */
+typedef enum augur_worker_state
+{
+    AUGUR_WORKER_STARTING = 0,
+    AUGUR_WORKER_WAITING_FOR_EXTENSION = 1,
+    AUGUR_WORKER_RUNNING = 2,
+    AUGUR_WORKER_VERSION_MISMATCH = 3,
+} augur_worker_state;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AUGUR_SHIM_H */

@@ -1,0 +1,95 @@
+/*
+ * module.c: what PostgreSQL sees first. PG_MODULE_MAGIC, the GUCs and _PG_init.
+ *
+ * _PG_init runs in the postmaster (when preloaded) or in a backend (on CREATE EXTENSION
+ * without the preload). It only defines GUCs, requests shared memory, installs hooks and
+ * registers the worker; no Swift code runs before fork except the pure maintenance-window
+ * validator, which allocates nothing that outlives the call and starts no threads.
+ */
+#include "augur_internal.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+bool    augur_enabled = true;
+char   *augur_database = NULL;
+int     augur_naptime = 10;
+int     augur_max_queries = 5000;
+double  augur_sample_rate = 0.01;
+char   *augur_maintenance_window = NULL;
+
+void _PG_init(void);
+
+static bool
+check_maintenance_window(char **newval, void **extra, GucSource source)
+{
+    augur_error err;
+
+    if (augur_swift_check_maintenance_window(*newval != NULL ? *newval : "", &err))
+        return true;
+    GUC_check_errcode(err.sqlstate);
+    GUC_check_errdetail("%s", err.message);
+    if (err.hint[0])
+        GUC_check_errhint("%s", err.hint);
+    return false;
+}
+
+static void
+define_gucs(void)
+{
+    DefineCustomBoolVariable("augur.enabled",
+                             "Whether Augur observes the workload.",
+                             "When off, hooks pass straight through and the worker only "
+                             "keeps its status up to date.",
+                             &augur_enabled, true, PGC_SUSET, 0,
+                             NULL, NULL, NULL);
+    DefineCustomStringVariable("augur.database",
+                               "Database in which the Augur worker keeps its tables.",
+                               "Run CREATE EXTENSION augur in this database.",
+                               &augur_database, "postgres", PGC_POSTMASTER, 0,
+                               NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.naptime",
+                            "Seconds the Augur worker sleeps between cycles.",
+                            NULL,
+                            &augur_naptime, 10, 1, 3600, PGC_SIGHUP, GUC_UNIT_S,
+                            NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.max_queries",
+                            "Number of distinct queries Augur tracks in shared memory.",
+                            "Sizes shared memory; changing it needs a restart.",
+                            &augur_max_queries, 5000, 100, 1000000, PGC_POSTMASTER, 0,
+                            NULL, NULL, NULL);
+    DefineCustomRealVariable("augur.sample_rate",
+                             "Fraction of transactions whose co-access events are sampled.",
+                             NULL,
+                             &augur_sample_rate, 0.01, 0.0, 1.0, PGC_SUSET, 0,
+                             NULL, NULL, NULL);
+    DefineCustomStringVariable("augur.maintenance_window",
+                               "When approved changes may be applied, e.g. 'Sun 02:00-04:00'.",
+                               "Comma-separated list of [days] HH:MM-HH:MM; days are Mon..Sun, "
+                               "a range such as Mon-Fri, or daily. Empty means never.",
+                               &augur_maintenance_window, "", PGC_SIGHUP, 0,
+                               check_maintenance_window, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
+    MarkGUCPrefixReserved("augur");
+#else
+    EmitWarningsOnPlaceholders("augur");
+#endif
+}
+
+void
+_PG_init(void)
+{
+    define_gucs();
+
+    /* Shared memory and the worker exist only when loaded at server start. */
+    if (!process_shared_preload_libraries_in_progress)
+        return;
+
+    augur_request_shared_memory();
+    augur_install_shmem_startup_hook();
+    augur_install_hooks();
+    augur_register_worker();
+}

@@ -1,0 +1,97 @@
+/*
+ * sqlfuncs.c: fmgr V1 wrappers for the SQL API. Each calls Swift, and only after every
+ * Swift frame has returned raises the error Swift reported (augur_raise_if_error).
+ */
+#include "augur_internal.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#define AUGUR_SQL_FUNCTION(name) \
+    PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
+    PG_FUNCTION_INFO_V1(name)
+
+AUGUR_SQL_FUNCTION(augur_sql_version);
+AUGUR_SQL_FUNCTION(augur_sql_worker_status);
+AUGUR_SQL_FUNCTION(augur_sql_spi_probe);
+
+/* augur.version(): the version of the loaded library. */
+Datum
+augur_sql_version(PG_FUNCTION_ARGS)
+{
+    char        version[64];
+
+    augur_swift_version(version, sizeof(version));
+    PG_RETURN_TEXT_P(cstring_to_text(version));
+}
+
+static const char *
+worker_state_name(int32 state)
+{
+    switch ((augur_worker_state) state)
+    {
+        case AUGUR_WORKER_STARTING:
+            return "starting";
+        case AUGUR_WORKER_WAITING_FOR_EXTENSION:
+            return "waiting for extension";
+        case AUGUR_WORKER_RUNNING:
+            return "running";
+        case AUGUR_WORKER_VERSION_MISMATCH:
+            return "version mismatch";
+    }
+    return "unknown";
+}
+
+/* augur.worker_status(): one row read from shared memory. */
+Datum
+augur_sql_worker_status(PG_FUNCTION_ARGS)
+{
+    TupleDesc   desc;
+    AugurWorkerStatus status;
+    Datum       values[8];
+    bool        nulls[8] = {false};
+    int         i = 0;
+
+    augur_require_shared_state();
+    if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "augur.worker_status must return a composite type");
+
+    LWLockAcquire(augur_shared->lock, LW_SHARED);
+    status = augur_shared->worker;
+    LWLockRelease(augur_shared->lock);
+
+    nulls[i] = status.pid == 0;
+    values[i++] = Int32GetDatum(status.pid);
+    values[i++] = CStringGetTextDatum(worker_state_name(status.state));
+    nulls[i] = status.started_at == 0;
+    values[i++] = TimestampTzGetDatum(status.started_at);
+    nulls[i] = status.last_cycle_at == 0;
+    values[i++] = TimestampTzGetDatum(status.last_cycle_at);
+    values[i++] = Int64GetDatum(status.cycles);
+    nulls[i] = status.last_error_at == 0;
+    values[i++] = TimestampTzGetDatum(status.last_error_at);
+    nulls[i] = status.last_error[0] == '\0';
+    values[i++] = CStringGetTextDatum(status.last_error);
+    values[i++] = CStringGetTextDatum(augur_database);
+
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * Not declared by the extension script: the tests declare it to drive the error
+ * boundary (Swift -> SPI -> PostgreSQL ERROR -> Swift throw -> C ereport) in a loop.
+ * Runs sql through the Swift SPI API and returns the number of rows it processed.
+ */
+Datum
+augur_sql_spi_probe(PG_FUNCTION_ARGS)
+{
+    char       *sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+    augur_error err;
+    int64_t     rows = 0;
+
+    if (!augur_swift_spi_probe(sql, &rows, &err))
+        augur_raise_if_error(&err);
+    pfree(sql);
+    PG_RETURN_INT64(rows);
+}

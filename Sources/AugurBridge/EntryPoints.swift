@@ -1,0 +1,66 @@
+import AugurCore
+import CShim
+
+// The @_cdecl functions the C shim calls (declared in CShim/augur_internal.h). None of
+// them raises or traps: errors go back through the augur_error the caller passes.
+// The linker version script keeps them out of augur.so's exported symbols.
+
+@_cdecl("augur_swift_version")
+func augurSwiftVersion(_ buffer: UnsafeMutablePointer<CChar>, _ size: Int) {
+    copyCString(AugurVersion.current, into: UnsafeMutableRawBufferPointer(start: buffer, count: size))
+}
+
+@_cdecl("augur_swift_check_maintenance_window")
+func augurSwiftCheckMaintenanceWindow(_ value: UnsafePointer<CChar>,
+                                      _ error: UnsafeMutablePointer<augur_error>) -> Bool {
+    reportingErrors(error, fallback: false) {
+        do {
+            _ = try MaintenanceWindow(parsing: String(cString: value))
+        } catch let error as MaintenanceWindow.ParseError {
+            throw PGError(sqlstate: .invalidParameterValue, message: error.message, hint: error.hint)
+        }
+        return true
+    }
+}
+
+/// Test-only (the tests declare the SQL function): runs `sql` through the SPI API.
+@_cdecl("augur_swift_spi_probe")
+func augurSwiftSPIProbe(_ sql: UnsafePointer<CChar>, _ rows: UnsafeMutablePointer<Int64>,
+                        _ error: UnsafeMutablePointer<augur_error>) -> Bool {
+    reportingErrors(error, fallback: false) {
+        rows.pointee = Int64(clamping: try SPI.execute(String(cString: sql)).processed)
+        return true
+    }
+}
+
+@_cdecl("augur_swift_worker_cycle")
+func augurSwiftWorkerCycle(_ previous: Int32, _ database: UnsafePointer<CChar>,
+                           _ error: UnsafeMutablePointer<augur_error>) -> Int32 {
+    let previousState = WorkerState(shimValue: previous)
+    return reportingErrors(error, fallback: previous) {
+        let installed = try SPI.query("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'augur'")
+            .first?["extversion"] ?? nil
+        let state = WorkerState(installedVersion: installed)
+        if let message = state.logMessage(after: previousState, database: String(cString: database),
+                                          installedVersion: installed) {
+            augur_log(message)
+        }
+        return state.shimValue
+    }
+}
+
+extension WorkerState {
+    var shimValue: Int32 {
+        let state = switch self {
+        case .starting: AUGUR_WORKER_STARTING
+        case .waitingForExtension: AUGUR_WORKER_WAITING_FOR_EXTENSION
+        case .running: AUGUR_WORKER_RUNNING
+        case .versionMismatch: AUGUR_WORKER_VERSION_MISMATCH
+        }
+        return Int32(bitPattern: state.rawValue)
+    }
+
+    init(shimValue: Int32) {
+        self = Self.allCases.first { $0.shimValue == shimValue } ?? .starting
+    }
+}
