@@ -82,12 +82,15 @@ define_gucs(void)
 void
 _PG_init(void)
 {
-    define_gucs();
-
-    /* Shared memory and the worker exist only when loaded at server start. */
+    /*
+     * Without the preload (CREATE EXTENSION alone) there is no shared memory, no worker
+     * and no GUC: PGC_POSTMASTER variables cannot be defined after startup. The SQL
+     * functions that need shared state then fail with SQLSTATE 55000 and a hint.
+     */
     if (!process_shared_preload_libraries_in_progress)
         return;
 
+    define_gucs();
     augur_request_shared_memory();
     augur_install_shmem_startup_hook();
     augur_install_hooks();

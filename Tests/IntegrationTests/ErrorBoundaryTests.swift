@@ -1,0 +1,77 @@
+import PGHarness
+import XCTest
+
+/// Swift -> shim -> PostgreSQL ERROR -> Swift throw -> C ereport, over and over.
+/// The probe is a test-only entry point: the extension script does not declare it.
+final class ErrorBoundaryTests: ClusterTestCase {
+    private func probeSession(_ cluster: Cluster) throws -> Connection {
+        let db = try cluster.connect()
+        try db.query("""
+            CREATE FUNCTION spi_probe(text) RETURNS bigint LANGUAGE c STRICT
+                AS 'augur', 'augur_sql_spi_probe'
+            """)
+        return db
+    }
+
+    private func backendMemory(_ db: Connection) throws -> Int {
+        Int(try db.scalar("SELECT sum(total_bytes) FROM pg_backend_memory_contexts") ?? "") ?? -1
+    }
+
+    func testTenThousandErrorsKeepTheSessionAndItsMemory() throws {
+        let cluster = try startCluster()
+        let db = try probeSession(cluster)
+        XCTAssertEqual(try db.scalar("SELECT spi_probe('SELECT generate_series(1, 42)')"), "42")
+
+        func raiseOnce(_ iteration: Int) {
+            do {
+                try db.query("SELECT spi_probe('SELECT 1/0')")
+                XCTFail("iteration \(iteration) did not raise")
+            } catch let error as ServerError {
+                if error.sqlstate != "22012" { XCTFail("iteration \(iteration): \(error)") }
+            } catch { XCTFail("\(error)") }
+        }
+        for iteration in 0..<1_000 { raiseOnce(iteration) }   // warm caches
+        let before = try backendMemory(db)
+        for iteration in 1_000..<10_000 { raiseOnce(iteration) }
+        let after = try backendMemory(db)
+        XCTAssertLessThan(after - before, 64 * 1024, "backend memory grew from \(before) to \(after) bytes")
+
+        // Other SQLSTATEs travel intact, with detail and hint.
+        XCTAssertThrowsError(try db.query("SELECT spi_probe('SELECT * FROM no_such_table')")) { error in
+            XCTAssertEqual((error as! ServerError).sqlstate, "42P01")
+        }
+        XCTAssertThrowsError(try db.query("""
+            SELECT spi_probe($q$DO $b$ BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = 'P0001',
+                DETAIL = 'the detail', HINT = 'the hint'; END $b$ $q$)
+            """)) { error in
+            let error = error as! ServerError
+            XCTAssertEqual([error.sqlstate, error.message, error.detail, error.hint],
+                           ["P0001", "boom", "the detail", "the hint"])
+        }
+        // Effects of a statement that succeeds are kept; a failing one leaves nothing behind.
+        try db.query("CREATE TABLE t(x int)")
+        XCTAssertEqual(try db.scalar("SELECT spi_probe('INSERT INTO t VALUES (3)')"), "1")
+        XCTAssertThrowsError(try db.query("SELECT spi_probe('INSERT INTO t VALUES (2), (1/0)')"))
+        XCTAssertEqual(try db.scalar("SELECT string_agg(x::text, ',') FROM t"), "3")
+        XCTAssertEqual(try db.scalar("SELECT 1"), "1")
+    }
+
+    func testCancelMidCallReturnsQueryCanceledAndTheSessionLives() throws {
+        let cluster = try startCluster()
+        let db = try probeSession(cluster)
+        let monitor = try cluster.connect()
+        let before = try backendMemory(db)
+        for _ in 0..<5 {
+            try db.send("SELECT spi_probe('SELECT pg_sleep(60)')")
+            XCTAssertTrue(try cluster.waitUntil(timeout: 10) {
+                try monitor.scalar("SELECT wait_event FROM pg_stat_activity WHERE pid = \(db.backendPID)") == "PgSleep"
+            })
+            XCTAssertEqual(try monitor.scalar("SELECT pg_cancel_backend(\(db.backendPID))"), "t")
+            XCTAssertThrowsError(try db.finish()) { error in
+                XCTAssertEqual((error as! ServerError).sqlstate, "57014")
+            }
+            XCTAssertEqual(try db.scalar("SELECT spi_probe('SELECT 1')"), "1")
+        }
+        XCTAssertLessThan(try backendMemory(db) - before, 64 * 1024)
+    }
+}

@@ -1,0 +1,60 @@
+import PGHarness
+import XCTest
+
+/// The SQL surface of 0.1.0 and the behaviour without the preload.
+final class ExtensionTests: ClusterTestCase {
+    func testVersionMatchesControlFileAndSettingsAreDescribed() throws {
+        let cluster = try startCluster()
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        let defaultVersion = try db.scalar("SELECT default_version FROM pg_available_extensions WHERE name = 'augur'")
+        XCTAssertEqual(try db.scalar("SELECT augur.version()"), defaultVersion)
+
+        let settings = try db.query("SELECT name, description FROM augur.settings")
+        XCTAssertEqual(settings.map { $0[0] }, ["augur.database", "augur.enabled", "augur.maintenance_window",
+                                               "augur.max_queries", "augur.naptime", "augur.sample_rate"])
+        for row in settings { XCTAssertFalse((row[1] ?? "").isEmpty, "\(row[0] ?? "") has no description") }
+        XCTAssertEqual(try db.scalar("SELECT context FROM augur.settings WHERE name = 'augur.max_queries'"), "postmaster")
+    }
+
+    func testWithoutPreloadCreateExtensionWorksAndSharedStateFailsWithHint() throws {
+        let cluster = try startCluster(.init(preload: []))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        XCTAssertEqual(try db.scalar("SELECT augur.version()"), "0.1.0")
+        XCTAssertThrowsError(try db.query("SELECT * FROM augur.worker_status")) { error in
+            let error = error as! ServerError
+            XCTAssertEqual(error.sqlstate, "55000")
+            XCTAssertTrue(error.hint?.contains("shared_preload_libraries") ?? false, "\(error)")
+        }
+    }
+
+    func testMaintenanceWindowIsValidatedWithSQLStateAndDetail() throws {
+        let cluster = try startCluster()
+        let db = try cluster.connect()
+        try db.query("ALTER SYSTEM SET augur.maintenance_window = 'Mon-Fri 01:00-03:00, Sat 23:00-05:00'")
+        XCTAssertThrowsError(try db.query("ALTER SYSTEM SET augur.maintenance_window = 'Sun 02:00-25:00'")) { error in
+            let error = error as! ServerError
+            XCTAssertEqual(error.sqlstate, "22023")
+            XCTAssertTrue(error.detail?.contains("25:00") ?? false, "\(error)")
+        }
+        try db.query("SELECT pg_reload_conf()")
+        XCTAssertTrue(try cluster.waitUntil(timeout: 10) {
+            try db.scalar("SELECT setting FROM pg_settings WHERE name = 'augur.maintenance_window'")
+                == "Mon-Fri 01:00-03:00, Sat 23:00-05:00"
+        })
+    }
+
+    func testWorkerStatusIsHiddenFromUnprivilegedRoles() throws {
+        let cluster = try startCluster()
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur; CREATE ROLE nobody LOGIN; CREATE ROLE watcher LOGIN IN ROLE pg_read_all_stats")
+        let nobody = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=nobody"))
+        XCTAssertThrowsError(try nobody.query("SELECT * FROM augur.worker_status")) { error in
+            XCTAssertEqual((error as! ServerError).sqlstate, "42501")
+        }
+        let watcher = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=watcher"))
+        XCTAssertEqual(try watcher.query("SELECT state FROM augur.worker_status").count, 1)
+        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "6")
+    }
+}

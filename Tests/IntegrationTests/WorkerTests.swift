@@ -1,0 +1,95 @@
+import Foundation
+import PGHarness
+import XCTest
+
+/// The "augur collector" background worker.
+final class WorkerTests: ClusterTestCase {
+    private let fastWorker = Cluster.Options(settings: ["augur.naptime": "1"])
+
+    private func status(_ db: Connection) throws -> (pid: String?, state: String?, cycles: Int) {
+        let row = try db.query("SELECT pid, state, cycles FROM augur.worker_status")[0]
+        return (row[0], row[1], Int(row[2] ?? "") ?? -1)
+    }
+
+    func testLogsMissingExtensionOnceThenRunsWhenCreated() throws {
+        let cluster = try startCluster(fastWorker)
+        let db = try cluster.connect()
+        let waitingLine = "extension \"augur\" is not installed in database \"postgres\""
+        XCTAssertTrue(cluster.waitUntil(timeout: 10) { cluster.serverLog.contains(waitingLine) })
+        sleep(3)   // several more cycles pass
+        XCTAssertEqual(cluster.serverLog.components(separatedBy: waitingLine).count - 1, 1)
+
+        try db.query("CREATE EXTENSION augur")
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        let first = try status(db)
+        XCTAssertTrue(try cluster.waitUntil { try status(db).cycles > first.cycles + 1 })
+        XCTAssertEqual(try db.scalar("SELECT last_error FROM augur.worker_status"), nil)
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'augur collector'"), "1")
+    }
+
+    func testSighupChangesNaptimeWithoutRestart() throws {
+        let cluster = try startCluster(fastWorker)
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+
+        try db.query("ALTER SYSTEM SET augur.naptime = '1h'")
+        try db.query("SELECT pg_reload_conf()")
+        sleep(2)   // the reload wakes the worker for one cycle, then it sleeps an hour
+        let asleep = try status(db)
+        sleep(3)
+        XCTAssertEqual(try status(db).cycles, asleep.cycles, "worker still cycles every second")
+
+        try db.query("ALTER SYSTEM SET augur.naptime = 1")
+        try db.query("SELECT pg_reload_conf()")
+        XCTAssertTrue(try cluster.waitUntil(timeout: 10) { try status(db).cycles >= asleep.cycles + 3 })
+        XCTAssertEqual(try status(db).pid, asleep.pid, "the worker was restarted")
+    }
+
+    func testDropAndCreateExtensionWhileTheWorkerRuns() throws {
+        let cluster = try startCluster(fastWorker)
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        let pid = try status(db).pid
+        for _ in 0..<5 {
+            try db.query("DROP EXTENSION augur")
+            usleep(1_300_000)
+            try db.query("CREATE EXTENSION augur")
+        }
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        XCTAssertEqual(try status(db).pid, pid)
+        XCTAssertGreaterThanOrEqual(cluster.serverLog.components(separatedBy: "is not installed in database").count - 1, 2,
+                                    "the worker did not notice the extension going away")
+    }
+
+    func testVersionMismatchIsReported() throws {
+        let cluster = try startCluster(fastWorker)
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        // Pretend the SQL objects are from an older release than the loaded library.
+        try db.query("UPDATE pg_extension SET extversion = '0.0.9' WHERE extname = 'augur'")
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "version mismatch" })
+        XCTAssertTrue(cluster.serverLog.contains("version 0.0.9 is installed"))
+    }
+
+    /// SIGKILL of any process attached to shared memory makes the postmaster reinitialise
+    /// it (crash recovery for every session); the worker then comes back on its own.
+    func testKilledWorkerIsRestartedAndTheServerRecovers() throws {
+        let cluster = try startCluster(fastWorker)
+        var db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        let pid = try XCTUnwrap(try status(db).pid)
+
+        cluster.expectedCrashCount = 3   // "terminated by signal", "terminating any other", and its twin for other backends
+        kill(pid_t(pid)!, SIGKILL)
+        XCTAssertTrue(cluster.waitUntil(timeout: 60) {
+            guard let fresh = try? cluster.connect(), let row = try? self.status(fresh) else { return false }
+            db = fresh
+            return row.pid != nil && row.pid != pid && row.state == "running"
+        })
+        XCTAssertTrue(cluster.serverLog.contains("all server processes terminated; reinitializing"))
+    }
+}
