@@ -60,7 +60,8 @@ void augur_raise_if_error(const augur_error *err);
 
 /* Implemented in Swift (Sources/AugurBridge). They never raise and never longjmp. */
 extern void    augur_swift_version(char *buffer, size_t size);
-extern bool    augur_swift_spi_probe(const char *sql, int64_t *rows, augur_error *err);
+extern bool    augur_swift_spi_probe(const char *sql, int32_t nargs, const char *const *args,
+                                     char *outcome, size_t outcome_size, augur_error *err);
 extern int32_t augur_swift_worker_cycle(int32_t previous_state, const char *database,
                                         augur_error *err);
 extern bool    augur_swift_check_maintenance_window(const char *value, augur_error *err);

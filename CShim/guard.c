@@ -13,9 +13,10 @@
 #include "augur_internal.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/lsyscache.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
@@ -96,7 +97,6 @@ typedef struct SpiCall
 {
     const char *sql;
     int32_t     nargs;
-    const uint32_t *argtypes;
     const char *const *args;
     bool        read_only;
     augur_spi_result *out;
@@ -124,15 +124,10 @@ spi_execute_body(void *arg)
 
     for (int i = 0; i < call->nargs; i++)
     {
-        Oid         input_fn;
-        Oid         ioparam;
-
-        types[i] = (Oid) call->argtypes[i];
+        types[i] = TEXTOID;
         nulls[i] = call->args[i] == NULL ? 'n' : ' ';
-        if (call->args[i] == NULL)
-            continue;
-        getTypeInputInfo(types[i], &input_fn, &ioparam);
-        values[i] = OidInputFunctionCall(input_fn, (char *) call->args[i], ioparam, -1);
+        if (call->args[i] != NULL)
+            values[i] = CStringGetTextDatum(call->args[i]);
     }
 
     if (SPI_connect() != SPI_OK_CONNECT)
@@ -184,8 +179,7 @@ spi_execute_body(void *arg)
 }
 
 bool
-augur_spi_execute(const char *sql, int32_t nargs, const uint32_t *argtypes,
-                  const char *const *args, bool read_only,
+augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool read_only,
                   augur_spi_result *out, augur_error *err)
 {
     SpiCall     call;
@@ -194,7 +188,6 @@ augur_spi_execute(const char *sql, int32_t nargs, const uint32_t *argtypes,
     memset(out, 0, sizeof(*out));
     call.sql = sql;
     call.nargs = nargs;
-    call.argtypes = argtypes;
     call.args = args;
     call.read_only = read_only;
     call.out = out;

@@ -6,6 +6,8 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "catalog/pg_type_d.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #define AUGUR_SQL_FUNCTION(name) \
@@ -81,17 +83,27 @@ augur_sql_worker_status(PG_FUNCTION_ARGS)
 /*
  * Not declared by the extension script: the tests declare it to drive the error
  * boundary (Swift -> SPI -> PostgreSQL ERROR -> Swift throw -> C ereport) in a loop.
- * Runs sql through the Swift SPI API and returns the number of rows it processed.
+ * spi_probe(sql text, params text[]) runs sql with the params as $1..$n through the
+ * Swift SPI API and returns what Swift decoded (see augurSwiftSPIProbe).
  */
 Datum
 augur_sql_spi_probe(PG_FUNCTION_ARGS)
 {
     char       *sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+    ArrayType  *params = PG_GETARG_ARRAYTYPE_P(1);
+    Datum      *elements;
+    bool       *element_nulls;
+    int         nargs;
+    const char **args;
+    char        outcome[1024];
     augur_error err;
-    int64_t     rows = 0;
 
-    if (!augur_swift_spi_probe(sql, &rows, &err))
+    deconstruct_array(params, TEXTOID, -1, false, TYPALIGN_INT, &elements, &element_nulls, &nargs);
+    args = palloc0(sizeof(char *) * Max(nargs, 1));
+    for (int i = 0; i < nargs; i++)
+        args[i] = element_nulls[i] ? NULL : TextDatumGetCString(elements[i]);
+
+    if (!augur_swift_spi_probe(sql, nargs, args, outcome, sizeof(outcome), &err))
         augur_raise_if_error(&err);
-    pfree(sql);
-    PG_RETURN_INT64(rows);
+    PG_RETURN_TEXT_P(cstring_to_text(outcome));
 }

@@ -27,15 +27,6 @@ typedef struct augur_error
     char    hint[512];
 } augur_error;
 
-/* Well-known type OIDs Swift passes as parameter types (stable in every release). */
-enum
-{
-    AUGUR_BOOLOID = 16,
-    AUGUR_INT8OID = 20,
-    AUGUR_TEXTOID = 25,
-    AUGUR_FLOAT8OID = 701,
-};
-
 /*
  * The result of one SPI statement, copied out of SPI's memory into a context of its own
  * (freed with augur_spi_result_free). Values are in text form, NULL for SQL NULL,
@@ -53,13 +44,13 @@ typedef struct augur_spi_result
 } augur_spi_result;
 
 /*
- * Run one SQL statement with parameters given in text form (NULL = SQL NULL) and their
- * type OIDs. Returns true on success; on failure fills *err and returns false, with
- * everything the statement did rolled back and the caller's state intact.
- * Must be called inside a transaction (any fmgr call or the worker's cycle).
+ * Run one SQL statement with parameters $1..$n of type text (NULL = SQL NULL; cast in
+ * the SQL where another type is needed, e.g. $1::int). Returns true on success; on
+ * failure fills *err and returns false, with everything the statement did rolled back
+ * and the caller's state intact. Must be called inside a transaction (any fmgr call or
+ * the worker's cycle).
  */
-bool augur_spi_execute(const char *sql, int32_t nargs, const uint32_t *argtypes,
-                       const char *const *args, bool read_only,
+bool augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool read_only,
                        augur_spi_result *out, augur_error *err);
 void augur_spi_result_free(augur_spi_result *result);
 

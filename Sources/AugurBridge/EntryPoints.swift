@@ -23,12 +23,22 @@ func augurSwiftCheckMaintenanceWindow(_ value: UnsafePointer<CChar>,
     }
 }
 
-/// Test-only (the tests declare the SQL function): runs `sql` through the SPI API.
+/// Test-only (the tests declare the SQL function): runs `sql` with text parameters
+/// through the SPI API and describes the outcome: "<processed>" or, when rows came back,
+/// "<processed>: <first row's decoded values>", e.g. "3: 1, 'a', NULL".
 @_cdecl("augur_swift_spi_probe")
-func augurSwiftSPIProbe(_ sql: UnsafePointer<CChar>, _ rows: UnsafeMutablePointer<Int64>,
+func augurSwiftSPIProbe(_ sql: UnsafePointer<CChar>, _ argumentCount: Int32,
+                        _ arguments: UnsafePointer<UnsafePointer<CChar>?>?,
+                        _ outcome: UnsafeMutablePointer<CChar>, _ outcomeSize: Int,
                         _ error: UnsafeMutablePointer<augur_error>) -> Bool {
     reportingErrors(error, fallback: false) {
-        rows.pointee = Int64(clamping: try SPI.execute(String(cString: sql)).processed)
+        let parameters = (0..<Int(max(argumentCount, 0))).map { String(optionalCString: arguments?[$0]) }
+        let result = try SPI.execute(String(cString: sql), parameters)
+        var description = String(result.processed)
+        if let first = result.rows.first {
+            description += ": " + first.values.map(\.description).joined(separator: ", ")
+        }
+        copyCString(description, into: UnsafeMutableRawBufferPointer(start: outcome, count: outcomeSize))
         return true
     }
 }
@@ -38,8 +48,8 @@ func augurSwiftWorkerCycle(_ previous: Int32, _ database: UnsafePointer<CChar>,
                            _ error: UnsafeMutablePointer<augur_error>) -> Int32 {
     let previousState = WorkerState(shimValue: previous)
     return reportingErrors(error, fallback: previous) {
-        let installed = try SPI.query("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'augur'")
-            .first?["extversion"] ?? nil
+        let installed = try SPI.query("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = $1",
+                                      ["augur"]).first?["extversion"]?.text
         let state = WorkerState(installedVersion: installed)
         if let message = state.logMessage(after: previousState, database: String(cString: database),
                                           installedVersion: installed) {

@@ -1,72 +1,14 @@
 import AugurCore
 import CShim
 
-/// A parameter of an SPI statement. Values cross to C in text form with their type OID;
-/// the server's input function converts them (under the error guard).
-enum SQLArgument {
-    case text(String)
-    case int8(Int64)
-    case float8(Double)
-    case bool(Bool)
-    case null(typeOID: UInt32)
-
-    var typeOID: UInt32 {
-        switch self {
-        case .text: UInt32(AUGUR_TEXTOID)
-        case .int8: UInt32(AUGUR_INT8OID)
-        case .float8: UInt32(AUGUR_FLOAT8OID)
-        case .bool: UInt32(AUGUR_BOOLOID)
-        case .null(let oid): oid
-        }
-    }
-
-    var textForm: String? {
-        switch self {
-        case .text(let value): value
-        case .int8(let value): String(value)
-        case .float8(let value): value.description
-        case .bool(let value): value ? "t" : "f"
-        case .null: nil
-        }
-    }
-}
-
-/// One result row: values in the server's text form, by position or column name, with
-/// typed accessors that throw a clear error rather than trap on a surprise.
+/// One result row, decoded into Swift values by column type.
 struct SPIRow {
     let columns: [String]
-    let values: [String?]
+    let values: [SQLValue]
 
-    subscript(_ index: Int) -> String? { values.indices.contains(index) ? values[index] : nil }
-
-    subscript(_ name: String) -> String? {
-        columns.firstIndex(of: name).flatMap { values[$0] }
-    }
-
-    func int64(_ name: String) throws -> Int64? {
-        guard let text = self[name] else { return nil }
-        guard let value = Int64(text) else { throw conversionError(name, text, "bigint") }
-        return value
-    }
-
-    func double(_ name: String) throws -> Double? {
-        guard let text = self[name] else { return nil }
-        guard let value = Double(text) else { throw conversionError(name, text, "double precision") }
-        return value
-    }
-
-    func bool(_ name: String) throws -> Bool? {
-        guard let text = self[name] else { return nil }
-        switch text {
-        case "t": return true
-        case "f": return false
-        default: throw conversionError(name, text, "boolean")
-        }
-    }
-
-    private func conversionError(_ column: String, _ text: String, _ type: String) -> PGError {
-        PGError(sqlstate: .dataException,
-                message: "augur: column \"\(column)\" value \"\(text)\" is not a \(type)")
+    /// The value of the named column; nil if there is no such column.
+    subscript(_ name: String) -> SQLValue? {
+        columns.firstIndex(of: name).map { values[$0] }
     }
 }
 
@@ -79,31 +21,34 @@ struct SPIResult {
 /// Runs SQL inside the current transaction through the shim's guarded SPI call. A server
 /// ERROR comes back as a thrown PGError, with the statement's effects rolled back.
 enum SPI {
+    /// - Parameter arguments: $1...$n as text, nil for NULL; cast in the SQL as needed.
     @discardableResult
-    static func execute(_ sql: String, _ arguments: [SQLArgument] = [],
+    static func execute(_ sql: String, _ arguments: [String?] = [],
                         readOnly: Bool = false) throws -> SPIResult {
         var result = augur_spi_result()
         var error = augur_error()
-        let types = arguments.map(\.typeOID)
-        let ok = withCStrings(arguments.map(\.textForm)) { args in
-            augur_spi_execute(sql, Int32(args.count), types, args, readOnly, &result, &error)
+        let ok = withCStrings(arguments) { args in
+            augur_spi_execute(sql, Int32(clamping: args.count), args, readOnly, &result, &error)
         }
         guard ok else { throw PGError(copying: error) }
         defer { augur_spi_result_free(&result) }
-        return SPIResult(processed: result.processed, rows: copyRows(result))
+        return SPIResult(processed: result.processed, rows: decodeRows(result))
     }
 
-    static func query(_ sql: String, _ arguments: [SQLArgument] = []) throws -> [SPIRow] {
+    static func query(_ sql: String, _ arguments: [String?] = []) throws -> [SPIRow] {
         try execute(sql, arguments, readOnly: true).rows
     }
 
-    private static func copyRows(_ result: augur_spi_result) -> [SPIRow] {
+    private static func decodeRows(_ result: augur_spi_result) -> [SPIRow] {
         let columnCount = Int(result.ncols)
-        let columns = (0..<columnCount).map { String(optionalCString: result.colnames?[$0]) ?? "" }
-        guard result.nrows > 0, let cells = result.values else { return [] }
+        guard result.nrows > 0, columnCount > 0, let cells = result.values,
+              let names = result.colnames, let types = result.coltypes else { return [] }
+        let columns = (0..<columnCount).map { String(optionalCString: names[$0]) ?? "" }
         return (0..<Int(clamping: result.nrows)).map { row in
-            SPIRow(columns: columns,
-                   values: (0..<columnCount).map { String(optionalCString: cells[row * columnCount + $0]) })
+            SPIRow(columns: columns, values: (0..<columnCount).map { column in
+                SQLValue(textForm: String(optionalCString: cells[row * columnCount + column]),
+                         typeOID: types[column])
+            })
         }
     }
 }

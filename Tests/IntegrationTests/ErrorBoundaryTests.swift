@@ -7,8 +7,8 @@ final class ErrorBoundaryTests: ClusterTestCase {
     private func probeSession(_ cluster: Cluster) throws -> Connection {
         let db = try cluster.connect()
         try db.query("""
-            CREATE FUNCTION spi_probe(text) RETURNS bigint LANGUAGE c STRICT
-                AS 'augur', 'augur_sql_spi_probe'
+            CREATE FUNCTION spi_probe(sql text, params text[] DEFAULT '{}') RETURNS text
+                LANGUAGE c STRICT AS 'augur', 'augur_sql_spi_probe'
             """)
         return db
     }
@@ -20,7 +20,7 @@ final class ErrorBoundaryTests: ClusterTestCase {
     func testTenThousandErrorsKeepTheSessionAndItsMemory() throws {
         let cluster = try startCluster()
         let db = try probeSession(cluster)
-        XCTAssertEqual(try db.scalar("SELECT spi_probe('SELECT generate_series(1, 42)')"), "42")
+        XCTAssertEqual(try db.scalar("SELECT spi_probe('SELECT generate_series(1, 42)')"), "42: 1")
 
         func raiseOnce(_ iteration: Int) {
             do {
@@ -51,9 +51,28 @@ final class ErrorBoundaryTests: ClusterTestCase {
         // Effects of a statement that succeeds are kept; a failing one leaves nothing behind.
         try db.query("CREATE TABLE t(x int)")
         XCTAssertEqual(try db.scalar("SELECT spi_probe('INSERT INTO t VALUES (3)')"), "1")
+        XCTAssertEqual(try db.scalar("SELECT spi_probe('INSERT INTO t VALUES ($1::int) RETURNING x', '{4}')"), "1: 4")
+        try db.query("DELETE FROM t WHERE x = 4")
         XCTAssertThrowsError(try db.query("SELECT spi_probe('INSERT INTO t VALUES (2), (1/0)')"))
         XCTAssertEqual(try db.scalar("SELECT string_agg(x::text, ',') FROM t"), "3")
         XCTAssertEqual(try db.scalar("SELECT 1"), "1")
+    }
+
+    func testParametersAndTypedValuesCrossTheBoundary() throws {
+        let cluster = try startCluster()
+        let db = try probeSession(cluster)
+        XCTAssertEqual(try db.scalar("""
+            SELECT spi_probe($q$SELECT $1::bigint + 1, $2::float8 / 4, $3 = 'x', $4, $5::int IS NULL,
+                                       $6, 12.50::numeric, NULL::int$q$,
+                             ARRAY['9223372036854775806', '3', 'x', 'it''s ünïcödé', NULL, 'multi
+            line'])
+            """), "1: 9223372036854775807, 0.75, true, 'it''s ünïcödé', true, 'multi\nline', '12.50', NULL")
+        XCTAssertThrowsError(try db.query("SELECT spi_probe('SELECT $1::int', ARRAY['not a number'])")) { error in
+            XCTAssertEqual((error as! ServerError).sqlstate, "22P02")
+        }
+        XCTAssertThrowsError(try db.query("SELECT spi_probe('SELECT $1::int + $2::int', ARRAY['1'])")) { error in
+            XCTAssertEqual((error as! ServerError).sqlstate, "42P02")
+        }
     }
 
     func testCancelMidCallReturnsQueryCanceledAndTheSessionLives() throws {
@@ -70,7 +89,7 @@ final class ErrorBoundaryTests: ClusterTestCase {
             XCTAssertThrowsError(try db.finish()) { error in
                 XCTAssertEqual((error as! ServerError).sqlstate, "57014")
             }
-            XCTAssertEqual(try db.scalar("SELECT spi_probe('SELECT 1')"), "1")
+            XCTAssertEqual(try db.scalar("SELECT spi_probe('SELECT 1')"), "1: 1")
         }
         XCTAssertLessThan(try backendMemory(db) - before, 64 * 1024)
     }

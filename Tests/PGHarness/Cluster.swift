@@ -21,8 +21,8 @@ public final class Cluster {
     public var dataDirectory: String { directory.appendingPathComponent("data").path }
     public var logPath: String { directory.appendingPathComponent("server.log").path }
     public var conninfo: String { conninfo(database: "postgres") }
-    /// Log lines a test provoked on purpose (such as a killed worker), not counted as crashes.
-    public var expectedCrashCount = 0
+    /// Set by a test that makes a server process crash on purpose (such as a killed worker).
+    public var crashIsExpected = false
 
     public init(_ options: Options = Options()) throws {
         let directory = FileManager.default.temporaryDirectory
