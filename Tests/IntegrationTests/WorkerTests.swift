@@ -11,6 +11,16 @@ final class WorkerTests: ClusterTestCase {
         return (row[0], row[1], Int(row[2] ?? "") ?? -1)
     }
 
+    /// A cluster whose worker cycles every second, with the extension created and the
+    /// worker seen running.
+    private func clusterWithRunningWorker() throws -> (Cluster, Connection) {
+        let cluster = try startCluster(fastWorker)
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        return (cluster, db)
+    }
+
     func testLogsMissingExtensionOnceThenRunsWhenCreated() throws {
         let cluster = try startCluster(fastWorker)
         let db = try cluster.connect()
@@ -28,10 +38,7 @@ final class WorkerTests: ClusterTestCase {
     }
 
     func testSighupChangesNaptimeWithoutRestart() throws {
-        let cluster = try startCluster(fastWorker)
-        let db = try cluster.connect()
-        try db.query("CREATE EXTENSION augur")
-        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        let (cluster, db) = try clusterWithRunningWorker()
 
         try db.query("ALTER SYSTEM SET augur.naptime = '1h'")
         try db.query("SELECT pg_reload_conf()")
@@ -47,10 +54,7 @@ final class WorkerTests: ClusterTestCase {
     }
 
     func testDropAndCreateExtensionWhileTheWorkerRuns() throws {
-        let cluster = try startCluster(fastWorker)
-        let db = try cluster.connect()
-        try db.query("CREATE EXTENSION augur")
-        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        let (cluster, db) = try clusterWithRunningWorker()
         let pid = try status(db).pid
         for _ in 0..<5 {
             try db.query("DROP EXTENSION augur")
@@ -64,10 +68,7 @@ final class WorkerTests: ClusterTestCase {
     }
 
     func testVersionMismatchIsReported() throws {
-        let cluster = try startCluster(fastWorker)
-        let db = try cluster.connect()
-        try db.query("CREATE EXTENSION augur")
-        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        let (cluster, db) = try clusterWithRunningWorker()
         // Pretend the SQL objects are from an older release than the loaded library.
         try db.query("UPDATE pg_extension SET extversion = '0.0.9' WHERE extname = 'augur'")
         XCTAssertTrue(try cluster.waitUntil { try status(db).state == "version mismatch" })
@@ -77,10 +78,7 @@ final class WorkerTests: ClusterTestCase {
     /// An orderly exit (SIGTERM, as pg_terminate_backend sends) is not a crash: the
     /// postmaster restarts the worker alone, after bgw_restart_time, and sessions survive.
     func testTerminatedWorkerIsRestartedWithoutDisturbingSessions() throws {
-        let cluster = try startCluster(fastWorker)
-        let db = try cluster.connect()
-        try db.query("CREATE EXTENSION augur")
-        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        let (cluster, db) = try clusterWithRunningWorker()
         let pid = try XCTUnwrap(try status(db).pid)
         XCTAssertEqual(try db.scalar("SELECT pg_terminate_backend(\(pid))"), "t")
         XCTAssertTrue(try cluster.waitUntil(timeout: 30) {
@@ -105,10 +103,8 @@ final class WorkerTests: ClusterTestCase {
     /// SIGKILL of any process attached to shared memory makes the postmaster reinitialise
     /// it (crash recovery for every session); the worker then comes back on its own.
     func testKilledWorkerIsRestartedAndTheServerRecovers() throws {
-        let cluster = try startCluster(fastWorker)
-        var db = try cluster.connect()
-        try db.query("CREATE EXTENSION augur")
-        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        let (cluster, firstSession) = try clusterWithRunningWorker()
+        var db = firstSession
         let pid = try XCTUnwrap(try status(db).pid)
 
         cluster.crashIsExpected = true
