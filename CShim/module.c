@@ -1,10 +1,10 @@
 /*
  * module.c: what PostgreSQL sees first. PG_MODULE_MAGIC, the GUCs and _PG_init.
  *
- * _PG_init runs in the postmaster (when preloaded) or in a backend (on CREATE EXTENSION
- * without the preload). It only defines GUCs, requests shared memory, installs hooks and
- * registers the worker; no Swift code runs before fork except the pure maintenance-window
- * validator, which allocates nothing that outlives the call and starts no threads.
+ * When preloaded, _PG_init runs in the postmaster and only defines GUCs, requests shared
+ * memory, installs hooks and registers the worker; no Swift code runs before fork except
+ * the pure maintenance-window validator, which keeps nothing and starts no threads.
+ * Loaded later (CREATE EXTENSION without the preload) it does nothing at all.
  */
 #include "augur_internal.h"
 

@@ -29,6 +29,4 @@ public struct SQLState: Equatable, Sendable, CustomStringConvertible {
 
     public static let invalidParameterValue = SQLState("22023")!
     public static let internalError = SQLState("XX000")!
-    public static let objectNotInPrerequisiteState = SQLState("55000")!
-    public static let dataException = SQLState("22000")!
 }
