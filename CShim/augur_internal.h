@@ -9,7 +9,15 @@
 
 #include "storage/lwlock.h"
 #include "utils/elog.h"
+#include "port/atomics.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 160000
+#include "nodes/queryjumble.h"
+#elif PG_VERSION_NUM >= 140000
+#include "utils/queryjumble.h"
+#else
+typedef struct JumbleState JumbleState;    /* no core query id before 14 */
+#endif
 
 #include "augur_shim.h"
 
@@ -20,6 +28,14 @@ extern int    augur_naptime;
 extern int    augur_max_queries;
 extern double augur_sample_rate;
 extern char  *augur_maintenance_window;
+extern int    augur_track;
+
+typedef enum AugurTrack
+{
+    AUGUR_TRACK_NONE,
+    AUGUR_TRACK_TOP,
+    AUGUR_TRACK_ALL,
+} AugurTrack;
 
 /* Shared state (shmem.c). NULL when the library was not preloaded. */
 #define AUGUR_LAST_ERROR_LEN 256
@@ -37,8 +53,13 @@ typedef struct AugurWorkerStatus
 
 typedef struct AugurSharedState
 {
-    LWLock           *lock;     /* guards everything below */
+    LWLock           *lock;             /* guards worker and the flush fields */
     AugurWorkerStatus worker;
+    TimestampTz       last_flush_at;
+    int64             flushed_samples;  /* rows written by flushes since start */
+    LWLock           *queries_lock;     /* the capture table (capture.c) */
+    pg_atomic_uint64  evictions;        /* entries evicted to make room */
+    pg_atomic_uint64  dropped;          /* executions not recorded: table busy or full */
 } AugurSharedState;
 
 extern AugurSharedState *augur_shared;
@@ -47,7 +68,20 @@ void augur_request_shared_memory(void);
 void augur_install_shmem_startup_hook(void);
 void augur_require_shared_state(void);
 
+/* Capture table (capture.c) */
+Size  augur_capture_shmem_size(void);
+void  augur_capture_shmem_init(void);
+bool  augur_capture_has_text(int64 queryid, bool toplevel);
+void  augur_capture_store_text(int64 queryid, bool toplevel, const char *text);
+void  augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows);
+int64 augur_capture_entry_count(void);
+
+/* Normalized query text (normalize.c): constants replaced by $n, cut to size. */
+void  augur_normalize_query(const char *source, int stmt_location, int stmt_len,
+                            JumbleState *jstate, char *out, size_t out_size);
+
 /* Hooks (hooks.c) */
+extern bool augur_capture_off_in_this_process;
 void augur_install_hooks(void);
 
 /* Background worker (worker.c) */
@@ -55,6 +89,7 @@ void augur_register_worker(void);
 PGDLLEXPORT void augur_worker_main(Datum main_arg);
 
 /* Error boundary (guard.c) */
+bool augur_guarded(void (*body) (void *), void *arg, augur_error *err);
 void augur_error_from_edata(augur_error *err, const ErrorData *edata);
 void augur_raise_if_error(const augur_error *err);
 
@@ -65,5 +100,10 @@ extern bool    augur_swift_spi_probe(const char *sql, int32_t nargs, const char 
 extern int32_t augur_swift_worker_cycle(int32_t previous_state, const char *database,
                                         augur_error *err);
 extern bool    augur_swift_check_maintenance_window(const char *value, augur_error *err);
+extern void    augur_swift_normalize_query(const char *statement, int32_t statement_len,
+                                           const int32_t *locations, const int32_t *lengths,
+                                           int32_t count, int32_t first_param,
+                                           char *out, size_t out_size);
+extern bool    augur_swift_flush(int64_t *flushed, augur_error *err);
 
 #endif /* AUGUR_INTERNAL_H */

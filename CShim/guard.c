@@ -54,7 +54,7 @@ augur_raise_if_error(const augur_error *err)
  * Runs body(arg) in an internal subtransaction; returns false with *err filled if
  * anything raised, including starting the subtransaction itself. Called from Swift.
  */
-static bool
+bool
 augur_guarded(void (*body) (void *), void *arg, augur_error *err)
 {
     MemoryContext caller_context = CurrentMemoryContext;

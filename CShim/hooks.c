@@ -1,32 +1,75 @@
 /*
- * hooks.c: Augur's place in the hook chains. Each hook saves the previous one and calls
- * it (or the standard implementation), so Augur composes with pg_stat_statements,
- * auto_explain and the rest in any load order. The capture issue fills the bodies; for
- * now they only pass through, which is what the idle-overhead benchmark measures.
+ * hooks.c: Augur's place in the hook chains, and the capture of executions.
+ *
+ * Each hook saves the previous one and calls it (or the standard implementation), so
+ * Augur composes with pg_stat_statements, auto_explain and the rest in any load order.
+ * The nesting level follows pg_stat_statements' rules so that augur.track = top|all
+ * means the same thing as pg_stat_statements.track.
  */
 #include "augur_internal.h"
 
 #include "executor/executor.h"
+#include "executor/instrument.h"
 #include "parser/analyze.h"
 #include "tcop/utility.h"
+#include "utils/memutils.h"
 
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static ExecutorRun_hook_type prev_executor_run = NULL;
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static ExecutorEnd_hook_type prev_executor_end = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 static emit_log_hook_type prev_emit_log = NULL;
+
+/* 0 for a statement the client sent; deeper inside functions and utility statements. */
+static int nesting_level = 0;
+
+/* Set in the collector: Augur's own bookkeeping is not part of the workload. */
+bool augur_capture_off_in_this_process = false;
+
+static bool
+capture_on(void)
+{
+    return augur_enabled && augur_shared != NULL && !augur_capture_off_in_this_process &&
+        augur_track != AUGUR_TRACK_NONE;
+}
+
+/* Whether this execution is counted, by augur.track and the nesting level. */
+static bool
+capturing(void)
+{
+    return capture_on() && (augur_track == AUGUR_TRACK_ALL || nesting_level == 0);
+}
 
 #if PG_VERSION_NUM >= 140000
 static void
 augur_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
+    char        text[1024];
+
     if (prev_post_parse_analyze)
         prev_post_parse_analyze(pstate, query, jstate);
+
+    /*
+     * Keep the normalized text the first time a query id is seen, at any nesting level:
+     * a function's statements are parsed once and then run from cached plans, so their
+     * text must be kept even while augur.track = top, for when it becomes all.
+     */
+    if (!capture_on() || jstate == NULL || query->queryId == UINT64CONST(0) ||
+        query->utilityStmt != NULL || pstate->p_sourcetext == NULL)
+        return;
+    if (augur_capture_has_text((int64) query->queryId, nesting_level == 0))
+        return;
+    augur_normalize_query(pstate->p_sourcetext, query->stmt_location, query->stmt_len, jstate,
+                          text, sizeof(text));
+    augur_capture_store_text((int64) query->queryId, nesting_level == 0, text);
 }
 #else
 static void
 augur_post_parse_analyze(ParseState *pstate, Query *query)
 {
+    /* PostgreSQL 13 computes no query id in core: nothing to capture. */
     if (prev_post_parse_analyze)
         prev_post_parse_analyze(pstate, query);
 }
@@ -39,15 +82,82 @@ augur_executor_start(QueryDesc *query_desc, int eflags)
         prev_executor_start(query_desc, eflags);
     else
         standard_ExecutorStart(query_desc, eflags);
+
+    /* Time the whole execution, as pg_stat_statements does. */
+    if (capturing() && query_desc->plannedstmt->queryId != UINT64CONST(0) &&
+        query_desc->totaltime == NULL)
+    {
+        MemoryContext old = MemoryContextSwitchTo(query_desc->estate->es_query_cxt);
+
+        query_desc->totaltime = InstrAlloc(1, INSTRUMENT_TIMER, false);
+        MemoryContextSwitchTo(old);
+    }
+}
+
+static void
+augur_executor_run(QueryDesc *query_desc, ScanDirection direction, uint64 count,
+                   bool execute_once)
+{
+    nesting_level++;
+    PG_TRY();
+    {
+        if (prev_executor_run)
+            prev_executor_run(query_desc, direction, count, execute_once);
+        else
+            standard_ExecutorRun(query_desc, direction, count, execute_once);
+    }
+    PG_FINALLY();
+    {
+        nesting_level--;
+    }
+    PG_END_TRY();
+}
+
+static void
+augur_executor_finish(QueryDesc *query_desc)
+{
+    nesting_level++;
+    PG_TRY();
+    {
+        if (prev_executor_finish)
+            prev_executor_finish(query_desc);
+        else
+            standard_ExecutorFinish(query_desc);
+    }
+    PG_FINALLY();
+    {
+        nesting_level--;
+    }
+    PG_END_TRY();
 }
 
 static void
 augur_executor_end(QueryDesc *query_desc)
 {
+    uint64      queryid = query_desc->plannedstmt->queryId;
+
+    if (capturing() && queryid != UINT64CONST(0) && query_desc->totaltime != NULL)
+    {
+        /* Make sure the timer's totals are up to date. */
+        InstrEndLoop(query_desc->totaltime);
+        augur_capture_record((int64) queryid, nesting_level == 0,
+                             query_desc->totaltime->total * 1000.0,
+                             query_desc->estate->es_processed);
+    }
     if (prev_executor_end)
         prev_executor_end(query_desc);
     else
         standard_ExecutorEnd(query_desc);
+}
+
+/*
+ * Statements run inside a utility statement (DO, CALL, CREATE TABLE AS, ...) are nested.
+ * EXECUTE and PREPARE are not bumped, so that the statement they run counts as top level.
+ */
+static bool
+nests(PlannedStmt *pstmt)
+{
+    return !IsA(pstmt->utilityStmt, ExecuteStmt) && !IsA(pstmt->utilityStmt, PrepareStmt);
 }
 
 #if PG_VERSION_NUM >= 140000
@@ -56,12 +166,25 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_on
                       ProcessUtilityContext context, ParamListInfo params,
                       QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
 {
-    if (prev_process_utility)
-        prev_process_utility(pstmt, query_string, read_only_tree, context, params,
-                             query_env, dest, qc);
-    else
-        standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params,
-                                query_env, dest, qc);
+    bool        nested = nests(pstmt);
+
+    if (nested)
+        nesting_level++;
+    PG_TRY();
+    {
+        if (prev_process_utility)
+            prev_process_utility(pstmt, query_string, read_only_tree, context, params,
+                                 query_env, dest, qc);
+        else
+            standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params,
+                                    query_env, dest, qc);
+    }
+    PG_FINALLY();
+    {
+        if (nested)
+            nesting_level--;
+    }
+    PG_END_TRY();
 }
 #else
 static void
@@ -69,10 +192,23 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string,
                       ProcessUtilityContext context, ParamListInfo params,
                       QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
 {
-    if (prev_process_utility)
-        prev_process_utility(pstmt, query_string, context, params, query_env, dest, qc);
-    else
-        standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest, qc);
+    bool        nested = nests(pstmt);
+
+    if (nested)
+        nesting_level++;
+    PG_TRY();
+    {
+        if (prev_process_utility)
+            prev_process_utility(pstmt, query_string, context, params, query_env, dest, qc);
+        else
+            standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest, qc);
+    }
+    PG_FINALLY();
+    {
+        if (nested)
+            nesting_level--;
+    }
+    PG_END_TRY();
 }
 #endif
 
@@ -90,6 +226,10 @@ augur_install_hooks(void)
     post_parse_analyze_hook = augur_post_parse_analyze;
     prev_executor_start = ExecutorStart_hook;
     ExecutorStart_hook = augur_executor_start;
+    prev_executor_run = ExecutorRun_hook;
+    ExecutorRun_hook = augur_executor_run;
+    prev_executor_finish = ExecutorFinish_hook;
+    ExecutorFinish_hook = augur_executor_finish;
     prev_executor_end = ExecutorEnd_hook;
     ExecutorEnd_hook = augur_executor_end;
     prev_process_utility = ProcessUtility_hook;

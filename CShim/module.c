@@ -20,6 +20,14 @@ int     augur_naptime = 10;
 int     augur_max_queries = 5000;
 double  augur_sample_rate = 0.01;
 char   *augur_maintenance_window = NULL;
+int     augur_track = AUGUR_TRACK_TOP;
+
+static const struct config_enum_entry track_options[] = {
+    {"none", AUGUR_TRACK_NONE, false},
+    {"top", AUGUR_TRACK_TOP, false},
+    {"all", AUGUR_TRACK_ALL, false},
+    {NULL, 0, false}
+};
 
 void _PG_init(void);
 
@@ -66,6 +74,12 @@ define_gucs(void)
                              NULL,
                              &augur_sample_rate, 0.01, 0.0, 1.0, PGC_SUSET, 0,
                              NULL, NULL, NULL);
+    DefineCustomEnumVariable("augur.track",
+                             "Which statements Augur captures: top (sent by clients), all "
+                             "(also those inside functions), or none.",
+                             NULL,
+                             &augur_track, AUGUR_TRACK_TOP, track_options, PGC_SUSET, 0,
+                             NULL, NULL, NULL);
     DefineCustomStringVariable("augur.maintenance_window",
                                "When approved changes may be applied, e.g. 'Sun 02:00-04:00'.",
                                "Comma-separated list of [days] HH:MM-HH:MM; days are Mon..Sun, "
@@ -91,6 +105,9 @@ _PG_init(void)
         return;
 
     define_gucs();
+#if PG_VERSION_NUM >= 140000
+    EnableQueryId();            /* compute_query_id = auto then computes query ids */
+#endif
     augur_request_shared_memory();
     augur_install_shmem_startup_hook();
     augur_install_hooks();

@@ -2,7 +2,7 @@
  * shmem.c: Augur's shared memory segment and its named LWLock tranche.
  *
  * PostgreSQL 15 introduced shmem_request_hook; earlier releases request space directly
- * from _PG_init. Later issues grow AugurSharedState (query table, histograms) sized by
+ * from _PG_init. The segment holds AugurSharedState and the capture table, sized by
  * augur.max_queries.
  */
 #include "augur_internal.h"
@@ -20,6 +20,9 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 #endif
 
+/* The tranche's locks: AugurSharedState.lock and .queries_lock. */
+#define AUGUR_LOCKS 2
+
 static Size
 augur_shared_size(void)
 {
@@ -29,8 +32,8 @@ augur_shared_size(void)
 static void
 request_space(void)
 {
-    RequestAddinShmemSpace(augur_shared_size());
-    RequestNamedLWLockTranche(AUGUR_TRANCHE, 1);
+    RequestAddinShmemSpace(add_size(augur_shared_size(), augur_capture_shmem_size()));
+    RequestNamedLWLockTranche(AUGUR_TRANCHE, AUGUR_LOCKS);
 }
 
 #if PG_VERSION_NUM >= 150000
@@ -66,10 +69,16 @@ augur_shmem_startup(void)
     augur_shared = ShmemInitStruct("augur", augur_shared_size(), &found);
     if (!found)
     {
+        LWLockPadded *locks = GetNamedLWLockTranche(AUGUR_TRANCHE);
+
         memset(augur_shared, 0, augur_shared_size());
-        augur_shared->lock = &(GetNamedLWLockTranche(AUGUR_TRANCHE))->lock;
+        augur_shared->lock = &locks[0].lock;
+        augur_shared->queries_lock = &locks[1].lock;
         augur_shared->worker.state = AUGUR_WORKER_STARTING;
+        pg_atomic_init_u64(&augur_shared->evictions, 0);
+        pg_atomic_init_u64(&augur_shared->dropped, 0);
     }
+    augur_capture_shmem_init();
     LWLockRelease(AddinShmemInitLock);
 }
 

@@ -5,7 +5,9 @@
 #include "augur_internal.h"
 
 #include "fmgr.h"
+#include "commands/dbcommands.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -17,6 +19,8 @@
 AUGUR_SQL_FUNCTION(augur_sql_version);
 AUGUR_SQL_FUNCTION(augur_sql_worker_status);
 AUGUR_SQL_FUNCTION(augur_sql_spi_probe);
+AUGUR_SQL_FUNCTION(augur_sql_capture_status);
+AUGUR_SQL_FUNCTION(augur_sql_flush);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -78,6 +82,56 @@ augur_sql_worker_status(PG_FUNCTION_ARGS)
     values[i++] = CStringGetTextDatum(augur_database);
 
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/* augur.capture_status(): the capture table's fill and losses. */
+Datum
+augur_sql_capture_status(PG_FUNCTION_ARGS)
+{
+    TupleDesc   desc;
+    Datum       values[6];
+    bool        nulls[6] = {false};
+    TimestampTz last_flush_at;
+    int64       flushed;
+
+    augur_require_shared_state();
+    if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "augur.capture_status must return a composite type");
+
+    LWLockAcquire(augur_shared->lock, LW_SHARED);
+    last_flush_at = augur_shared->last_flush_at;
+    flushed = augur_shared->flushed_samples;
+    LWLockRelease(augur_shared->lock);
+
+    values[0] = Int64GetDatum(augur_capture_entry_count());
+    values[1] = Int32GetDatum(augur_max_queries);
+    values[2] = Int64GetDatum((int64) pg_atomic_read_u64(&augur_shared->evictions));
+    values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&augur_shared->dropped));
+    values[4] = Int64GetDatum(flushed);
+    nulls[5] = last_flush_at == 0;
+    values[5] = TimestampTzGetDatum(last_flush_at);
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/* augur.flush(): flush captured statistics now instead of waiting for the worker. */
+Datum
+augur_sql_flush(PG_FUNCTION_ARGS)
+{
+    augur_error err;
+    int64_t     flushed = 0;
+    char       *database;
+
+    augur_require_shared_state();
+    database = get_database_name(MyDatabaseId);
+    if (database == NULL || strcmp(database, augur_database) != 0)
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("augur keeps its tables in database \"%s\", not here", augur_database),
+                 errhint("Connect to database \"%s\" to call augur.flush(), or change augur.database.",
+                         augur_database)));
+    if (!augur_swift_flush(&flushed, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_INT64(flushed);
 }
 
 /*

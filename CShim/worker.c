@@ -100,6 +100,7 @@ augur_worker_main(Datum main_arg)
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
+    augur_capture_off_in_this_process = true;
 
     before_shmem_exit(clear_worker_pid, (Datum) 0);
     LWLockAcquire(augur_shared->lock, LW_EXCLUSIVE);

@@ -1,4 +1,5 @@
--- Augur 0.1.0: the foundation. Later versions add augur--0.1.0--0.2.0.sql-style upgrades.
+-- Augur 0.1.0: the foundation. Later versions are reached through augur--A--B.sql upgrade scripts;
+-- CREATE EXTENSION runs this script and then the upgrade path, so a fresh install and an upgrade are the same.
 \echo Use "CREATE EXTENSION augur" to load this file. \quit
 
 -- The library's version (which may differ from the installed SQL version after an upgrade

@@ -54,6 +54,39 @@ bool augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, 
                        augur_spi_result *out, augur_error *err);
 void augur_spi_result_free(augur_spi_result *result);
 
+/* The pending statistics of one captured query (see CShim/capture.c). */
+typedef struct augur_query_sample
+{
+    uint32_t    userid;
+    uint32_t    dbid;
+    int64_t     queryid;
+    bool        toplevel;
+    int64_t     calls;
+    double      total_time_ms;
+    double      max_time_ms;
+    int64_t     rows;
+    int64_t     first_seen;     /* PostgreSQL TimestampTz: microseconds since 2000-01-01 UTC */
+    int64_t     last_seen;
+    const char *text;           /* normalized text; NULL if already handed over or unknown */
+} augur_query_sample;
+
+typedef struct augur_query_drain
+{
+    int32_t             count;
+    augur_query_sample *samples;
+    void               *memory;     /* owning memory context; opaque to Swift */
+} augur_query_drain;
+
+/*
+ * Takes the statistics gathered since the last drain out of shared memory (their
+ * counters restart from zero). Free the result with augur_capture_drain_free.
+ */
+bool augur_capture_drain(augur_query_drain *out, augur_error *err);
+void augur_capture_drain_free(augur_query_drain *drain);
+
+/* Records that a flush stored `samples` rows (augur.capture_status). */
+void augur_capture_note_flush(int64_t samples);
+
 /* Send a message to the server log at LOG level. Never raises. */
 void augur_log(const char *message);
 

@@ -12,7 +12,7 @@ final class ExtensionTests: ClusterTestCase {
 
         let settings = try db.query("SELECT name, description FROM augur.settings")
         XCTAssertEqual(settings.map { $0[0] }, ["augur.database", "augur.enabled", "augur.maintenance_window",
-                                               "augur.max_queries", "augur.naptime", "augur.sample_rate"])
+                                               "augur.max_queries", "augur.naptime", "augur.sample_rate", "augur.track"])
         for row in settings { XCTAssertFalse((row[1] ?? "").isEmpty, "\(row[0] ?? "") has no description") }
         XCTAssertEqual(try db.scalar("SELECT context FROM augur.settings WHERE name = 'augur.max_queries'"), "postmaster")
     }
@@ -21,7 +21,8 @@ final class ExtensionTests: ClusterTestCase {
         let cluster = try startCluster(.init(preload: []))
         let db = try cluster.connect()
         try db.query("CREATE EXTENSION augur")
-        XCTAssertEqual(try db.scalar("SELECT augur.version()"), "0.1.0")
+        XCTAssertEqual(try db.scalar("SELECT augur.version()"),
+                       try db.scalar("SELECT default_version FROM pg_available_extensions WHERE name = 'augur'"))
         XCTAssertThrowsError(try db.query("SELECT * FROM augur.worker_status")) { error in
             let error = error as! ServerError
             XCTAssertEqual(error.sqlstate, "55000")
@@ -55,6 +56,6 @@ final class ExtensionTests: ClusterTestCase {
         }
         let watcher = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=watcher"))
         XCTAssertEqual(try watcher.query("SELECT state FROM augur.worker_status").count, 1)
-        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "6")
+        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "7")
     }
 }

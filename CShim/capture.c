@@ -1,0 +1,333 @@
+/*
+ * capture.c: per-query execution statistics in shared memory.
+ *
+ * One entry per (userid, dbid, queryid, toplevel), in a fixed-size shared hash sized by
+ * augur.max_queries. Backends add to an entry's pending counters under its spinlock while
+ * holding the table lock shared; the worker drains pending counters into augur.query.
+ * Nothing here ever waits: if the table lock is busy (an insert or an eviction holds it),
+ * the execution is dropped and counted. A full table evicts its least-used entries
+ * (usage decays at each eviction, as in pg_stat_statements); their unflushed counts are
+ * lost and counted as evictions.
+ */
+#include "augur_internal.h"
+
+#include "access/xact.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#define AUGUR_QUERY_TEXT_LEN 1024
+#define USAGE_DECAY 0.99
+#define EVICT_FRACTION 0.05
+#define EVICT_MINIMUM 10
+
+typedef struct AugurQueryKey
+{
+    Oid         userid;
+    Oid         dbid;
+    int64       queryid;
+    bool        toplevel;
+} AugurQueryKey;
+
+typedef struct AugurQueryEntry
+{
+    AugurQueryKey key;          /* hash key; must be first */
+    slock_t     mutex;          /* guards everything below */
+    int64       calls;          /* pending: since the last drain */
+    double      total_time_ms;
+    double      max_time_ms;
+    int64       rows;
+    double      usage;
+    TimestampTz first_seen;
+    TimestampTz last_seen;
+    bool        text_drained;   /* text already handed to the worker */
+    char        text[AUGUR_QUERY_TEXT_LEN];   /* normalized; "" if not known */
+} AugurQueryEntry;
+
+static HTAB *augur_queries = NULL;
+
+Size
+augur_capture_shmem_size(void)
+{
+    return hash_estimate_size(augur_max_queries, sizeof(AugurQueryEntry));
+}
+
+void
+augur_capture_shmem_init(void)
+{
+    HASHCTL     info;
+
+    memset(&info, 0, sizeof(info));
+    info.keysize = sizeof(AugurQueryKey);
+    info.entrysize = sizeof(AugurQueryEntry);
+    augur_queries = ShmemInitHash("augur queries", augur_max_queries, augur_max_queries,
+                                  &info, HASH_ELEM | HASH_BLOBS);
+}
+
+static int
+compare_usage(const void *a, const void *b)
+{
+    double      left = (*(AugurQueryEntry *const *) a)->usage;
+    double      right = (*(AugurQueryEntry *const *) b)->usage;
+
+    return left < right ? -1 : (left > right ? 1 : 0);
+}
+
+/* Evicts the least-used entries; caller holds the queries lock exclusively. */
+static void
+evict_least_used(void)
+{
+    HASH_SEQ_STATUS scan;
+    AugurQueryEntry **entries;
+    AugurQueryEntry *entry;
+    long        count = hash_get_num_entries(augur_queries);
+    long        victims;
+    long        i = 0;
+
+    entries = palloc(sizeof(AugurQueryEntry *) * Max(count, 1));
+    hash_seq_init(&scan, augur_queries);
+    while ((entry = hash_seq_search(&scan)) != NULL)
+    {
+        entries[i++] = entry;
+        entry->usage *= USAGE_DECAY;
+    }
+    qsort(entries, i, sizeof(AugurQueryEntry *), compare_usage);
+    victims = Min(i, Max((long) (i * EVICT_FRACTION), EVICT_MINIMUM));
+    for (long v = 0; v < victims; v++)
+        hash_search(augur_queries, &entries[v]->key, HASH_REMOVE, NULL);
+    pfree(entries);
+    pg_atomic_fetch_add_u64(&augur_shared->evictions, victims);
+}
+
+/* Creates an entry; caller holds the queries lock exclusively. */
+static void count_dropped(void);
+
+static AugurQueryEntry *
+create_entry(const AugurQueryKey *key, const char *text)
+{
+    AugurQueryEntry *entry;
+    bool        found;
+
+    if (hash_get_num_entries(augur_queries) >= augur_max_queries)
+        evict_least_used();
+    /* HASH_ENTER_NULL: a surprise never raises into the user's statement. */
+    entry = hash_search(augur_queries, key, HASH_ENTER_NULL, &found);
+    if (entry == NULL)
+    {
+        count_dropped();
+        return NULL;
+    }
+    if (!found)
+    {
+        SpinLockInit(&entry->mutex);
+        entry->calls = 0;
+        entry->total_time_ms = 0;
+        entry->max_time_ms = 0;
+        entry->rows = 0;
+        entry->usage = 1.0;
+        entry->first_seen = GetCurrentStatementStartTimestamp();
+        entry->last_seen = entry->first_seen;
+        entry->text_drained = false;
+        entry->text[0] = '\0';
+    }
+    if (text != NULL && entry->text[0] == '\0')
+        strlcpy(entry->text, text, AUGUR_QUERY_TEXT_LEN);
+    return entry;
+}
+
+static void
+count_dropped(void)
+{
+    pg_atomic_fetch_add_u64(&augur_shared->dropped, 1);
+}
+
+static void
+make_key(AugurQueryKey *key, int64 queryid, bool toplevel)
+{
+    memset(key, 0, sizeof(*key));   /* padding is hashed too (HASH_BLOBS) */
+    key->userid = GetUserId();
+    key->dbid = MyDatabaseId;
+    key->queryid = queryid;
+    key->toplevel = toplevel;
+}
+
+bool
+augur_capture_has_text(int64 queryid, bool toplevel)
+{
+    AugurQueryKey key;
+    AugurQueryEntry *entry;
+    bool        known = false;
+
+    make_key(&key, queryid, toplevel);
+    if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_SHARED))
+        return true;            /* busy: try again on a later parse */
+    entry = hash_search(augur_queries, &key, HASH_FIND, NULL);
+    known = entry != NULL && entry->text[0] != '\0';
+    LWLockRelease(augur_shared->queries_lock);
+    return known;
+}
+
+void
+augur_capture_store_text(int64 queryid, bool toplevel, const char *text)
+{
+    AugurQueryKey key;
+
+    make_key(&key, queryid, toplevel);
+    if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_EXCLUSIVE))
+    {
+        count_dropped();
+        return;
+    }
+    create_entry(&key, text);
+    LWLockRelease(augur_shared->queries_lock);
+}
+
+void
+augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
+{
+    AugurQueryKey key;
+    AugurQueryEntry *entry;
+    TimestampTz now = GetCurrentStatementStartTimestamp();
+
+    make_key(&key, queryid, toplevel);
+    if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_SHARED))
+    {
+        count_dropped();
+        return;
+    }
+    entry = hash_search(augur_queries, &key, HASH_FIND, NULL);
+    if (entry == NULL)
+    {
+        /* First execution seen without a parse (text evicted or dropped): insert. */
+        LWLockRelease(augur_shared->queries_lock);
+        if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_EXCLUSIVE))
+        {
+            count_dropped();
+            return;
+        }
+        entry = create_entry(&key, NULL);
+        if (entry == NULL)
+        {
+            LWLockRelease(augur_shared->queries_lock);
+            return;
+        }
+    }
+    SpinLockAcquire(&entry->mutex);
+    entry->calls++;
+    entry->total_time_ms += time_ms;
+    entry->max_time_ms = Max(entry->max_time_ms, time_ms);
+    entry->rows += rows;
+    entry->usage += 1.0;
+    entry->last_seen = now;
+    SpinLockRelease(&entry->mutex);
+    LWLockRelease(augur_shared->queries_lock);
+}
+
+/*
+ * Hands the pending counters of every entry that ran since the last drain to the
+ * worker, and zeroes them. Runs under the guard (it pallocs); the table lock is held
+ * shared only while copying.
+ */
+static void
+drain_body(void *arg)
+{
+    augur_query_drain *out = (augur_query_drain *) arg;
+    HASH_SEQ_STATUS scan;
+    AugurQueryEntry *entry;
+    long        capacity;
+    int32       n = 0;
+
+    out->memory = AllocSetContextCreate(CurrentMemoryContext, "augur drain", ALLOCSET_DEFAULT_SIZES);
+    LWLockAcquire(augur_shared->queries_lock, LW_SHARED);
+    capacity = Max(hash_get_num_entries(augur_queries), 1);
+    out->samples = MemoryContextAllocZero(out->memory, sizeof(augur_query_sample) * capacity);
+    hash_seq_init(&scan, augur_queries);
+    while ((entry = hash_seq_search(&scan)) != NULL)
+    {
+        augur_query_sample *sample = &out->samples[n];
+        bool        with_text;
+
+        if (n >= capacity)
+        {
+            hash_seq_term(&scan);
+            break;
+        }
+        SpinLockAcquire(&entry->mutex);
+        if (entry->calls == 0)
+        {
+            SpinLockRelease(&entry->mutex);
+            continue;
+        }
+        sample->userid = entry->key.userid;
+        sample->dbid = entry->key.dbid;
+        sample->queryid = entry->key.queryid;
+        sample->toplevel = entry->key.toplevel;
+        sample->calls = entry->calls;
+        sample->total_time_ms = entry->total_time_ms;
+        sample->max_time_ms = entry->max_time_ms;
+        sample->rows = entry->rows;
+        sample->first_seen = (int64_t) entry->first_seen;
+        sample->last_seen = (int64_t) entry->last_seen;
+        with_text = !entry->text_drained && entry->text[0] != '\0';
+        entry->calls = 0;
+        entry->total_time_ms = 0;
+        entry->max_time_ms = 0;
+        entry->rows = 0;
+        if (with_text)
+            entry->text_drained = true;
+        SpinLockRelease(&entry->mutex);
+        /* The text is stable once set, so it can be copied outside the spinlock. */
+        sample->text = with_text ? MemoryContextStrdup(out->memory, entry->text) : NULL;
+        n++;
+    }
+    LWLockRelease(augur_shared->queries_lock);
+    out->count = n;
+}
+
+bool
+augur_capture_drain(augur_query_drain *out, augur_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (augur_shared == NULL)
+        return true;
+    if (!augur_guarded(drain_body, out, err))
+    {
+        augur_capture_drain_free(out);
+        return false;
+    }
+    return true;
+}
+
+void
+augur_capture_drain_free(augur_query_drain *drain)
+{
+    if (drain->memory != NULL)
+        MemoryContextDelete((MemoryContext) drain->memory);
+    memset(drain, 0, sizeof(*drain));
+}
+
+int64
+augur_capture_entry_count(void)
+{
+    int64       count;
+
+    LWLockAcquire(augur_shared->queries_lock, LW_SHARED);
+    count = hash_get_num_entries(augur_queries);
+    LWLockRelease(augur_shared->queries_lock);
+    return count;
+}
+
+void
+augur_capture_note_flush(int64_t samples)
+{
+    if (augur_shared == NULL)
+        return;
+    LWLockAcquire(augur_shared->lock, LW_EXCLUSIVE);
+    augur_shared->last_flush_at = GetCurrentTimestamp();
+    augur_shared->flushed_samples += samples;
+    LWLockRelease(augur_shared->lock);
+}

@@ -1,0 +1,154 @@
+import PGHarness
+import XCTest
+
+/// Per-query execution statistics: captured by the executor hooks, flushed to augur.query.
+final class CaptureTests: ClusterTestCase {
+    /// A cluster with the extension created; the worker naps an hour so that tests decide
+    /// when to flush (augur.flush()).
+    private func captureCluster(_ settings: [String: String] = [:]) throws -> (Cluster, Connection) {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"].merging(settings) { $1 }))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        try db.query("CREATE TABLE t(x int)")
+        try db.query("INSERT INTO t SELECT generate_series(1, 10)")
+        return (cluster, db)
+    }
+
+    private func row(_ db: Connection, _ pattern: String) throws -> [String?]? {
+        try db.query("""
+            SELECT calls, rows, total_exec_time, toplevel, query FROM augur.queries
+             WHERE query LIKE $1 ORDER BY calls DESC
+            """, [pattern]).first
+    }
+
+    func testCountsRowsTimeAndNormalizedText() throws {
+        let (_, db) = try captureCluster()
+        for limit in 1...5 { try db.query("SELECT x, 'secret-\(limit)' FROM t WHERE x <= \(limit)") }
+        try db.query("SELECT pg_sleep(0.05) FROM t WHERE x = 1")
+        XCTAssertThrowsError(try db.query("SELECT x / 0 FROM t")) { error in
+            XCTAssertEqual((error as! ServerError).sqlstate, "22012", "capture changed the statement's error")
+        }
+        try db.query("SELECT augur.flush()")
+
+        let captured = try XCTUnwrap(try row(db, "SELECT x, % FROM t WHERE x <= %"))
+        XCTAssertEqual(captured[0], "5")
+        XCTAssertEqual(captured[1], "15")            // 1 + 2 + 3 + 4 + 5 rows
+        XCTAssertEqual(captured[3], "t")
+        XCTAssertEqual(captured[4], "SELECT x, $1 FROM t WHERE x <= $2")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.query WHERE query LIKE '%secret%'"), "0")
+
+        let sleep = try XCTUnwrap(try row(db, "SELECT pg_sleep(%"))
+        XCTAssertGreaterThanOrEqual(Double(sleep[2] ?? "") ?? 0, 50, "pg_sleep(0.05) measured below 50 ms")
+        // A statement that failed never reached ExecutorEnd: not counted.
+        XCTAssertNil(try row(db, "SELECT x / $1 FROM t"))
+        // The collector's own statements are not part of the workload.
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.query WHERE query LIKE '%augur.query%'"), "0")
+    }
+
+    func testTrackTopOrAllFollowsNesting() throws {
+        let (_, db) = try captureCluster()
+        try db.query("""
+            CREATE FUNCTION count_big() RETURNS bigint LANGUAGE plpgsql AS
+            $$ BEGIN RETURN (SELECT count(*) FROM t WHERE x > 5); END $$
+            """)
+        try db.query("SELECT count_big()")
+        try db.query("SET augur.track = 'all'")
+        try db.query("SELECT count_big()")
+        try db.query("SET augur.track = 'none'")
+        try db.query("SELECT count_big()")
+        try db.query("RESET augur.track")
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try row(db, "SELECT count_big()")?[0], "2", "track=none still captured")
+        let nested = try XCTUnwrap(try row(db, "%count(*) FROM t WHERE x > %"))
+        XCTAssertEqual(nested[0], "1")
+        XCTAssertEqual(nested[3], "f")
+    }
+
+    func testTableStaysFixedUnderManyQueriesAndEvictionsAreCounted() throws {
+        let (_, db) = try captureCluster(["augur.max_queries": "100"])
+        for width in 1...300 {   // 300 distinct query shapes
+            try db.query("SELECT " + (1...width).map(String.init).joined(separator: ","))
+        }
+        let status = try db.query("SELECT entries, max_queries, evictions, dropped FROM augur.capture_status")[0]
+        XCTAssertLessThanOrEqual(Int(status[0] ?? "") ?? .max, 100)
+        XCTAssertEqual(status[1], "100")
+        XCTAssertGreaterThanOrEqual(Int(status[2] ?? "") ?? 0, 200)
+        XCTAssertGreaterThan(Int(try db.scalar("SELECT augur.flush()") ?? "") ?? 0, 0)
+    }
+
+    func testOthersSeeNoTextOrQueryID() throws {
+        let (cluster, db) = try captureCluster()
+        try db.query("""
+            CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;
+            CREATE ROLE auditor LOGIN IN ROLE pg_read_all_stats; GRANT SELECT ON t TO alice, bob
+            """)
+        func session(_ user: String) throws -> Connection {
+            try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=\(user)"))
+        }
+        let alice = try session("alice"), bob = try session("bob"), auditor = try session("auditor")
+        try alice.query("SELECT x FROM t WHERE x = 7")
+        try bob.query("SELECT x FROM t WHERE x < 3")
+        try db.query("SELECT augur.flush()")
+        let sql = "SELECT username, queryid IS NULL, query FROM augur.queries WHERE username IN ('alice', 'bob') ORDER BY 1"
+        XCTAssertEqual(try bob.query(sql), [["alice", "t", "<insufficient privilege>"],
+                                            ["bob", "f", "SELECT x FROM t WHERE x < $1"]])
+        XCTAssertEqual(try auditor.query(sql).map { $0[2] }, ["SELECT x FROM t WHERE x = $1", "SELECT x FROM t WHERE x < $1"])
+        XCTAssertThrowsError(try bob.query("SELECT * FROM augur.query")) { error in
+            XCTAssertEqual((error as! ServerError).sqlstate, "42501")
+        }
+        XCTAssertThrowsError(try bob.query("SELECT augur.flush()")) { error in
+            XCTAssertEqual((error as! ServerError).sqlstate, "42501")
+        }
+    }
+
+    func testFlushedHistorySurvivesARestartAndKeepsAccumulating() throws {
+        let (cluster, db) = try captureCluster()
+        for _ in 0..<3 { try db.query("SELECT count(*) FROM t") }
+        try db.query("SELECT augur.flush()")
+        try cluster.restart()
+        let again = try cluster.connect()
+        XCTAssertEqual(try row(again, "SELECT count(*) FROM t")?[0], "3")
+        for _ in 0..<2 { try again.query("SELECT count(*) FROM t") }
+        try again.query("SELECT augur.flush()")
+        XCTAssertEqual(try row(again, "SELECT count(*) FROM t")?[0], "5")
+    }
+
+    func testTheWorkerFlushesOnItsOwn() throws {
+        let (cluster, db) = try captureCluster(["augur.naptime": "1"])
+        try db.query("SELECT sum(x) FROM t")
+        XCTAssertTrue(try cluster.waitUntil(timeout: 15) { try row(db, "SELECT sum(x) FROM t") != nil })
+        XCTAssertNotNil(try db.scalar("SELECT last_flush_at FROM augur.capture_status"))
+    }
+
+    func testDropTableDuringCaptureGivesUsersOnlyTheirOwnErrors() throws {
+        let (cluster, db) = try captureCluster()
+        let other = try cluster.connect()
+        for round in 0..<20 {
+            try db.query("CREATE TABLE IF NOT EXISTS churn(x int)")
+            try other.send("SELECT count(*) FROM churn")
+            try db.query("DROP TABLE IF EXISTS churn")
+            do {
+                try other.finish()
+            } catch let error as ServerError {
+                XCTAssertEqual(error.sqlstate, "42P01", "round \(round): \(error)")
+            }
+        }
+        XCTAssertEqual(try db.scalar("SELECT augur.flush() >= 0"), "t")
+    }
+
+    func testFlushOutsideTheAugurDatabaseIsRefused() throws {
+        let (cluster, db) = try captureCluster()
+        try db.query("CREATE DATABASE elsewhere")
+        let elsewhere = try cluster.connect(database: "elsewhere")
+        try elsewhere.query("CREATE EXTENSION augur")
+        XCTAssertThrowsError(try elsewhere.query("SELECT augur.flush()")) { error in
+            let error = error as! ServerError
+            XCTAssertEqual(error.sqlstate, "55000")
+            XCTAssertTrue(error.hint?.contains("augur.database") ?? false, "\(error)")
+        }
+        // Queries from every database are captured into augur.database's table.
+        try elsewhere.query("SELECT 'from elsewhere' AS marker")
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.scalar("SELECT database FROM augur.queries WHERE query LIKE '%AS marker'"), "elsewhere")
+    }
+}

@@ -1,0 +1,60 @@
+-- Augur 0.2.0: per-query execution statistics captured from the executor hooks.
+\echo Use "ALTER EXTENSION augur UPDATE TO '0.2.0'" to load this file. \quit
+
+-- Flushed by the worker every augur.naptime (or by augur.flush()). One row per user,
+-- database, query id and nesting (toplevel); query is the normalized text, constants
+-- replaced by $n. Kept across restarts and included in pg_dump.
+CREATE TABLE augur.query (
+    userid          oid         NOT NULL,
+    dbid            oid         NOT NULL,
+    queryid         bigint      NOT NULL,
+    toplevel        boolean     NOT NULL,
+    query           text,
+    first_seen      timestamptz NOT NULL,
+    last_seen       timestamptz NOT NULL,
+    calls           bigint      NOT NULL,
+    total_exec_time float8      NOT NULL,   -- milliseconds
+    max_exec_time   float8      NOT NULL,   -- milliseconds
+    rows            bigint      NOT NULL,
+    PRIMARY KEY (userid, dbid, queryid, toplevel)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.query', '');
+
+-- What pg_stat_statements shows others, Augur shows too: every row, but the query id and
+-- text only to their own user, superusers and members of pg_read_all_stats.
+CREATE VIEW augur.queries AS
+    SELECT CASE WHEN visible THEN q.queryid END AS queryid,
+           q.userid, r.rolname AS username, q.dbid, d.datname AS database, q.toplevel,
+           CASE WHEN visible THEN q.query ELSE '<insufficient privilege>' END AS query,
+           q.calls, q.total_exec_time, q.total_exec_time / nullif(q.calls, 0) AS mean_exec_time,
+           q.max_exec_time, q.rows, q.first_seen, q.last_seen
+      FROM augur.query q
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = q.userid
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = q.dbid
+      CROSS JOIN LATERAL (
+          SELECT q.userid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+                 OR pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS visible
+      ) v;
+GRANT SELECT ON augur.queries TO PUBLIC;
+
+CREATE FUNCTION augur.capture_status(
+    OUT entries bigint,           -- queries in shared memory now
+    OUT max_queries integer,      -- augur.max_queries
+    OUT evictions bigint,         -- entries evicted to make room (their unflushed counts are lost)
+    OUT dropped bigint,           -- executions not recorded because the table was busy
+    OUT flushed_rows bigint,      -- rows written to augur.query since the server started
+    OUT last_flush_at timestamptz)
+    RETURNS record
+    LANGUAGE c STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'augur_sql_capture_status';
+CREATE VIEW augur.capture_status AS SELECT * FROM augur.capture_status();
+REVOKE ALL ON FUNCTION augur.capture_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.capture_status() TO pg_read_all_stats;
+REVOKE ALL ON augur.capture_status FROM PUBLIC;
+GRANT SELECT ON augur.capture_status TO pg_read_all_stats;
+
+-- Flush now rather than at the worker's next cycle. Returns the rows written.
+CREATE FUNCTION augur.flush() RETURNS bigint
+    LANGUAGE c STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'augur_sql_flush';
+REVOKE ALL ON FUNCTION augur.flush() FROM PUBLIC;
