@@ -1,20 +1,58 @@
 #!/usr/bin/env python3
-"""Measure the cost of Augur loaded-but-idle against a server without it.
+"""Compare pgbench throughput of PostgreSQL with and without Augur and pg_stat_statements.
 
-Creates two throwaway PostgreSQL clusters side by side (A: shared_preload_libraries
-='augur' plus CREATE EXTENSION augur, so the collector is running; B: no preload),
-otherwise identically configured, and runs interleaved pairs of read-only pgbench
-runs (`pgbench -S -M prepared`), alternating which cluster goes first. Only one
-cluster runs pgbench at a time; both stay up throughout. Prints every run, the median
-tps of each side, the median/min/max of the per-pair ratios (augur/baseline) and the
-overhead = (1 - median ratio) * 100. Both clusters are stopped and the temporary
-directory removed on exit, error or Ctrl-C.
+Starts one throwaway PostgreSQL cluster per configuration, all at once and otherwise
+identically configured; only shared_preload_libraries and the extensions created differ:
 
-Uses only the Python 3 standard library. Honours $PG_CONFIG. When run as root, the
-server commands run as the `postgres` OS user via runuser.
+    vanilla  nothing preloaded
+    pgss     shared_preload_libraries = 'pg_stat_statements', CREATE EXTENSION pg_stat_statements
+    augur    shared_preload_libraries = 'augur', CREATE EXTENSION augur, and the Augur
+             worker confirmed running (SELECT state FROM augur.worker_status)
+    both     shared_preload_libraries = 'pg_stat_statements,augur', both extensions created
 
-    bench/idle_overhead.py [--pairs 7] [--seconds 15] [--clients 2] [--jobs 2]
-                           [--scale 10] [--tcp] [--json results.json]
+Each cluster is initialised with `pgbench -i -s SCALE -q` followed by a CHECKPOINT. Then,
+for each workload in turn, R rounds are run; a round runs pgbench once against every
+cluster, one cluster at a time (the others stay up, idle), and the order rotates from
+round to round (round r starts at configuration r mod n), so no configuration always goes
+first. Workloads (both with -M prepared, -c CLIENTS, -j JOBS, -T SECONDS):
+
+    select-only  pgbench -S -n       (built-in select-only script, no vacuum)
+    tpcb         pgbench             (built-in TPC-B-like script; pgbench vacuums the small
+                                      tables and truncates pgbench_history before each run)
+
+The first configuration is the baseline. For every workload the script prints each run's
+tps (the "without initial connection time" figure), and per configuration the median tps,
+the median over rounds of the within-round ratio tps(config)/tps(baseline), the min..max
+of those ratios, and overhead = (1 - median ratio) * 100. It ends with one line per
+workload and configuration:
+
+    <workload> <config>: overhead X.XX% vs <baseline> (median of R rounds,
+                         ratio spread A..B, median tps T)
+
+All clusters are stopped and the temporary directory removed on exit, error, Ctrl-C or
+SIGTERM.
+
+Uses only the Python 3 standard library. Honours $PG_CONFIG. When run as root, the server
+commands run as the `postgres` OS user via runuser. Connects over the unix socket unless
+--tcp is given (then 127.0.0.1 on a free loopback port per cluster).
+
+    bench/overhead.py [--configs vanilla,pgss,augur,both] [--workloads select-only,tpcb]
+                      [--rounds 5] [--seconds 15] [--clients 2] [--jobs 2] [--scale 10]
+                      [--extra-conf KEY=VALUE ...] [--tcp] [--json results.json]
+
+Examples:
+
+    # everything side by side, defaults (4 configs x 2 workloads x 5 rounds x 15 s)
+    bench/overhead.py
+
+    # Augur loaded but idle vs no Augur (the former bench/idle_overhead.py measurement)
+    bench/overhead.py --configs vanilla,augur --workloads select-only --rounds 9
+
+    # Augur against pg_stat_statements as the baseline, with every transaction sampled
+    bench/overhead.py --configs pgss,augur --extra-conf augur.sample_rate=1.0
+
+    # quick smoke test, results also written as JSON
+    bench/overhead.py --rounds 2 --seconds 2 --json /tmp/overhead.json
 """
 
 import argparse
@@ -36,12 +74,31 @@ import time
 SERVER_USER = "postgres"
 DB = "postgres"
 TPS_RE = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.M)
-# Identical on both clusters; only shared_preload_libraries differs.
+# Identical on every cluster; only shared_preload_libraries (and the extensions created)
+# differ. --extra-conf adds to / overrides these, again on every cluster.
 COMMON_SETTINGS = {
     "shared_buffers": "256MB",
     "max_connections": "50",
     "listen_addresses": "'127.0.0.1'",
 }
+# Set per cluster by the script; --extra-conf may not touch them.
+RESERVED_SETTINGS = {"shared_preload_libraries", "port", "unix_socket_directories"}
+
+# name -> (shared_preload_libraries, extensions to create, in order)
+CONFIGS = {
+    "vanilla": ("", []),
+    "pgss": ("pg_stat_statements", ["pg_stat_statements"]),
+    "augur": ("augur", ["augur"]),
+    "both": ("pg_stat_statements,augur", ["pg_stat_statements", "augur"]),
+}
+DEFAULT_CONFIGS = "vanilla,pgss,augur,both"
+
+# name -> pgbench arguments selecting the script
+WORKLOADS = {
+    "select-only": ["-S", "-n"],
+    "tpcb": [],
+}
+DEFAULT_WORKLOADS = "select-only,tpcb"
 
 
 def log(msg=""):
@@ -92,8 +149,23 @@ def free_ports(n):
             s.close()
 
 
+def sql_literal(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def conf_value(v):
+    """A postgresql.conf value: quoted (every GUC type accepts a quoted value)."""
+    if len(v) >= 2 and v[0] == "'" and v[-1] == "'":
+        return v
+    return sql_literal(v)
+
+
+def split_libs(s):
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
 class Cluster:
-    def __init__(self, name, root, port, bindir, preload, use_tcp):
+    def __init__(self, name, root, port, bindir, preload, extensions, settings, use_tcp):
         self.name = name
         self.dir = os.path.join(root, name)          # socket directory + log
         self.data = os.path.join(self.dir, "data")
@@ -101,8 +173,14 @@ class Cluster:
         self.port = port
         self.bindir = bindir
         self.preload = preload
+        self.extensions = extensions
+        self.settings = settings
         self.host = "127.0.0.1" if use_tcp else self.dir
         self.started = False
+
+    @property
+    def has_augur(self):
+        return "augur" in self.extensions
 
     def bin(self, prog):
         return os.path.join(self.bindir, prog)
@@ -117,11 +195,11 @@ class Cluster:
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         run(as_server_user([self.bin("initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
                             "--no-sync", "-E", "UTF8", "--locale=C"]), cwd=self.dir)
-        settings = dict(COMMON_SETTINGS)
+        settings = dict(self.settings)
         settings["port"] = str(self.port)
         settings["unix_socket_directories"] = f"'{self.dir}'"
         settings["shared_preload_libraries"] = f"'{self.preload}'"
-        conf = "\n# added by bench/idle_overhead.py\n" + "".join(
+        conf = "\n# added by bench/overhead.py\n" + "".join(
             f"{k} = {v}\n" for k, v in settings.items())
         # Append as the server user so file ownership stays right.
         proc = subprocess.run(as_server_user(["sh", "-c", 'cat >> "$1"', "sh",
@@ -173,34 +251,91 @@ def wait_worker_running(cluster, timeout):
         if state == "running":
             return state
         time.sleep(0.5)
-    raise RuntimeError(f"augur worker not running after {timeout}s (state={state!r})\n"
-                       f"--- server log ---\n{cluster.log_tail()}")
+    raise RuntimeError(f"{cluster.name}: augur worker not running after {timeout}s "
+                       f"(state={state!r})\n--- server log ---\n{cluster.log_tail()}")
 
 
-def bench_once(cluster, a):
-    proc = cluster.pgbench(["-S", "-n", "-T", str(a.seconds), "-c", str(a.clients),
-                            "-j", str(a.jobs), "-M", "prepared"])
+def bench_once(cluster, workload, a):
+    proc = cluster.pgbench(WORKLOADS[workload]
+                           + ["-T", str(a.seconds), "-c", str(a.clients), "-j", str(a.jobs),
+                              "-M", "prepared"])
     m = TPS_RE.search(proc.stdout)
     if not m:
-        raise RuntimeError(f"no tps line in pgbench output for {cluster.name}:\n"
+        raise RuntimeError(f"no tps line in pgbench output for {cluster.name} ({workload}):\n"
                            f"{proc.stdout}{proc.stderr}")
     return float(m.group(1))
 
 
+def round_order(names, r):
+    """Round r (0-based) starts at configuration r mod n and keeps the cyclic order."""
+    k = r % len(names)
+    return names[k:] + names[:k]
+
+
+def summarise(names, rounds):
+    """Per configuration: tps per round, median tps, within-round ratios and overhead."""
+    out = {}
+    for name in names:
+        tps = [r["tps"][name] for r in rounds]
+        ratios = [r["ratio"][name] for r in rounds]
+        med_r = statistics.median(ratios)
+        out[name] = {"tps": tps, "median_tps": statistics.median(tps),
+                     "ratios": ratios, "median_ratio": med_r,
+                     "ratio_min": min(ratios), "ratio_max": max(ratios),
+                     "overhead_percent": (1 - med_r) * 100}
+    return out
+
+
+def comma_list(p, opt, value, choices):
+    items = [x.strip() for x in value.split(",") if x.strip()]
+    if not items:
+        p.error(f"{opt} is empty")
+    bad = [x for x in items if x not in choices]
+    if bad:
+        p.error(f"{opt}: unknown {', '.join(bad)} (choose from {', '.join(choices)})")
+    dup = sorted({x for x in items if items.count(x) > 1})
+    if dup:
+        p.error(f"{opt}: {', '.join(dup)} given more than once")
+    return items
+
+
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=int, default=7, help="interleaved pairs of runs (default 7)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="See the module docstring (head of this file) for details and examples.")
+    p.add_argument("--configs", default=DEFAULT_CONFIGS,
+                   help=f"comma list from {', '.join(CONFIGS)}; the first is the baseline "
+                        f"(default {DEFAULT_CONFIGS})")
+    p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
+                   help=f"comma list from {', '.join(WORKLOADS)} (default {DEFAULT_WORKLOADS})")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="rounds per workload; each runs every config once (default 5)")
     p.add_argument("--seconds", type=int, default=15, help="seconds per pgbench run (default 15)")
     p.add_argument("--clients", type=int, default=2, help="pgbench -c (default 2)")
     p.add_argument("--jobs", type=int, default=2, help="pgbench -j (default 2)")
     p.add_argument("--scale", type=int, default=10, help="pgbench -i -s (default 10)")
+    p.add_argument("--extra-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="postgresql.conf setting for every cluster, e.g. "
+                        "augur.sample_rate=0.01 (repeatable)")
     p.add_argument("--tcp", action="store_true",
                    help="connect over 127.0.0.1 instead of the unix socket")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     a = p.parse_args()
-    for name in ("pairs", "seconds", "clients", "jobs", "scale"):
+    for name in ("rounds", "seconds", "clients", "jobs", "scale"):
         if getattr(a, name) < 1:
             p.error(f"--{name} must be >= 1")
+    a.configs = comma_list(p, "--configs", a.configs, list(CONFIGS))
+    a.workloads = comma_list(p, "--workloads", a.workloads, list(WORKLOADS))
+    extra = {}
+    for item in a.extra_conf:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", key):
+            p.error(f"--extra-conf {item!r}: expected KEY=VALUE")
+        if key.lower() in RESERVED_SETTINGS:
+            p.error(f"--extra-conf: {key} is set per cluster by this script")
+        extra[key] = value.strip()
+    a.extra = extra
     return a
 
 
@@ -208,74 +343,114 @@ def main():
     a = parse_args()
     pg_config, bindir = pg_bindir()
     pkglibdir = pg_config_value(pg_config, "--pkglibdir")
-    if not os.path.exists(os.path.join(pkglibdir, "augur.so")):
-        sys.exit(f"augur.so not found in {pkglibdir}; run make -C extension install first")
+    needed = {lib for name in a.configs for lib in split_libs(CONFIGS[name][0])}
+    for lib in sorted(needed):
+        if not os.path.exists(os.path.join(pkglibdir, lib + ".so")):
+            hint = ("run make -C extension install first" if lib == "augur"
+                    else "install postgresql-contrib")
+            sys.exit(f"{lib}.so not found in {pkglibdir}; {hint}")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         sys.exit("running as root but runuser is not available")
+
+    settings = dict(COMMON_SETTINGS)
+    settings.update({k: conf_value(v) for k, v in a.extra.items()})
 
     # Turn SIGTERM into an exception so the finally block cleans up as for Ctrl-C.
     def on_term(signum, frame):
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, on_term)
 
-    tmp = tempfile.mkdtemp(prefix="augur-idle-")
-    os.chmod(tmp, 0o755)  # the server user must be able to reach its cluster dir
-    port_a, port_b = free_ports(2)
-    augur = Cluster("augur", tmp, port_a, bindir, "augur", a.tcp)
-    base = Cluster("baseline", tmp, port_b, bindir, "", a.tcp)
-    clusters = (augur, base)
-    runs = []
+    tmp = tempfile.mkdtemp(prefix="augur-overhead-")
+    os.chmod(tmp, 0o755)  # the server user must be able to reach its cluster dirs
+    ports = free_ports(len(a.configs))
+    clusters = [Cluster(name, tmp, port, bindir, CONFIGS[name][0], CONFIGS[name][1],
+                        settings, a.tcp)
+                for name, port in zip(a.configs, ports)]
+    by_name = {c.name: c for c in clusters}
+    names = list(a.configs)
+    baseline = names[0]
+    results = {}   # workload -> list of rounds
+    done = 0       # completed pgbench runs
     try:
         log(f"temp dir {tmp}; bindir {bindir}")
         for c in clusters:
             c.create()
+        for c in clusters:
             c.start()
             log(f"cluster {c.name:8s} port {c.port}  shared_preload_libraries='{c.preload}'")
 
-        augur.psql("CREATE EXTENSION augur")
-        state = wait_worker_running(augur, timeout=60)
-        log(f"augur {augur.psql('SELECT augur.version()')}: worker state {state}")
         for c in clusters:
             spl = c.psql("SHOW shared_preload_libraries")
-            if spl != c.preload:
+            if split_libs(spl) != split_libs(c.preload):
                 raise RuntimeError(f"{c.name}: shared_preload_libraries is {spl!r}, "
                                    f"expected {c.preload!r}")
+            for ext in c.extensions:
+                c.psql(f"CREATE EXTENSION {ext}")
+            if c.has_augur:
+                state = wait_worker_running(c, timeout=60)
+                log(f"{c.name:8s} augur {c.psql('SELECT augur.version()')}: "
+                    f"worker state {state}")
+            for key in a.extra:
+                val = c.psql(f"SELECT current_setting({sql_literal(key)}, true)")
+                if c.psql(f"SELECT current_setting({sql_literal(key)}, true) IS NULL") == "t":
+                    raise RuntimeError(f"{c.name}: setting {key} is not in effect (unknown "
+                                       f"parameter?)\n--- server log ---\n{c.log_tail()}")
+                log(f"{c.name:8s} {key} = {val}")
 
         for c in clusters:  # one at a time
             log(f"initialising {c.name} (pgbench -i -s {a.scale} -q) ...")
             c.pgbench(["-i", "-s", str(a.scale), "-q"])
             c.psql("CHECKPOINT")
 
-        log(f"\n{a.pairs} pairs x {a.seconds}s, pgbench -S -n -M prepared "
-            f"-c {a.clients} -j {a.jobs}, via {'tcp 127.0.0.1' if a.tcp else 'unix socket'}")
-        for i in range(a.pairs):
-            order = (augur, base) if i % 2 == 0 else (base, augur)
-            pair = {"pair": i + 1, "first": order[0].name}
-            for c in order:
-                tps = bench_once(c, a)
-                pair[c.name] = tps
-                log(f"pair {i + 1}/{a.pairs}  {c.name:8s}  tps = {tps:.2f}")
-            pair["ratio"] = pair["augur"] / pair["baseline"]
-            log(f"pair {i + 1}/{a.pairs}  ratio augur/baseline = {pair['ratio']:.4f}")
-            runs.append(pair)
+        total = len(a.workloads) * a.rounds * len(names) * a.seconds
+        log(f"\nconfigs {', '.join(names)} (baseline {baseline}); workloads "
+            f"{', '.join(a.workloads)}; {a.rounds} rounds x {a.seconds}s, -M prepared "
+            f"-c {a.clients} -j {a.jobs}, via {'tcp 127.0.0.1' if a.tcp else 'unix socket'}; "
+            f"at least {total}s of pgbench")
+        for w in a.workloads:
+            log(f"\n== {w}: pgbench {' '.join(WORKLOADS[w] + ['-M', 'prepared'])}")
+            rounds = results[w] = []
+            for r in range(a.rounds):
+                order = round_order(names, r)
+                tps = {}
+                for name in order:
+                    tps[name] = bench_once(by_name[name], w, a)
+                    done += 1
+                    log(f"{w} round {r + 1}/{a.rounds}  {name:8s}  tps = {tps[name]:.2f}")
+                ratio = {name: tps[name] / tps[baseline] for name in names}
+                rounds.append({"round": r + 1, "order": order, "tps": tps, "ratio": ratio})
+                log(f"{w} round {r + 1}/{a.rounds}  ratios vs {baseline}: " + ", ".join(
+                    f"{name} {ratio[name]:.4f}" for name in names if name != baseline))
 
-        end_state = augur.psql("SELECT state FROM augur.worker_status")
-        if end_state != "running":
-            log(f"warning: augur worker state at the end is {end_state!r}")
+        end_states = {}
+        for c in clusters:
+            if c.has_augur:
+                end_states[c.name] = c.psql("SELECT state FROM augur.worker_status")
+                if end_states[c.name] != "running":
+                    log(f"warning: {c.name}: augur worker state at the end is "
+                        f"{end_states[c.name]!r}")
 
-        ratios = [r["ratio"] for r in runs]
-        med_a = statistics.median(r["augur"] for r in runs)
-        med_b = statistics.median(r["baseline"] for r in runs)
-        med_r = statistics.median(ratios)
-        overhead = (1 - med_r) * 100
+        summary = {w: summarise(names, results[w]) for w in a.workloads}
         log("\nsummary")
-        log(f"median tps augur:     {med_a:.2f}")
-        log(f"median tps baseline:  {med_b:.2f}")
-        log(f"median ratio:         {med_r:.4f}")
-        log(f"ratio min..max:       {min(ratios):.4f}..{max(ratios):.4f}")
-        log(f"overhead:             {overhead:.2f}%")
-        log(f"idle overhead: {overhead:.2f}% (median of {len(runs)} pairs, "
-            f"ratio spread {min(ratios):.4f}..{max(ratios):.4f})")
+        for w in a.workloads:
+            log(f"\n{w} ({a.rounds} rounds x {a.seconds}s, baseline {baseline})")
+            log(f"  {'config':8s}  {'median tps':>11s}  {'median ratio':>12s}  "
+                f"{'ratio min..max':>15s}  {'overhead':>8s}  tps per round")
+            for name in names:
+                s = summary[w][name]
+                spread = f"{s['ratio_min']:.4f}..{s['ratio_max']:.4f}"
+                log(f"  {name:8s}  {s['median_tps']:11.2f}  {s['median_ratio']:12.4f}  "
+                    f"{spread:>15s}  "
+                    f"{s['overhead_percent']:7.2f}%  "
+                    + " ".join(f"{t:.2f}" for t in s["tps"]))
+        log("")
+        for w in a.workloads:
+            for name in names:
+                s = summary[w][name]
+                log(f"{w} {name}: overhead {s['overhead_percent']:.2f}% vs {baseline} "
+                    f"(median of {a.rounds} rounds, ratio spread "
+                    f"{s['ratio_min']:.4f}..{s['ratio_max']:.4f}, "
+                    f"median tps {s['median_tps']:.2f})")
 
         if a.json:
             result = {
@@ -283,15 +458,17 @@ def main():
                 "host": platform.node(),
                 "cpus": os.cpu_count(),
                 "pg_bindir": bindir,
-                "params": {"pairs": a.pairs, "seconds": a.seconds, "clients": a.clients,
-                           "jobs": a.jobs, "scale": a.scale,
-                           "connection": "tcp" if a.tcp else "unix",
-                           "settings": COMMON_SETTINGS},
-                "runs": runs,
-                "summary": {"median_tps_augur": med_a, "median_tps_baseline": med_b,
-                            "median_ratio": med_r, "ratio_min": min(ratios),
-                            "ratio_max": max(ratios), "overhead_percent": overhead,
-                            "augur_worker_state_end": end_state},
+                "params": {"configs": names, "baseline": baseline,
+                           "workloads": a.workloads, "rounds": a.rounds,
+                           "seconds": a.seconds, "clients": a.clients, "jobs": a.jobs,
+                           "scale": a.scale, "connection": "tcp" if a.tcp else "unix",
+                           "settings": settings},
+                "configs": {c.name: {"shared_preload_libraries": c.preload,
+                                     "extensions": c.extensions} for c in clusters},
+                "workloads": {w: {"pgbench_args": WORKLOADS[w] + ["-M", "prepared"],
+                                  "rounds": results[w], "summary": summary[w]}
+                              for w in a.workloads},
+                "augur_worker_state_end": end_states,
             }
             with open(a.json, "w") as f:
                 json.dump(result, f, indent=2)
@@ -299,10 +476,10 @@ def main():
             log(f"wrote {a.json}")
         return 0
     except KeyboardInterrupt:
-        log(f"\ninterrupted after {len(runs)} complete pair(s); cleaning up")
+        log(f"\ninterrupted after {done} complete pgbench run(s); cleaning up")
         return 130
-    except SystemExit as e:
-        log(f"\nterminated after {len(runs)} complete pair(s); cleaning up")
+    except SystemExit:
+        log(f"\nterminated after {done} complete pgbench run(s); cleaning up")
         raise
     except RuntimeError as e:
         log(f"\nerror: {e}")
