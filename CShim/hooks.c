@@ -8,6 +8,7 @@
  */
 #include "augur_internal.h"
 
+#include "access/parallel.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "parser/analyze.h"
@@ -28,11 +29,12 @@ static int nesting_level = 0;
 /* Set in the collector: Augur's own bookkeeping is not part of the workload. */
 bool augur_capture_off_in_this_process = false;
 
+/* Parallel workers run the leader's plan: counting them would count one execution twice. */
 static bool
 capture_on(void)
 {
     return augur_enabled && augur_shared != NULL && !augur_capture_off_in_this_process &&
-        augur_track != AUGUR_TRACK_NONE;
+        augur_track != AUGUR_TRACK_NONE && !IsParallelWorker();
 }
 
 /* Whether this execution is counted, by augur.track and the nesting level. */

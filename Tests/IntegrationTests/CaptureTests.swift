@@ -45,6 +45,20 @@ final class CaptureTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.query WHERE query LIKE '%augur.query%'"), "0")
     }
 
+    func testParallelQueryCountsOnce() throws {
+        let (_, db) = try captureCluster()
+        try db.query("CREATE TABLE big AS SELECT generate_series(1, 100000) AS x; ANALYZE big")
+        try db.query("""
+            SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+            SET max_parallel_workers_per_gather = 2
+            """)
+        let plan = try db.query("EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM big").map { $0[0] ?? "" }
+        XCTAssertTrue(plan.contains { $0.contains("Workers Launched: 2") }, plan.joined(separator: "\n"))
+        for _ in 0..<3 { try db.query("SELECT count(*) FROM big") }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try row(db, "SELECT count(*) FROM big")?[0], "3")
+    }
+
     func testTrackTopOrAllFollowsNesting() throws {
         let (_, db) = try captureCluster()
         try db.query("""
