@@ -58,8 +58,9 @@ typedef struct AugurSharedState
     TimestampTz       last_flush_at;
     int64             flushed_samples;  /* rows written by flushes since start */
     LWLock           *queries_lock;     /* the capture table (capture.c) */
+    LWLock           *errors_lock;      /* the error counts (capture_errors.c) */
     pg_atomic_uint64  evictions;        /* entries evicted to make room */
-    pg_atomic_uint64  dropped;          /* executions not recorded: table busy or full */
+    pg_atomic_uint64  dropped;          /* executions or errors not recorded: busy or full */
 } AugurSharedState;
 
 extern AugurSharedState *augur_shared;
@@ -75,6 +76,11 @@ bool  augur_capture_has_text(int64 queryid, bool toplevel);
 void  augur_capture_store_text(int64 queryid, bool toplevel, const char *text);
 void  augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows);
 int64 augur_capture_entry_count(void);
+
+/* Error counts (capture_errors.c) */
+Size  augur_errors_shmem_size(void);
+void  augur_errors_shmem_init(void);
+void  augur_errors_record(const ErrorData *edata);
 
 /* Normalized query text (normalize.c): constants replaced by $n, cut to size. */
 void  augur_normalize_query(const char *source, int stmt_location, int stmt_len,

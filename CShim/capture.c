@@ -228,8 +228,8 @@ augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
 }
 
 /*
- * Hands the pending counters of every entry that ran since the last drain to the
- * worker, and zeroes them. Runs under the guard (it pallocs); the table lock is held
+ * Hands the pending counters of every entry that ran since the last drain, and every
+ * text not handed over yet, to the worker, and zeroes the counters. Runs under the guard (it pallocs); the table lock is held
  * shared only while copying.
  */
 static void
@@ -257,7 +257,13 @@ drain_body(void *arg)
             break;
         }
         SpinLockAcquire(&entry->mutex);
-        if (entry->calls == 0)
+        /*
+         * Skip entries with nothing new. A top-level text without a call is kept: it is
+         * most often a statement that failed, and augur.errors shows its text. Nested
+         * texts without calls (a view's query inside CREATE VIEW, say) are not.
+         */
+        if (entry->calls == 0 &&
+            (entry->text_drained || entry->text[0] == '\0' || !entry->key.toplevel))
         {
             SpinLockRelease(&entry->mutex);
             continue;

@@ -26,7 +26,8 @@ static emit_log_hook_type prev_emit_log = NULL;
 /* 0 for a statement the client sent; deeper inside functions and utility statements. */
 static int nesting_level = 0;
 
-/* Set in the collector: Augur's own bookkeeping is not part of the workload. */
+/* Set in the collector, and by augur.flush() while it runs: Augur's own bookkeeping is
+ * not part of the workload. */
 bool augur_capture_off_in_this_process = false;
 
 /* Parallel workers run the leader's plan: counting them would count one execution twice. */
@@ -217,6 +218,8 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string,
 static void
 augur_emit_log(ErrorData *edata)
 {
+    if (capture_on())
+        augur_errors_record(edata);
     if (prev_emit_log)
         prev_emit_log(edata);
 }

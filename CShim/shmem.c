@@ -2,8 +2,8 @@
  * shmem.c: Augur's shared memory segment and its named LWLock tranche.
  *
  * PostgreSQL 15 introduced shmem_request_hook; earlier releases request space directly
- * from _PG_init. The segment holds AugurSharedState and the capture table, sized by
- * augur.max_queries.
+ * from _PG_init. The segment holds AugurSharedState, the capture table (sized by
+ * augur.max_queries) and the error counts.
  */
 #include "augur_internal.h"
 
@@ -20,8 +20,8 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 #endif
 
-/* The tranche's locks: AugurSharedState.lock and .queries_lock. */
-#define AUGUR_LOCKS 2
+/* The tranche's locks: AugurSharedState.lock, .queries_lock and .errors_lock. */
+#define AUGUR_LOCKS 3
 
 static Size
 augur_shared_size(void)
@@ -32,7 +32,8 @@ augur_shared_size(void)
 static void
 request_space(void)
 {
-    RequestAddinShmemSpace(add_size(augur_shared_size(), augur_capture_shmem_size()));
+    RequestAddinShmemSpace(add_size(augur_shared_size(),
+                                    add_size(augur_capture_shmem_size(), augur_errors_shmem_size())));
     RequestNamedLWLockTranche(AUGUR_TRANCHE, AUGUR_LOCKS);
 }
 
@@ -74,11 +75,13 @@ augur_shmem_startup(void)
         memset(augur_shared, 0, augur_shared_size());
         augur_shared->lock = &locks[0].lock;
         augur_shared->queries_lock = &locks[1].lock;
+        augur_shared->errors_lock = &locks[2].lock;
         augur_shared->worker.state = AUGUR_WORKER_STARTING;
         pg_atomic_init_u64(&augur_shared->evictions, 0);
         pg_atomic_init_u64(&augur_shared->dropped, 0);
     }
     augur_capture_shmem_init();
+    augur_errors_shmem_init();
     LWLockRelease(AddinShmemInitLock);
 }
 

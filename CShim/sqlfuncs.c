@@ -120,6 +120,7 @@ augur_sql_flush(PG_FUNCTION_ARGS)
     augur_error err;
     int64_t     flushed = 0;
     char       *database;
+    bool        ok;
 
     augur_require_shared_state();
     database = get_database_name(MyDatabaseId);
@@ -129,7 +130,12 @@ augur_sql_flush(PG_FUNCTION_ARGS)
                  errmsg("augur keeps its tables in database \"%s\", not here", augur_database),
                  errhint("Connect to database \"%s\" to call augur.flush(), or change augur.database.",
                          augur_database)));
-    if (!augur_swift_flush(&flushed, &err))
+    /* The flush's own statements are not part of the workload. Swift never longjmps, so
+     * the flag is always restored. */
+    augur_capture_off_in_this_process = true;
+    ok = augur_swift_flush(&flushed, &err);
+    augur_capture_off_in_this_process = false;
+    if (!ok)
         augur_raise_if_error(&err);
     PG_RETURN_INT64(flushed);
 }

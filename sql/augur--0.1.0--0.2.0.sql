@@ -1,4 +1,4 @@
--- Augur 0.2.0: per-query execution statistics captured from the executor hooks.
+-- Augur 0.2.0: per-query execution statistics and error counts, captured from the hooks.
 \echo Use "ALTER EXTENSION augur UPDATE TO '0.2.0'" to load this file. \quit
 
 -- Flushed by the worker every augur.naptime (or by augur.flush()). One row per user,
@@ -19,6 +19,29 @@ CREATE TABLE augur.query (
     PRIMARY KEY (userid, dbid, queryid, toplevel)
 );
 SELECT pg_catalog.pg_extension_config_dump('augur.query', '');
+
+-- Errors by SQLSTATE, per database and query id (0 when the error came before the query
+-- had one, e.g. a syntax error), flushed with the query statistics.
+CREATE TABLE augur.error_count (
+    dbid       oid         NOT NULL,
+    sqlstate   text        NOT NULL,
+    queryid    bigint      NOT NULL,
+    count      bigint      NOT NULL,
+    first_seen timestamptz NOT NULL,
+    last_seen  timestamptz NOT NULL,
+    PRIMARY KEY (dbid, sqlstate, queryid)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.error_count', '');
+
+CREATE VIEW augur.errors AS
+    SELECT d.datname AS database, e.sqlstate, e.queryid,
+           (SELECT q.query FROM augur.query q
+             WHERE q.dbid = e.dbid AND q.queryid = e.queryid AND q.query IS NOT NULL LIMIT 1) AS query,
+           e.count, e.first_seen, e.last_seen
+      FROM augur.error_count e
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = e.dbid;
+REVOKE ALL ON augur.errors FROM PUBLIC;
+GRANT SELECT ON augur.errors TO pg_read_all_stats;
 
 -- What pg_stat_statements shows others, Augur shows too: every row, but the query id and
 -- text only to their own user, superusers and members of pg_read_all_stats.
@@ -41,7 +64,7 @@ CREATE FUNCTION augur.capture_status(
     OUT entries bigint,           -- queries in shared memory now
     OUT max_queries integer,      -- augur.max_queries
     OUT evictions bigint,         -- entries evicted to make room (their unflushed counts are lost)
-    OUT dropped bigint,           -- executions not recorded because the table was busy
+    OUT dropped bigint,           -- executions or errors not recorded: table busy or full
     OUT flushed_rows bigint,      -- rows written to augur.query since the server started
     OUT last_flush_at timestamptz)
     RETURNS record

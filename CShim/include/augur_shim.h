@@ -84,6 +84,27 @@ typedef struct augur_query_drain
 bool augur_capture_drain(augur_query_drain *out, augur_error *err);
 void augur_capture_drain_free(augur_query_drain *drain);
 
+/* Errors of one kind (database, SQLSTATE, query id) since the last drain. */
+typedef struct augur_error_sample
+{
+    uint32_t    dbid;
+    char        sqlstate[6];    /* e.g. "22012" */
+    int64_t     queryid;        /* 0 when the error came before a query id was known */
+    int64_t     count;
+    int64_t     first_seen;     /* TimestampTz, as in augur_query_sample */
+    int64_t     last_seen;
+} augur_error_sample;
+
+typedef struct augur_error_drain
+{
+    int32_t             count;
+    augur_error_sample *samples;
+    void               *memory;
+} augur_error_drain;
+
+bool augur_errors_drain(augur_error_drain *out, augur_error *err);
+void augur_errors_drain_free(augur_error_drain *drain);
+
 /* Records that a flush stored `samples` rows (augur.capture_status). */
 void augur_capture_note_flush(int64_t samples);
 

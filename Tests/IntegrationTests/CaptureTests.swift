@@ -39,10 +39,29 @@ final class CaptureTests: ClusterTestCase {
 
         let sleep = try XCTUnwrap(try row(db, "SELECT pg_sleep(%"))
         XCTAssertGreaterThanOrEqual(Double(sleep[2] ?? "") ?? 0, 50, "pg_sleep(0.05) measured below 50 ms")
-        // A statement that failed never reached ExecutorEnd: not counted.
-        XCTAssertNil(try row(db, "SELECT x / $1 FROM t"))
+        // A statement that failed never reached ExecutorEnd: its text is kept, no call counted.
+        XCTAssertEqual(try row(db, "SELECT x / $1 FROM t")?[0], "0")
         // The collector's own statements are not part of the workload.
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.query WHERE query LIKE '%augur.query%'"), "0")
+    }
+
+    func testErrorsAreCountedBySQLStateAndQuery() throws {
+        let (cluster, db) = try captureCluster()
+        try db.query("CREATE DATABASE other")
+        let other = try cluster.connect(database: "other")
+        for _ in 0..<3 { XCTAssertThrowsError(try db.query("SELECT x / 0 FROM t")) }
+        XCTAssertThrowsError(try db.query("SELEC 1"))
+        XCTAssertThrowsError(try other.query("SELECT * FROM missing_table"))
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.query("""
+            SELECT database, sqlstate, count, query, queryid = 0 FROM augur.errors ORDER BY database, sqlstate
+            """), [["other", "42P01", "1", nil, "t"],
+                   ["postgres", "22012", "3", "SELECT x / $1 FROM t", "f"],
+                   ["postgres", "42601", "1", nil, "t"]])
+        // Counts accumulate across flushes.
+        XCTAssertThrowsError(try db.query("SELECT x / 0 FROM t"))
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.scalar("SELECT count FROM augur.errors WHERE sqlstate = '22012'"), "4")
     }
 
     func testParallelQueryCountsOnce() throws {
