@@ -9,6 +9,7 @@
 
 #include "storage/lwlock.h"
 #include "utils/elog.h"
+#include "nodes/parsenodes.h"
 #include "port/atomics.h"
 #include "utils/timestamp.h"
 #if PG_VERSION_NUM >= 160000
@@ -29,6 +30,7 @@ extern int    augur_max_queries;
 extern double augur_sample_rate;
 extern char  *augur_maintenance_window;
 extern int    augur_track;
+extern int    augur_coaccess_half_life;
 
 typedef enum AugurTrack
 {
@@ -69,11 +71,26 @@ void augur_request_shared_memory(void);
 void augur_install_shmem_startup_hook(void);
 void augur_require_shared_state(void);
 
+/* What the parse hook learns once per query id: its text and the relations it uses. */
+#define AUGUR_QUERY_TEXT_LEN 1024
+#define AUGUR_SHAPE_RELATIONS 8
+
+typedef struct AugurQueryShape
+{
+    char        text[AUGUR_QUERY_TEXT_LEN];     /* normalized; "" if not known */
+    int16       nrelations;                     /* at most AUGUR_SHAPE_RELATIONS kept */
+    Oid         relations[AUGUR_SHAPE_RELATIONS];
+    bool        written[AUGUR_SHAPE_RELATIONS];
+} AugurQueryShape;
+
+/* Fills shape->relations from an analysed query (shape.c). */
+void  augur_collect_relations(Query *query, AugurQueryShape *shape);
+
 /* Capture table (capture.c) */
 Size  augur_capture_shmem_size(void);
 void  augur_capture_shmem_init(void);
-bool  augur_capture_has_text(int64 queryid, bool toplevel);
-void  augur_capture_store_text(int64 queryid, bool toplevel, const char *text);
+bool  augur_capture_has_shape(int64 queryid, bool toplevel);
+void  augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape);
 void  augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows);
 int64 augur_capture_entry_count(void);
 

@@ -20,7 +20,6 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#define AUGUR_QUERY_TEXT_LEN 1024
 #define USAGE_DECAY 0.99
 #define EVICT_FRACTION 0.05
 #define EVICT_MINIMUM 10
@@ -44,8 +43,8 @@ typedef struct AugurQueryEntry
     double      usage;
     TimestampTz first_seen;
     TimestampTz last_seen;
-    bool        text_drained;   /* text already handed to the worker */
-    char        text[AUGUR_QUERY_TEXT_LEN];   /* normalized; "" if not known */
+    bool        shape_drained;  /* shape already handed to the worker */
+    AugurQueryShape shape;      /* set once, under the exclusive lock */
 } AugurQueryEntry;
 
 static HTAB *augur_queries = NULL;
@@ -107,7 +106,7 @@ evict_least_used(void)
 static void count_dropped(void);
 
 static AugurQueryEntry *
-create_entry(const AugurQueryKey *key, const char *text)
+create_entry(const AugurQueryKey *key, const AugurQueryShape *shape)
 {
     AugurQueryEntry *entry;
     bool        found;
@@ -131,11 +130,12 @@ create_entry(const AugurQueryKey *key, const char *text)
         entry->usage = 1.0;
         entry->first_seen = GetCurrentStatementStartTimestamp();
         entry->last_seen = entry->first_seen;
-        entry->text_drained = false;
-        entry->text[0] = '\0';
+        entry->shape_drained = false;
+        entry->shape.text[0] = '\0';
+        entry->shape.nrelations = 0;
     }
-    if (text != NULL && entry->text[0] == '\0')
-        strlcpy(entry->text, text, AUGUR_QUERY_TEXT_LEN);
+    if (shape != NULL && entry->shape.text[0] == '\0')
+        entry->shape = *shape;
     return entry;
 }
 
@@ -156,7 +156,7 @@ make_key(AugurQueryKey *key, int64 queryid, bool toplevel)
 }
 
 bool
-augur_capture_has_text(int64 queryid, bool toplevel)
+augur_capture_has_shape(int64 queryid, bool toplevel)
 {
     AugurQueryKey key;
     AugurQueryEntry *entry;
@@ -166,13 +166,13 @@ augur_capture_has_text(int64 queryid, bool toplevel)
     if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_SHARED))
         return true;            /* busy: try again on a later parse */
     entry = hash_search(augur_queries, &key, HASH_FIND, NULL);
-    known = entry != NULL && entry->text[0] != '\0';
+    known = entry != NULL && entry->shape.text[0] != '\0';
     LWLockRelease(augur_shared->queries_lock);
     return known;
 }
 
 void
-augur_capture_store_text(int64 queryid, bool toplevel, const char *text)
+augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape)
 {
     AugurQueryKey key;
 
@@ -182,7 +182,7 @@ augur_capture_store_text(int64 queryid, bool toplevel, const char *text)
         count_dropped();
         return;
     }
-    create_entry(&key, text);
+    create_entry(&key, shape);
     LWLockRelease(augur_shared->queries_lock);
 }
 
@@ -249,7 +249,7 @@ drain_body(void *arg)
     while ((entry = hash_seq_search(&scan)) != NULL)
     {
         augur_query_sample *sample = &out->samples[n];
-        bool        with_text;
+        bool        with_shape;
 
         if (n >= capacity)
         {
@@ -263,7 +263,7 @@ drain_body(void *arg)
          * texts without calls (a view's query inside CREATE VIEW, say) are not.
          */
         if (entry->calls == 0 &&
-            (entry->text_drained || entry->text[0] == '\0' || !entry->key.toplevel))
+            (entry->shape_drained || entry->shape.text[0] == '\0' || !entry->key.toplevel))
         {
             SpinLockRelease(&entry->mutex);
             continue;
@@ -278,16 +278,22 @@ drain_body(void *arg)
         sample->rows = entry->rows;
         sample->first_seen = (int64_t) entry->first_seen;
         sample->last_seen = (int64_t) entry->last_seen;
-        with_text = !entry->text_drained && entry->text[0] != '\0';
+        with_shape = !entry->shape_drained && entry->shape.text[0] != '\0';
         entry->calls = 0;
         entry->total_time_ms = 0;
         entry->max_time_ms = 0;
         entry->rows = 0;
-        if (with_text)
-            entry->text_drained = true;
+        if (with_shape)
+            entry->shape_drained = true;
         SpinLockRelease(&entry->mutex);
-        /* The text is stable once set, so it can be copied outside the spinlock. */
-        sample->text = with_text ? MemoryContextStrdup(out->memory, entry->text) : NULL;
+        /* The shape is stable once set, so it can be copied outside the spinlock. */
+        sample->text = with_shape ? MemoryContextStrdup(out->memory, entry->shape.text) : NULL;
+        sample->nrelations = with_shape ? entry->shape.nrelations : 0;
+        for (int r = 0; r < sample->nrelations; r++)
+        {
+            sample->relations[r] = entry->shape.relations[r];
+            sample->written[r] = entry->shape.written[r];
+        }
         n++;
     }
     LWLockRelease(augur_shared->queries_lock);

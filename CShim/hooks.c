@@ -49,24 +49,26 @@ capturing(void)
 static void
 augur_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
-    char        text[1024];
+    AugurQueryShape shape;
 
     if (prev_post_parse_analyze)
         prev_post_parse_analyze(pstate, query, jstate);
 
     /*
-     * Keep the normalized text the first time a query id is seen, at any nesting level:
+     * Keep the shape (normalized text, relations) the first time a query id is seen, at
+     * any nesting level:
      * a function's statements are parsed once and then run from cached plans, so their
      * text must be kept even while augur.track = top, for when it becomes all.
      */
     if (!capture_on() || jstate == NULL || query->queryId == UINT64CONST(0) ||
         query->utilityStmt != NULL || pstate->p_sourcetext == NULL)
         return;
-    if (augur_capture_has_text((int64) query->queryId, nesting_level == 0))
+    if (augur_capture_has_shape((int64) query->queryId, nesting_level == 0))
         return;
     augur_normalize_query(pstate->p_sourcetext, query->stmt_location, query->stmt_len, jstate,
-                          text, sizeof(text));
-    augur_capture_store_text((int64) query->queryId, nesting_level == 0, text);
+                          shape.text, sizeof(shape.text));
+    augur_collect_relations(query, &shape);
+    augur_capture_store_shape((int64) query->queryId, nesting_level == 0, &shape);
 }
 #else
 static void

@@ -21,6 +21,7 @@ int     augur_max_queries = 5000;
 double  augur_sample_rate = 0.01;
 char   *augur_maintenance_window = NULL;
 int     augur_track = AUGUR_TRACK_TOP;
+int     augur_coaccess_half_life = 7 * 24 * 3600;
 
 static const struct config_enum_entry track_options[] = {
     {"none", AUGUR_TRACK_NONE, false},
@@ -74,6 +75,11 @@ define_gucs(void)
                              NULL,
                              &augur_sample_rate, 0.01, 0.0, 1.0, PGC_SUSET, 0,
                              NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.coaccess_half_life",
+                            "Age at which a call counts half in co-access weights.",
+                            "Applied at each flush to the decayed call counts in augur.query.",
+                            &augur_coaccess_half_life, 7 * 24 * 3600, 60, INT_MAX,
+                            PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
     DefineCustomEnumVariable("augur.track",
                              "Which statements Augur captures: top (sent by clients), all "
                              "(also those inside functions), or none.",

@@ -16,9 +16,65 @@ CREATE TABLE augur.query (
     total_exec_time float8      NOT NULL,   -- milliseconds
     max_exec_time   float8      NOT NULL,   -- milliseconds
     rows            bigint      NOT NULL,
+    -- calls decayed with augur.coaccess_half_life, as of decayed_at (co-access weights)
+    decayed_calls   float8      NOT NULL,
+    decayed_at      timestamptz NOT NULL,
     PRIMARY KEY (userid, dbid, queryid, toplevel)
 );
 SELECT pg_catalog.pg_extension_config_dump('augur.query', '');
+
+-- The relations each query reads and writes (partitions as their root, views as views),
+-- learnt once per query id. relname is resolved at the first flush for relations of
+-- augur.database and kept, so rows outlive a DROP.
+CREATE TABLE augur.relation_use (
+    dbid    oid     NOT NULL,
+    queryid bigint  NOT NULL,
+    relid   oid     NOT NULL,
+    relname text,
+    written boolean NOT NULL,
+    PRIMARY KEY (dbid, queryid, relid)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.relation_use', '');
+GRANT SELECT ON augur.relation_use TO pg_read_all_stats;
+
+-- Relations used together by the same queries, ranked by time-decayed calls; each pair
+-- once, its names in alphabetical order.
+CREATE FUNCTION augur.coaccess(level text DEFAULT 'relation', min_weight float8 DEFAULT 0)
+    RETURNS TABLE (database name, relation_a text, relation_b text, weight float8,
+                   calls bigint, queries bigint, last_seen timestamptz)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    half_life float8 := extract(epoch FROM current_setting('augur.coaccess_half_life')::interval);
+BEGIN
+    IF level IS DISTINCT FROM 'relation' THEN
+        RAISE EXCEPTION 'co-access level "%" is not available', level
+            USING ERRCODE = '22023',
+                  HINT = 'This release has the relation level; the column level comes with column capture.';
+    END IF;
+    RETURN QUERY
+    WITH per_query AS (
+        SELECT q.dbid, q.queryid, sum(q.calls) AS calls, max(q.last_seen) AS last_seen,
+               sum(q.decayed_calls * power(0.5, extract(epoch FROM now() - q.decayed_at) / half_life)) AS weight
+          FROM augur.query q
+         GROUP BY q.dbid, q.queryid
+    )
+    SELECT d.datname, coalesce(a.relname, a.relid::text), coalesce(b.relname, b.relid::text),
+           sum(p.weight)::float8, sum(p.calls)::bigint, count(*), max(p.last_seen)
+      FROM per_query p
+      JOIN augur.relation_use a ON a.dbid = p.dbid AND a.queryid = p.queryid
+      JOIN augur.relation_use b ON b.dbid = p.dbid AND b.queryid = p.queryid
+                               AND coalesce(a.relname, a.relid::text) < coalesce(b.relname, b.relid::text)
+      LEFT JOIN pg_database d ON d.oid = p.dbid
+     GROUP BY d.datname, p.dbid, a.relid, a.relname, b.relid, b.relname
+    HAVING sum(p.weight) >= coalesce(min_weight, 0)
+     ORDER BY 4 DESC, 2, 3;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.coaccess(text, float8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.coaccess(text, float8) TO pg_read_all_stats;
+GRANT SELECT ON augur.query TO pg_read_all_stats;
 
 -- Errors by SQLSTATE, per database and query id (0 when the error came before the query
 -- had one, e.g. a syntax error), flushed with the query statistics.

@@ -68,6 +68,9 @@ typedef struct augur_query_sample
     int64_t     first_seen;     /* PostgreSQL TimestampTz: microseconds since 2000-01-01 UTC */
     int64_t     last_seen;
     const char *text;           /* normalized text; NULL if already handed over or unknown */
+    int32_t     nrelations;     /* relations the query uses, with the text (else 0) */
+    uint32_t    relations[8];   /* partitions are given as their root */
+    bool        written[8];
 } augur_query_sample;
 
 typedef struct augur_query_drain

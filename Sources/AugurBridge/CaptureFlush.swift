@@ -9,11 +9,14 @@ enum CaptureFlush {
         "timestamptz '2000-01-01 00:00:00+00' + \(column) * interval '1 microsecond'"
     }
 
+    /// Calls decay with augur.coaccess_half_life: at each flush the stored decayed count
+    /// is aged by the time since the last one and the new calls are added.
     private static let upsertQueries = """
         INSERT INTO augur.query AS q (userid, dbid, queryid, toplevel, query, first_seen, last_seen,
-                                      calls, total_exec_time, max_exec_time, rows)
+                                      calls, total_exec_time, max_exec_time, rows, decayed_calls, decayed_at)
         SELECT s.userid, s.dbid, s.queryid, s.toplevel, s.query, \(timestamp("s.first_seen")),
-               \(timestamp("s.last_seen")), s.calls, s.total_exec_time, s.max_exec_time, s.rows
+               \(timestamp("s.last_seen")), s.calls, s.total_exec_time, s.max_exec_time, s.rows,
+               s.calls, now()
           FROM unnest($1::oid[], $2::oid[], $3::bigint[], $4::bool[], $5::text[], $6::bigint[],
                       $7::bigint[], $8::bigint[], $9::float8[], $10::float8[], $11::bigint[])
                AS s(userid, dbid, queryid, toplevel, query, first_seen, last_seen,
@@ -25,8 +28,32 @@ enum CaptureFlush {
             calls = q.calls + excluded.calls,
             total_exec_time = q.total_exec_time + excluded.total_exec_time,
             max_exec_time = greatest(q.max_exec_time, excluded.max_exec_time),
-            rows = q.rows + excluded.rows
+            rows = q.rows + excluded.rows,
+            decayed_calls = q.decayed_calls
+                * power(0.5, extract(epoch FROM now() - q.decayed_at)
+                             / extract(epoch FROM current_setting('augur.coaccess_half_life')::interval))
+                + excluded.calls,
+            decayed_at = now()
         """
+
+    /// Names are resolved where they can be: relations of this database, at first sight.
+    private static let upsertRelations = """
+        INSERT INTO augur.relation_use AS u (dbid, queryid, relid, relname, written)
+        SELECT s.dbid, s.queryid, s.relid,
+               (SELECT format('%I.%I', n.nspname, c.relname)
+                  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.oid = s.relid
+                   AND s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())),
+               s.written
+          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::bool[]) AS s(dbid, queryid, relid, written)
+        ON CONFLICT (dbid, queryid, relid) DO UPDATE SET
+            relname = coalesce(u.relname, excluded.relname),
+            written = u.written OR excluded.written
+        """
+
+    private struct RelationUse {
+        var dbid: UInt32, queryid: Int64, relid: UInt32, written: Bool
+    }
 
     private static let upsertErrors = """
         INSERT INTO augur.error_count AS e (dbid, sqlstate, queryid, count, first_seen, last_seen)
@@ -39,7 +66,7 @@ enum CaptureFlush {
             last_seen = greatest(e.last_seen, excluded.last_seen)
         """
 
-    /// Returns the number of rows written (queries and error kinds).
+    /// Returns the number of rows written (queries, relation uses and error kinds).
     static func run() throws -> Int {
         var queries = augur_query_drain(), errors = augur_error_drain()
         var error = augur_error()
@@ -48,11 +75,25 @@ enum CaptureFlush {
         guard augur_errors_drain(&errors, &error) else { throw PGError(copying: error) }
         defer { augur_errors_drain_free(&errors) }
 
-        let written = try upsert(upsertQueries, UnsafeBufferPointer(start: queries.samples, count: Int(max(queries.count, 0))), [
+        let querySamples = UnsafeBufferPointer(start: queries.samples, count: Int(max(queries.count, 0)))
+        let relationUses = querySamples.flatMap { sample in
+            withUnsafeBytes(of: sample.relations) { relations in
+                withUnsafeBytes(of: sample.written) { written in
+                    (0..<Int(min(max(sample.nrelations, 0), 8))).map {
+                        RelationUse(dbid: sample.dbid, queryid: sample.queryid,
+                                    relid: relations.load(fromByteOffset: $0 * 4, as: UInt32.self),
+                                    written: written[$0] != 0)
+                    }
+                }
+            }
+        }
+        let written = try upsert(upsertQueries, querySamples, [
             { String($0.userid) }, { String($0.dbid) }, { String($0.queryid) }, { $0.toplevel ? "t" : "f" },
             { String(optionalCString: $0.text) }, { String($0.first_seen) }, { String($0.last_seen) },
             { String($0.calls) }, { $0.total_time_ms.description }, { $0.max_time_ms.description },
             { String($0.rows) },
+        ]) + upsert(upsertRelations, relationUses, [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.relid) }, { $0.written ? "t" : "f" },
         ]) + upsert(upsertErrors, UnsafeBufferPointer(start: errors.samples, count: Int(max(errors.count, 0))), [
             { String($0.dbid) }, { sample in withUnsafeBytes(of: sample.sqlstate) { String(decoding: $0.prefix(5), as: UTF8.self) } },
             { String($0.queryid) }, { String($0.count) }, { String($0.first_seen) }, { String($0.last_seen) },
@@ -62,8 +103,8 @@ enum CaptureFlush {
     }
 
     /// Runs `sql` with one array parameter per column, built from `samples`.
-    private static func upsert<Sample>(_ sql: String, _ samples: UnsafeBufferPointer<Sample>,
-                                       _ columns: [(Sample) -> String?]) throws -> Int {
+    private static func upsert<Samples: Collection>(_ sql: String, _ samples: Samples,
+                                                    _ columns: [(Samples.Element) -> String?]) throws -> Int {
         guard !samples.isEmpty else { return 0 }
         try SPI.execute(sql, columns.map { column in PostgresArray.literal(samples.map(column)) })
         return samples.count

@@ -11,7 +11,7 @@ final class ExtensionTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT augur.version()"), defaultVersion)
 
         let settings = try db.query("SELECT name, description FROM augur.settings")
-        XCTAssertEqual(settings.map { $0[0] }, ["augur.database", "augur.enabled", "augur.maintenance_window",
+        XCTAssertEqual(settings.map { $0[0] }, ["augur.coaccess_half_life", "augur.database", "augur.enabled", "augur.maintenance_window",
                                                "augur.max_queries", "augur.naptime", "augur.sample_rate", "augur.track"])
         for row in settings { XCTAssertFalse((row[1] ?? "").isEmpty, "\(row[0] ?? "") has no description") }
         XCTAssertEqual(try db.scalar("SELECT context FROM augur.settings WHERE name = 'augur.max_queries'"), "postmaster")
@@ -56,6 +56,6 @@ final class ExtensionTests: ClusterTestCase {
         }
         let watcher = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=watcher"))
         XCTAssertEqual(try watcher.query("SELECT state FROM augur.worker_status").count, 1)
-        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "7")
+        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "8")
     }
 }

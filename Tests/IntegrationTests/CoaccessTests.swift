@@ -1,0 +1,91 @@
+import PGHarness
+import XCTest
+
+/// Relation use learnt from the parse tree, and the relation-level co-access graph.
+final class CoaccessTests: ClusterTestCase {
+    private func schemaCluster() throws -> (Cluster, Connection) {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"]))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        try db.query("""
+            CREATE TABLE customers(id int PRIMARY KEY, name text);
+            CREATE TABLE orders(id int PRIMARY KEY, customer_id int, total numeric);
+            CREATE TABLE items(order_id int, sku text);
+            CREATE TABLE events(at date, kind text) PARTITION BY RANGE (at);
+            CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+            CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;
+            INSERT INTO customers VALUES (1, 'a'), (2, 'b');
+            INSERT INTO orders VALUES (1, 1, 150), (2, 2, 50)
+            """)
+        return (cluster, db)
+    }
+
+    /// "relation:r|w,..." per query text, for queries matching `pattern`.
+    private func uses(_ db: Connection, _ pattern: String) throws -> String? {
+        try db.scalar("""
+            SELECT string_agg(u.relname || ':' || CASE WHEN u.written THEN 'w' ELSE 'r' END, ',' ORDER BY u.relname)
+              FROM augur.relation_use u JOIN augur.query q USING (dbid, queryid)
+             WHERE q.query LIKE $1
+            """, [pattern])
+    }
+
+    func testRelationsReadAndWrittenFromTheParseTree() throws {
+        let (_, db) = try schemaCluster()
+        try db.query("SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id")
+        try db.query("INSERT INTO items SELECT id, 'sku' FROM orders WHERE total > 10")
+        try db.query("SELECT count(*) FROM events_2025")
+        try db.query("SELECT * FROM big_orders b JOIN items i ON i.order_id = b.id")
+        try db.query("SELECT name FROM customers WHERE id IN (SELECT customer_id FROM orders)")
+        try db.query("WITH moved AS (DELETE FROM items RETURNING order_id) SELECT count(*) FROM moved")
+        try db.query("SELECT augur.flush()")
+
+        XCTAssertEqual(try uses(db, "SELECT c.name, o.total%"), "public.customers:r,public.orders:r")
+        XCTAssertEqual(try uses(db, "INSERT INTO items%"), "public.items:w,public.orders:r")
+        XCTAssertEqual(try uses(db, "SELECT count(*) FROM events_2025"), "public.events:r", "a partition is given as its root")
+        XCTAssertEqual(try uses(db, "SELECT * FROM big_orders%"), "public.big_orders:r,public.items:r", "views stay views")
+        XCTAssertEqual(try uses(db, "SELECT name FROM customers WHERE id IN%"), "public.customers:r,public.orders:r")
+        XCTAssertEqual(try uses(db, "WITH moved AS (DELETE%"), "public.items:w")
+    }
+
+    func testPairsRankedByDecayedCallsAndNamesOutliveADrop() throws {
+        let (_, db) = try schemaCluster()
+        for _ in 0..<5 { try db.query("SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id") }
+        for _ in 0..<2 { try db.query("SELECT * FROM orders o JOIN items i ON i.order_id = o.id") }
+        try db.query("SELECT augur.flush()")
+        let pairs = try db.query("SELECT relation_a, relation_b, round(weight::numeric, 3), calls, queries FROM augur.coaccess()")
+        XCTAssertEqual(pairs, [["public.customers", "public.orders", "5.000", "5", "1"],
+                               ["public.items", "public.orders", "2.000", "2", "1"]])
+        XCTAssertEqual(try db.query("SELECT count(*) FROM augur.coaccess(min_weight => 3)"), [["1"]])
+
+        // One half-life later a call counts half.
+        try db.query("ALTER SYSTEM SET augur.coaccess_half_life = '1h'")
+        try db.query("SELECT pg_reload_conf()")
+        try db.query("UPDATE augur.query SET decayed_at = decayed_at - interval '1 hour'")
+        XCTAssertEqual(try settingOnceReloaded(db, "augur.coaccess_half_life", is: "1h"), "1h")
+        XCTAssertEqual(try db.scalar("""
+            SELECT round(weight::numeric, 2) FROM augur.coaccess() WHERE relation_a = 'public.customers'
+            """), "2.50")
+
+        try db.query("DROP VIEW big_orders; DROP TABLE orders")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.coaccess() WHERE relation_b = 'public.orders'"), "2")
+    }
+
+    /// A session applies a reload between statements; poll until it has.
+    private func settingOnceReloaded(_ db: Connection, _ name: String, is expected: String) throws -> String? {
+        for _ in 0..<50 {
+            let value = try db.scalar("SELECT current_setting($1)", [name])
+            if value == expected { return value }
+            usleep(100_000)
+        }
+        return try db.scalar("SELECT current_setting($1)", [name])
+    }
+
+    func testOnlyTheRelationLevelExistsYet() throws {
+        let (_, db) = try schemaCluster()
+        XCTAssertThrowsError(try db.query("SELECT * FROM augur.coaccess('column')")) { error in
+            let error = error as! ServerError
+            XCTAssertEqual(error.sqlstate, "22023")
+            XCTAssertNotNil(error.hint)
+        }
+    }
+}
