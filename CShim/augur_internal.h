@@ -70,6 +70,7 @@ extern AugurSharedState *augur_shared;
 void augur_request_shared_memory(void);
 void augur_install_shmem_startup_hook(void);
 void augur_require_shared_state(void);
+struct HTAB *augur_fixed_shared_hash(const char *name, long entries, Size keysize, Size entrysize);
 
 /* What the parse hook learns once per query id: its text and the relations it uses. */
 #define AUGUR_QUERY_TEXT_LEN 1024
@@ -98,6 +99,7 @@ int64 augur_capture_entry_count(void);
 Size  augur_errors_shmem_size(void);
 void  augur_errors_shmem_init(void);
 void  augur_errors_record(const ErrorData *edata);
+void  augur_errors_drain(augur_capture_batch *out);
 
 /* Normalized query text (normalize.c): constants replaced by $n, cut to size. */
 void  augur_normalize_query(const char *source, int stmt_location, int stmt_len,
@@ -113,6 +115,8 @@ PGDLLEXPORT void augur_worker_main(Datum main_arg);
 
 /* Error boundary (guard.c) */
 bool augur_guarded(void (*body) (void *), void *arg, augur_error *err);
+MemoryContext augur_owned_memory(void **memory);
+void augur_free_owned_memory(void **memory);
 void augur_error_from_edata(augur_error *err, const ErrorData *edata);
 void augur_raise_if_error(const augur_error *err);
 

@@ -58,13 +58,8 @@ augur_capture_shmem_size(void)
 void
 augur_capture_shmem_init(void)
 {
-    HASHCTL     info;
-
-    memset(&info, 0, sizeof(info));
-    info.keysize = sizeof(AugurQueryKey);
-    info.entrysize = sizeof(AugurQueryEntry);
-    augur_queries = ShmemInitHash("augur queries", augur_max_queries, augur_max_queries,
-                                  &info, HASH_ELEM | HASH_BLOBS);
+    augur_queries = augur_fixed_shared_hash("augur queries", augur_max_queries,
+                                            sizeof(AugurQueryKey), sizeof(AugurQueryEntry));
 }
 
 static int
@@ -229,26 +224,24 @@ augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
 
 /*
  * Hands the pending counters of every entry that ran since the last drain, and every
- * text not handed over yet, to the worker, and zeroes the counters. Runs under the guard (it pallocs); the table lock is held
- * shared only while copying.
+ * shape not handed over yet, to the worker, and zeroes the counters. The table lock is
+ * held shared only while copying.
  */
 static void
-drain_body(void *arg)
+drain_queries(augur_capture_batch *out)
 {
-    augur_query_drain *out = (augur_query_drain *) arg;
     HASH_SEQ_STATUS scan;
     AugurQueryEntry *entry;
     long        capacity;
     int32       n = 0;
 
-    out->memory = AllocSetContextCreate(CurrentMemoryContext, "augur drain", ALLOCSET_DEFAULT_SIZES);
     LWLockAcquire(augur_shared->queries_lock, LW_SHARED);
     capacity = Max(hash_get_num_entries(augur_queries), 1);
-    out->samples = MemoryContextAllocZero(out->memory, sizeof(augur_query_sample) * capacity);
+    out->queries = MemoryContextAllocZero(out->memory, sizeof(augur_query_sample) * capacity);
     hash_seq_init(&scan, augur_queries);
     while ((entry = hash_seq_search(&scan)) != NULL)
     {
-        augur_query_sample *sample = &out->samples[n];
+        augur_query_sample *sample = &out->queries[n];
         bool        with_shape;
 
         if (n >= capacity)
@@ -297,11 +290,22 @@ drain_body(void *arg)
         n++;
     }
     LWLockRelease(augur_shared->queries_lock);
-    out->count = n;
+    out->query_count = n;
+}
+
+/* Runs under the guard: it pallocs, and copying can fail only by raising. */
+static void
+drain_body(void *arg)
+{
+    augur_capture_batch *out = (augur_capture_batch *) arg;
+
+    augur_owned_memory(&out->memory);
+    drain_queries(out);
+    augur_errors_drain(out);
 }
 
 bool
-augur_capture_drain(augur_query_drain *out, augur_error *err)
+augur_capture_drain(augur_capture_batch *out, augur_error *err)
 {
     memset(out, 0, sizeof(*out));
     if (augur_shared == NULL)
@@ -315,11 +319,10 @@ augur_capture_drain(augur_query_drain *out, augur_error *err)
 }
 
 void
-augur_capture_drain_free(augur_query_drain *drain)
+augur_capture_drain_free(augur_capture_batch *batch)
 {
-    if (drain->memory != NULL)
-        MemoryContextDelete((MemoryContext) drain->memory);
-    memset(drain, 0, sizeof(*drain));
+    augur_free_owned_memory(&batch->memory);
+    memset(batch, 0, sizeof(*batch));
 }
 
 int64

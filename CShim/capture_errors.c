@@ -44,13 +44,8 @@ augur_errors_shmem_size(void)
 void
 augur_errors_shmem_init(void)
 {
-    HASHCTL     info;
-
-    memset(&info, 0, sizeof(info));
-    info.keysize = sizeof(AugurErrorKey);
-    info.entrysize = sizeof(AugurErrorEntry);
-    augur_errors = ShmemInitHash("augur errors", AUGUR_ERROR_KINDS, AUGUR_ERROR_KINDS,
-                                 &info, HASH_ELEM | HASH_BLOBS);
+    augur_errors = augur_fixed_shared_hash("augur errors", AUGUR_ERROR_KINDS,
+                                           sizeof(AugurErrorKey), sizeof(AugurErrorEntry));
 }
 
 void
@@ -94,22 +89,20 @@ augur_errors_record(const ErrorData *edata)
     LWLockRelease(augur_shared->errors_lock);
 }
 
-/* Moves every counted error kind out of shared memory; runs under the guard. */
-static void
-drain_body(void *arg)
+/* Moves every counted error kind into out (capture.c's drain, under the guard). */
+void
+augur_errors_drain(augur_capture_batch *out)
 {
-    augur_error_drain *out = (augur_error_drain *) arg;
     HASH_SEQ_STATUS scan;
     AugurErrorEntry *entry;
     int32       n = 0;
 
-    out->memory = AllocSetContextCreate(CurrentMemoryContext, "augur error drain", ALLOCSET_SMALL_SIZES);
-    out->samples = MemoryContextAllocZero(out->memory, sizeof(augur_error_sample) * AUGUR_ERROR_KINDS);
+    out->errors = MemoryContextAllocZero(out->memory, sizeof(augur_error_sample) * AUGUR_ERROR_KINDS);
     LWLockAcquire(augur_shared->errors_lock, LW_EXCLUSIVE);
     hash_seq_init(&scan, augur_errors);
     while ((entry = hash_seq_search(&scan)) != NULL)
     {
-        augur_error_sample *sample = &out->samples[n++];
+        augur_error_sample *sample = &out->errors[n++];
 
         sample->dbid = entry->key.dbid;
         strlcpy(sample->sqlstate, unpack_sql_state(entry->key.sqlstate), sizeof(sample->sqlstate));
@@ -120,27 +113,5 @@ drain_body(void *arg)
         hash_search(augur_errors, &entry->key, HASH_REMOVE, NULL);
     }
     LWLockRelease(augur_shared->errors_lock);
-    out->count = n;
-}
-
-bool
-augur_errors_drain(augur_error_drain *out, augur_error *err)
-{
-    memset(out, 0, sizeof(*out));
-    if (augur_shared == NULL)
-        return true;
-    if (!augur_guarded(drain_body, out, err))
-    {
-        augur_errors_drain_free(out);
-        return false;
-    }
-    return true;
-}
-
-void
-augur_errors_drain_free(augur_error_drain *drain)
-{
-    if (drain->memory != NULL)
-        MemoryContextDelete((MemoryContext) drain->memory);
-    memset(drain, 0, sizeof(*drain));
+    out->error_count = n;
 }

@@ -91,6 +91,26 @@ augur_guarded(void (*body) (void *), void *arg, augur_error *err)
     return ok;
 }
 
+/*
+ * Results handed to Swift (SPI rows, drained samples) own a memory context, created by
+ * the guarded body as a child of the caller's context so that it survives the
+ * subtransaction, and freed by the result's *_free function (also after a failure).
+ */
+MemoryContext
+augur_owned_memory(void **memory)
+{
+    *memory = AllocSetContextCreate(CurrentMemoryContext, "augur result", ALLOCSET_DEFAULT_SIZES);
+    return (MemoryContext) *memory;
+}
+
+void
+augur_free_owned_memory(void **memory)
+{
+    if (*memory != NULL)
+        MemoryContextDelete((MemoryContext) *memory);
+    *memory = NULL;
+}
+
 /* ---- SPI ---------------------------------------------------------------- */
 
 typedef struct SpiCall
@@ -100,8 +120,6 @@ typedef struct SpiCall
     const char *const *args;
     bool        read_only;
     augur_spi_result *out;
-    MemoryContext caller_context;
-    MemoryContext result_context;   /* created by the body */
 } SpiCall;
 
 static void
@@ -113,11 +131,10 @@ spi_execute_body(void *arg)
     char       *nulls;
     int         rc;
 
-    /* The result (and the argument conversions) live in a context of their own, a child of
-     * the caller's: it survives the subtransaction and is freed by augur_spi_result_free. */
-    call->result_context = AllocSetContextCreate(call->caller_context, "augur SPI result",
-                                                 ALLOCSET_DEFAULT_SIZES);
-    MemoryContextSwitchTo(call->result_context);
+    /* The result and the arguments live in memory the result owns (augur_owned_memory). */
+    MemoryContext result_context = augur_owned_memory(&call->out->memory);
+
+    MemoryContextSwitchTo(result_context);
     types = palloc0(sizeof(Oid) * Max(call->nargs, 1));
     values = palloc0(sizeof(Datum) * Max(call->nargs, 1));
     nulls = palloc0(Max(call->nargs, 1) + 1);
@@ -141,7 +158,7 @@ spi_execute_body(void *arg)
 
     /* Copy the result out of SPI's memory before SPI_finish frees it. */
     {
-        MemoryContext old = MemoryContextSwitchTo(call->result_context);
+        MemoryContext old = MemoryContextSwitchTo(result_context);
         augur_spi_result *out = call->out;
 
         out->processed = SPI_processed;
@@ -152,7 +169,7 @@ spi_execute_body(void *arg)
             int         ncols = desc->natts;
             char      **names = palloc0(sizeof(char *) * Max(ncols, 1));
             uint32_t   *coltypes = palloc0(sizeof(uint32_t) * Max(ncols, 1));
-            char      **cells = MemoryContextAllocHuge(call->result_context,
+            char      **cells = MemoryContextAllocHuge(result_context,
                                                        sizeof(char *) * Max(nrows * ncols, 1));
 
             for (int c = 0; c < ncols; c++)
@@ -191,25 +208,16 @@ augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool 
     call.args = args;
     call.read_only = read_only;
     call.out = out;
-    call.caller_context = CurrentMemoryContext;
-    call.result_context = NULL;
     ok = augur_guarded(spi_execute_body, &call, err);
-    if (ok)
-        out->memory = call.result_context;
-    else
-    {
-        if (call.result_context != NULL)
-            MemoryContextDelete(call.result_context);
-        memset(out, 0, sizeof(*out));
-    }
+    if (!ok)
+        augur_spi_result_free(out);
     return ok;
 }
 
 void
 augur_spi_result_free(augur_spi_result *result)
 {
-    if (result->memory != NULL)
-        MemoryContextDelete((MemoryContext) result->memory);
+    augur_free_owned_memory(&result->memory);
     memset(result, 0, sizeof(*result));
 }
 

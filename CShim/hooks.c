@@ -165,9 +165,17 @@ nests(PlannedStmt *pstmt)
     return !IsA(pstmt->utilityStmt, ExecuteStmt) && !IsA(pstmt->utilityStmt, PrepareStmt);
 }
 
+/* PostgreSQL 14 added read_only_tree to ProcessUtility. */
 #if PG_VERSION_NUM >= 140000
+#define READ_ONLY_TREE_PARAM bool read_only_tree,
+#define READ_ONLY_TREE_ARG read_only_tree,
+#else
+#define READ_ONLY_TREE_PARAM
+#define READ_ONLY_TREE_ARG
+#endif
+
 static void
-augur_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+augur_process_utility(PlannedStmt *pstmt, const char *query_string, READ_ONLY_TREE_PARAM
                       ProcessUtilityContext context, ParamListInfo params,
                       QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
 {
@@ -178,10 +186,10 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_on
     PG_TRY();
     {
         if (prev_process_utility)
-            prev_process_utility(pstmt, query_string, read_only_tree, context, params,
+            prev_process_utility(pstmt, query_string, READ_ONLY_TREE_ARG context, params,
                                  query_env, dest, qc);
         else
-            standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params,
+            standard_ProcessUtility(pstmt, query_string, READ_ONLY_TREE_ARG context, params,
                                     query_env, dest, qc);
     }
     PG_FINALLY();
@@ -191,31 +199,6 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_on
     }
     PG_END_TRY();
 }
-#else
-static void
-augur_process_utility(PlannedStmt *pstmt, const char *query_string,
-                      ProcessUtilityContext context, ParamListInfo params,
-                      QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
-{
-    bool        nested = nests(pstmt);
-
-    if (nested)
-        nesting_level++;
-    PG_TRY();
-    {
-        if (prev_process_utility)
-            prev_process_utility(pstmt, query_string, context, params, query_env, dest, qc);
-        else
-            standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest, qc);
-    }
-    PG_FINALLY();
-    {
-        if (nested)
-            nesting_level--;
-    }
-    PG_END_TRY();
-}
-#endif
 
 static void
 augur_emit_log(ErrorData *edata)

@@ -10,6 +10,7 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "utils/hsearch.h"
 
 #define AUGUR_TRANCHE "augur"
 
@@ -90,6 +91,18 @@ augur_install_shmem_startup_hook(void)
 {
     prev_shmem_startup_hook = shmem_startup_hook;
     shmem_startup_hook = augur_shmem_startup;
+}
+
+/* A shared hash table of exactly `entries` entries, all allocated at startup. */
+HTAB *
+augur_fixed_shared_hash(const char *name, long entries, Size keysize, Size entrysize)
+{
+    HASHCTL     info;
+
+    memset(&info, 0, sizeof(info));
+    info.keysize = keysize;
+    info.entrysize = entrysize;
+    return ShmemInitHash(name, entries, entries, &info, HASH_ELEM | HASH_BLOBS);
 }
 
 void

@@ -73,20 +73,6 @@ typedef struct augur_query_sample
     bool        written[8];
 } augur_query_sample;
 
-typedef struct augur_query_drain
-{
-    int32_t             count;
-    augur_query_sample *samples;
-    void               *memory;     /* owning memory context; opaque to Swift */
-} augur_query_drain;
-
-/*
- * Takes the statistics gathered since the last drain out of shared memory (their
- * counters restart from zero). Free the result with augur_capture_drain_free.
- */
-bool augur_capture_drain(augur_query_drain *out, augur_error *err);
-void augur_capture_drain_free(augur_query_drain *drain);
-
 /* Errors of one kind (database, SQLSTATE, query id) since the last drain. */
 typedef struct augur_error_sample
 {
@@ -98,15 +84,22 @@ typedef struct augur_error_sample
     int64_t     last_seen;
 } augur_error_sample;
 
-typedef struct augur_error_drain
+/* Everything captured since the last drain. */
+typedef struct augur_capture_batch
 {
-    int32_t             count;
-    augur_error_sample *samples;
-    void               *memory;
-} augur_error_drain;
+    int32_t             query_count;
+    augur_query_sample *queries;
+    int32_t             error_count;
+    augur_error_sample *errors;
+    void               *memory;     /* owning memory context; opaque to Swift */
+} augur_capture_batch;
 
-bool augur_errors_drain(augur_error_drain *out, augur_error *err);
-void augur_errors_drain_free(augur_error_drain *drain);
+/*
+ * Takes what was captured since the last drain out of shared memory (query counters
+ * restart from zero, error counts are emptied). Free it with augur_capture_drain_free.
+ */
+bool augur_capture_drain(augur_capture_batch *out, augur_error *err);
+void augur_capture_drain_free(augur_capture_batch *batch);
 
 /* Records that a flush stored `samples` rows (augur.capture_status). */
 void augur_capture_note_flush(int64_t samples);

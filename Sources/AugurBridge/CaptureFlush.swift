@@ -68,14 +68,12 @@ enum CaptureFlush {
 
     /// Returns the number of rows written (queries, relation uses and error kinds).
     static func run() throws -> Int {
-        var queries = augur_query_drain(), errors = augur_error_drain()
+        var batch = augur_capture_batch()
         var error = augur_error()
-        guard augur_capture_drain(&queries, &error) else { throw PGError(copying: error) }
-        defer { augur_capture_drain_free(&queries) }
-        guard augur_errors_drain(&errors, &error) else { throw PGError(copying: error) }
-        defer { augur_errors_drain_free(&errors) }
+        guard augur_capture_drain(&batch, &error) else { throw PGError(copying: error) }
+        defer { augur_capture_drain_free(&batch) }
 
-        let querySamples = UnsafeBufferPointer(start: queries.samples, count: Int(max(queries.count, 0)))
+        let querySamples = UnsafeBufferPointer(start: batch.queries, count: Int(max(batch.query_count, 0)))
         let relationUses = querySamples.flatMap { sample in
             withUnsafeBytes(of: sample.relations) { relations in
                 withUnsafeBytes(of: sample.written) { written in
@@ -94,7 +92,7 @@ enum CaptureFlush {
             { String($0.rows) },
         ]) + upsert(upsertRelations, relationUses, [
             { String($0.dbid) }, { String($0.queryid) }, { String($0.relid) }, { $0.written ? "t" : "f" },
-        ]) + upsert(upsertErrors, UnsafeBufferPointer(start: errors.samples, count: Int(max(errors.count, 0))), [
+        ]) + upsert(upsertErrors, UnsafeBufferPointer(start: batch.errors, count: Int(max(batch.error_count, 0))), [
             { String($0.dbid) }, { sample in withUnsafeBytes(of: sample.sqlstate) { String(decoding: $0.prefix(5), as: UTF8.self) } },
             { String($0.queryid) }, { String($0.count) }, { String($0.first_seen) }, { String($0.last_seen) },
         ])
