@@ -71,7 +71,17 @@ compare_usage(const void *a, const void *b)
     return left < right ? -1 : (left > right ? 1 : 0);
 }
 
-/* Evicts the least-used entries; caller holds the queries lock exclusively. */
+static void
+count_dropped(void)
+{
+    pg_atomic_fetch_add_u64(&augur_shared->dropped, 1);
+}
+
+/*
+ * Evicts the least-used entries; caller holds the queries lock exclusively. Runs inside
+ * a user's statement, so it must not raise: without memory it evicts nothing, and the
+ * insert that needed room is dropped instead.
+ */
 static void
 evict_least_used(void)
 {
@@ -82,7 +92,9 @@ evict_least_used(void)
     long        victims;
     long        i = 0;
 
-    entries = palloc(sizeof(AugurQueryEntry *) * Max(count, 1));
+    entries = palloc_extended(sizeof(AugurQueryEntry *) * Max(count, 1), MCXT_ALLOC_NO_OOM);
+    if (entries == NULL)
+        return;
     hash_seq_init(&scan, augur_queries);
     while ((entry = hash_seq_search(&scan)) != NULL)
     {
@@ -97,9 +109,7 @@ evict_least_used(void)
     pg_atomic_fetch_add_u64(&augur_shared->evictions, victims);
 }
 
-/* Creates an entry; caller holds the queries lock exclusively. */
-static void count_dropped(void);
-
+/* Creates an entry (or returns the existing one); caller holds the lock exclusively. */
 static AugurQueryEntry *
 create_entry(const AugurQueryKey *key, const AugurQueryShape *shape)
 {
@@ -132,12 +142,6 @@ create_entry(const AugurQueryKey *key, const AugurQueryShape *shape)
     if (shape != NULL && entry->shape.text[0] == '\0')
         entry->shape = *shape;
     return entry;
-}
-
-static void
-count_dropped(void)
-{
-    pg_atomic_fetch_add_u64(&augur_shared->dropped, 1);
 }
 
 static void

@@ -56,9 +56,9 @@ augur_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 
     /*
      * Keep the shape (normalized text, relations) the first time a query id is seen, at
-     * any nesting level:
-     * a function's statements are parsed once and then run from cached plans, so their
-     * text must be kept even while augur.track = top, for when it becomes all.
+     * any nesting level: a function's statements are parsed once and then run from
+     * cached plans, so their shape must be kept even while augur.track = top, for when
+     * it becomes all.
      */
     if (!capture_on() || jstate == NULL || query->queryId == UINT64CONST(0) ||
         query->utilityStmt != NULL || pstate->p_sourcetext == NULL)

@@ -74,17 +74,7 @@ enum CaptureFlush {
         defer { augur_capture_drain_free(&batch) }
 
         let querySamples = UnsafeBufferPointer(start: batch.queries, count: Int(max(batch.query_count, 0)))
-        let relationUses = querySamples.flatMap { sample in
-            withUnsafeBytes(of: sample.relations) { relations in
-                withUnsafeBytes(of: sample.written) { written in
-                    (0..<Int(min(max(sample.nrelations, 0), 8))).map {
-                        RelationUse(dbid: sample.dbid, queryid: sample.queryid,
-                                    relid: relations.load(fromByteOffset: $0 * 4, as: UInt32.self),
-                                    written: written[$0] != 0)
-                    }
-                }
-            }
-        }
+        let relationUses = querySamples.flatMap(relationUses(of:))
         let written = try upsert(upsertQueries, querySamples, [
             { String($0.userid) }, { String($0.dbid) }, { String($0.queryid) }, { $0.toplevel ? "t" : "f" },
             { String(optionalCString: $0.text) }, { String($0.first_seen) }, { String($0.last_seen) },
@@ -98,6 +88,20 @@ enum CaptureFlush {
         ])
         augur_capture_note_flush(Int64(written))
         return written
+    }
+
+    /// The relations a sample carries (its C arrays are fixed-size tuples).
+    private static func relationUses(of sample: augur_query_sample) -> [RelationUse] {
+        withUnsafeBytes(of: sample.relations) { relations in
+            withUnsafeBytes(of: sample.written) { written in
+                let count = min(Int(max(sample.nrelations, 0)), relations.count / MemoryLayout<UInt32>.size)
+                return (0..<count).map {
+                    RelationUse(dbid: sample.dbid, queryid: sample.queryid,
+                                relid: relations.load(fromByteOffset: $0 * MemoryLayout<UInt32>.size, as: UInt32.self),
+                                written: written[$0] != 0)
+                }
+            }
+        }
     }
 
     /// Runs `sql` with one array parameter per column, built from `samples`.
