@@ -75,6 +75,14 @@ struct HTAB *augur_fixed_shared_hash(const char *name, long entries, Size keysiz
 /* What the parse hook learns once per query id: its text and the relations it uses. */
 #define AUGUR_QUERY_TEXT_LEN 1024
 #define AUGUR_SHAPE_RELATIONS 8
+#define AUGUR_SHAPE_COLUMNS 24
+
+typedef struct AugurColumnUse
+{
+    Oid         relid;          /* partitions as their root, views as views */
+    int16       attnum;         /* in relid */
+    uint16      roles;          /* AUGUR_ROLE_* bits */
+} AugurColumnUse;
 
 typedef struct AugurQueryShape
 {
@@ -82,10 +90,12 @@ typedef struct AugurQueryShape
     int16       nrelations;                     /* at most AUGUR_SHAPE_RELATIONS kept */
     Oid         relations[AUGUR_SHAPE_RELATIONS];
     bool        written[AUGUR_SHAPE_RELATIONS];
+    int16       ncolumns;                       /* at most AUGUR_SHAPE_COLUMNS kept */
+    AugurColumnUse columns[AUGUR_SHAPE_COLUMNS];
 } AugurQueryShape;
 
-/* Fills shape->relations from an analysed query (shape.c). */
-void  augur_collect_relations(Query *query, AugurQueryShape *shape);
+/* Fills shape's relations and columns from an analysed query (shape.c). */
+void  augur_collect_shape(Query *query, AugurQueryShape *shape);
 
 /* Capture table (capture.c) */
 Size  augur_capture_shmem_size(void);

@@ -138,6 +138,7 @@ create_entry(const AugurQueryKey *key, const AugurQueryShape *shape)
         entry->shape_drained = false;
         entry->shape.text[0] = '\0';
         entry->shape.nrelations = 0;
+        entry->shape.ncolumns = 0;
     }
     if (shape != NULL && entry->shape.text[0] == '\0')
         entry->shape = *shape;
@@ -290,6 +291,13 @@ drain_queries(augur_capture_batch *out)
         {
             sample->relations[r] = entry->shape.relations[r];
             sample->written[r] = entry->shape.written[r];
+        }
+        sample->ncolumns = with_shape ? entry->shape.ncolumns : 0;
+        for (int c = 0; c < sample->ncolumns; c++)
+        {
+            sample->column_relids[c] = entry->shape.columns[c].relid;
+            sample->column_attnums[c] = entry->shape.columns[c].attnum;
+            sample->column_roles[c] = entry->shape.columns[c].roles;
         }
         n++;
     }

@@ -67,7 +67,7 @@ augur_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
         return;
     augur_normalize_query(pstate->p_sourcetext, query->stmt_location, query->stmt_len, jstate,
                           shape.text, sizeof(shape.text));
-    augur_collect_relations(query, &shape);
+    augur_collect_shape(query, &shape);
     augur_capture_store_shape((int64) query->queryId, nesting_level == 0, &shape);
 }
 #else

@@ -1,26 +1,38 @@
 /*
- * shape.c: the relations an analysed query reads and writes, for relation use and the
- * co-access graph. Walks the whole query tree (subqueries, CTEs, sublinks); views are
- * kept as views (the parse tree is not rewritten yet), and a partition named directly
- * is given as the root of its partition tree.
+ * shape.c: what an analysed query touches. The relations it reads and writes, and per
+ * column its roles: projected, filtered (by equality, range, pattern, IN/ANY, IS NULL or
+ * otherwise), join key, grouped, ordered, written.
+ *
+ * Walks every query level (subqueries, CTEs including writable ones, sublinks). Views
+ * are kept as views (the parse tree is not rewritten yet); a partition named directly is
+ * given as the root of its partition tree, its columns by name in the root.
  */
 #include "augur_internal.h"
 
 #include "catalog/partition.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/lsyscache.h"
 
-static void
-add_relation(AugurQueryShape *shape, Oid relid, bool written)
+/* The root of a partition tree, or relid itself. */
+static Oid
+root_relation(Oid relid)
 {
     if (get_rel_relispartition(relid))
     {
         List       *ancestors = get_partition_ancestors(relid);
 
-        relid = llast_oid(ancestors);   /* the root */
+        relid = llast_oid(ancestors);
         list_free(ancestors);
     }
+    return relid;
+}
+
+static void
+add_relation(AugurQueryShape *shape, Oid relid, bool written)
+{
+    relid = root_relation(relid);
     for (int i = 0; i < shape->nrelations; i++)
     {
         if (shape->relations[i] == relid)
@@ -36,20 +48,258 @@ add_relation(AugurQueryShape *shape, Oid relid, bool written)
     shape->nrelations++;
 }
 
-static bool
-collect_walker(Node *node, void *context)
+static void
+add_column(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint16 roles)
 {
-    AugurQueryShape *shape = (AugurQueryShape *) context;
+    Oid         root = root_relation(relid);
 
+    if (attnum <= 0)
+        return;                 /* whole-row and system columns */
+    if (root != relid)
+    {
+        char       *name = get_attname(relid, attnum, true);
+
+        attnum = name != NULL ? get_attnum(root, name) : InvalidAttrNumber;
+        if (attnum == InvalidAttrNumber)
+            return;
+        relid = root;
+    }
+    for (int i = 0; i < shape->ncolumns; i++)
+    {
+        if (shape->columns[i].relid == relid && shape->columns[i].attnum == attnum)
+        {
+            shape->columns[i].roles |= roles;
+            return;
+        }
+    }
+    if (shape->ncolumns >= AUGUR_SHAPE_COLUMNS)
+        return;                 /* the first AUGUR_SHAPE_COLUMNS are kept */
+    shape->columns[shape->ncolumns].relid = relid;
+    shape->columns[shape->ncolumns].attnum = attnum;
+    shape->columns[shape->ncolumns].roles = roles;
+    shape->ncolumns++;
+}
+
+/* Columns of one query level: the level's range table, the shape, the role to give. */
+typedef struct ColumnContext
+{
+    Query      *query;
+    AugurQueryShape *shape;
+    uint16      roles;
+} ColumnContext;
+
+static void mark_var(ColumnContext *context, Var *var);
+
+/* Marks every column a (non-Query) expression of this level reads with context->roles. */
+static bool
+mark_vars_walker(Node *node, ColumnContext *context)
+{
+    if (node == NULL)
+        return false;
+    if (IsA(node, Var))
+    {
+        mark_var(context, (Var *) node);
+        return false;
+    }
+    if (IsA(node, Query))
+        return false;           /* a sublink's own level is walked on its own */
+    return expression_tree_walker(node, mark_vars_walker, context);
+}
+
+static void
+mark_vars(ColumnContext *context, Node *node, uint16 roles)
+{
+    uint16      saved = context->roles;
+
+    context->roles = roles;
+    (void) mark_vars_walker(node, context);
+    context->roles = saved;
+}
+
+/* A Var of this level: a relation's column, or a join's alias for one. */
+static void
+mark_var(ColumnContext *context, Var *var)
+{
+    RangeTblEntry *rte;
+
+    if (var->varlevelsup != 0 || var->varno < 1 || var->varno > list_length(context->query->rtable))
+        return;
+    rte = rt_fetch(var->varno, context->query->rtable);
+    if (rte->rtekind == RTE_RELATION)
+        add_column(context->shape, rte->relid, var->varattno, context->roles);
+    else if (rte->rtekind == RTE_JOIN && var->varattno > 0 &&
+             var->varattno <= list_length(rte->joinaliasvars))
+        (void) mark_vars_walker(list_nth(rte->joinaliasvars, var->varattno - 1), context);
+}
+
+static Node *
+strip_casts(Node *node)
+{
+    while (node != NULL && IsA(node, RelabelType))
+        node = (Node *) ((RelabelType *) node)->arg;
+    return node;
+}
+
+/* The filter role an operator gives a column compared with a value. */
+static uint16
+operator_role(Oid opno)
+{
+    char       *name = get_opname(opno);
+    uint16      role = AUGUR_ROLE_FILTER_OTHER;
+
+    if (name == NULL)
+        return role;
+    if (strcmp(name, "=") == 0)
+        role = AUGUR_ROLE_FILTER_EQUALITY;
+    else if (strcmp(name, "<") == 0 || strcmp(name, "<=") == 0 ||
+             strcmp(name, ">") == 0 || strcmp(name, ">=") == 0)
+        role = AUGUR_ROLE_FILTER_RANGE;
+    else if (strcmp(name, "~~") == 0 || strcmp(name, "~~*") == 0 ||
+             strcmp(name, "!~~") == 0 || strcmp(name, "!~~*") == 0 ||
+             strcmp(name, "~") == 0 || strcmp(name, "~*") == 0)
+        role = AUGUR_ROLE_FILTER_PATTERN;
+    pfree(name);
+    return role;
+}
+
+/* One qualification: split ANDs, find join keys and filter kinds. */
+static void
+mark_qual(ColumnContext *context, Node *qual)
+{
+    qual = strip_casts(qual);
+    if (qual == NULL)
+        return;
+    if (IsA(qual, List))
+    {
+        ListCell   *cell;
+
+        foreach(cell, (List *) qual)
+            mark_qual(context, lfirst(cell));
+        return;
+    }
+    if (is_andclause(qual))
+    {
+        mark_qual(context, (Node *) ((BoolExpr *) qual)->args);
+        return;
+    }
+    if (IsA(qual, OpExpr) && list_length(((OpExpr *) qual)->args) == 2)
+    {
+        OpExpr     *op = (OpExpr *) qual;
+        Node       *left = strip_casts(linitial(op->args));
+        Node       *right = strip_casts(lsecond(op->args));
+        uint16      role = operator_role(op->opno);
+
+        /* column = column of another relation: an equi-join key on both sides */
+        if (role == AUGUR_ROLE_FILTER_EQUALITY && IsA(left, Var) && IsA(right, Var) &&
+            ((Var *) left)->varno != ((Var *) right)->varno)
+            role = AUGUR_ROLE_JOIN_KEY;
+        mark_vars(context, (Node *) op->args, role);
+        return;
+    }
+    if (IsA(qual, ScalarArrayOpExpr))
+    {
+        mark_vars(context, qual, AUGUR_ROLE_FILTER_IN);
+        return;
+    }
+    if (IsA(qual, NullTest))
+    {
+        mark_vars(context, qual, AUGUR_ROLE_FILTER_NULL);
+        return;
+    }
+    mark_vars(context, qual, AUGUR_ROLE_FILTER_OTHER);
+}
+
+/* WHERE and every JOIN ... ON of this level. */
+static void
+mark_jointree(ColumnContext *context, Node *node)
+{
+    if (node == NULL)
+        return;
+    if (IsA(node, FromExpr))
+    {
+        ListCell   *cell;
+
+        foreach(cell, ((FromExpr *) node)->fromlist)
+            mark_jointree(context, lfirst(cell));
+        mark_qual(context, ((FromExpr *) node)->quals);
+    }
+    else if (IsA(node, JoinExpr))
+    {
+        mark_jointree(context, ((JoinExpr *) node)->larg);
+        mark_jointree(context, ((JoinExpr *) node)->rarg);
+        mark_qual(context, ((JoinExpr *) node)->quals);
+    }
+}
+
+static void
+mark_clause_columns(ColumnContext *context, List *clauses, uint16 roles)
+{
+    ListCell   *cell;
+
+    foreach(cell, clauses)
+    {
+        TargetEntry *target = get_sortgroupclause_tle(lfirst(cell), context->query->targetList);
+
+        mark_vars(context, (Node *) target->expr, roles);
+    }
+}
+
+static void
+collect_level(Query *query, AugurQueryShape *shape)
+{
+    ColumnContext context = {query, shape, 0};
+    ListCell   *cell;
+
+    if (query->resultRelation > 0)
+    {
+        RangeTblEntry *target = rt_fetch(query->resultRelation, query->rtable);
+
+        add_relation(shape, target->relid, true);
+        /* INSERT and UPDATE: each target entry's resno is a column of the target. */
+        if (query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE)
+        {
+            foreach(cell, query->targetList)
+            {
+                TargetEntry *entry = lfirst(cell);
+
+                if (!entry->resjunk)
+                    add_column(shape, target->relid, entry->resno, AUGUR_ROLE_WRITTEN);
+            }
+        }
+    }
+    if (query->commandType == CMD_SELECT)
+    {
+        foreach(cell, query->targetList)
+        {
+            TargetEntry *entry = lfirst(cell);
+
+            if (!entry->resjunk)
+                mark_vars(&context, (Node *) entry->expr, AUGUR_ROLE_PROJECTED);
+        }
+    }
+    else if (query->commandType != CMD_INSERT)
+    {
+        /* UPDATE ... SET col = expr reads what expr reads; RETURNING projects. */
+        foreach(cell, query->targetList)
+            mark_vars(&context, (Node *) ((TargetEntry *) lfirst(cell))->expr, AUGUR_ROLE_PROJECTED);
+    }
+    foreach(cell, query->returningList)
+        mark_vars(&context, (Node *) ((TargetEntry *) lfirst(cell))->expr, AUGUR_ROLE_PROJECTED);
+    mark_jointree(&context, (Node *) query->jointree);
+    mark_qual(&context, query->havingQual);
+    mark_clause_columns(&context, query->groupClause, AUGUR_ROLE_GROUPED);
+    mark_clause_columns(&context, query->sortClause, AUGUR_ROLE_ORDERED);
+}
+
+static bool
+collect_walker(Node *node, void *shape)
+{
     if (node == NULL)
         return false;
     if (IsA(node, Query))
     {
-        Query      *query = (Query *) node;
-
-        if (query->resultRelation > 0)
-            add_relation(shape, rt_fetch(query->resultRelation, query->rtable)->relid, true);
-        return query_tree_walker(query, collect_walker, context, QTW_EXAMINE_RTES_BEFORE);
+        collect_level((Query *) node, shape);
+        return query_tree_walker((Query *) node, collect_walker, shape, QTW_EXAMINE_RTES_BEFORE);
     }
     if (IsA(node, RangeTblEntry))
     {
@@ -59,12 +309,13 @@ collect_walker(Node *node, void *context)
             add_relation(shape, rte->relid, false);
         return false;
     }
-    return expression_tree_walker(node, collect_walker, context);
+    return expression_tree_walker(node, collect_walker, shape);
 }
 
 void
-augur_collect_relations(Query *query, AugurQueryShape *shape)
+augur_collect_shape(Query *query, AugurQueryShape *shape)
 {
     shape->nrelations = 0;
+    shape->ncolumns = 0;
     (void) collect_walker((Node *) query, shape);
 }

@@ -37,6 +37,22 @@ CREATE TABLE augur.relation_use (
 SELECT pg_catalog.pg_extension_config_dump('augur.relation_use', '');
 GRANT SELECT ON augur.relation_use TO pg_read_all_stats;
 
+-- The columns each query uses and how: projected, filter_equality, filter_range,
+-- filter_pattern, filter_in, filter_null, filter_other, join_key, grouped, ordered,
+-- written (at most 24 columns per query). Names resolved like relation_use's.
+CREATE TABLE augur.column_use (
+    dbid    oid      NOT NULL,
+    queryid bigint   NOT NULL,
+    relid   oid      NOT NULL,
+    attnum  smallint NOT NULL,
+    relname text,
+    attname name,
+    roles   text[]   NOT NULL,
+    PRIMARY KEY (dbid, queryid, relid, attnum)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.column_use', '');
+GRANT SELECT ON augur.column_use TO pg_read_all_stats;
+
 -- Relations used together by the same queries, ranked by time-decayed calls; each pair
 -- once, its names in alphabetical order.
 CREATE FUNCTION augur.coaccess(level text DEFAULT 'relation', min_weight float8 DEFAULT 0)

@@ -71,7 +71,27 @@ typedef struct augur_query_sample
     int32_t     nrelations;     /* relations the query uses, with the text (else 0) */
     uint32_t    relations[8];   /* partitions are given as their root */
     bool        written[8];
+    int32_t     ncolumns;       /* columns the query uses, with the text (else 0) */
+    uint32_t    column_relids[24];
+    int16_t     column_attnums[24];
+    uint16_t    column_roles[24];   /* AUGUR_ROLE_* bits */
 } augur_query_sample;
+
+/* How a query uses a column (bits of augur_query_sample.column_roles). */
+enum
+{
+    AUGUR_ROLE_PROJECTED = 1 << 0,
+    AUGUR_ROLE_FILTER_EQUALITY = 1 << 1,
+    AUGUR_ROLE_FILTER_RANGE = 1 << 2,
+    AUGUR_ROLE_FILTER_PATTERN = 1 << 3,
+    AUGUR_ROLE_FILTER_IN = 1 << 4,
+    AUGUR_ROLE_FILTER_NULL = 1 << 5,
+    AUGUR_ROLE_FILTER_OTHER = 1 << 6,
+    AUGUR_ROLE_JOIN_KEY = 1 << 7,
+    AUGUR_ROLE_GROUPED = 1 << 8,
+    AUGUR_ROLE_ORDERED = 1 << 9,
+    AUGUR_ROLE_WRITTEN = 1 << 10,
+};
 
 /* Errors of one kind (database, SQLSTATE, query id) since the last drain. */
 typedef struct augur_error_sample

@@ -36,14 +36,16 @@ enum CaptureFlush {
             decayed_at = now()
         """
 
+    private static let thisDatabase =
+        "(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
+
     /// Names are resolved where they can be: relations of this database, at first sight.
     private static let upsertRelations = """
         INSERT INTO augur.relation_use AS u (dbid, queryid, relid, relname, written)
         SELECT s.dbid, s.queryid, s.relid,
                (SELECT format('%I.%I', n.nspname, c.relname)
                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                 WHERE c.oid = s.relid
-                   AND s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())),
+                 WHERE c.oid = s.relid AND s.dbid = \(thisDatabase)),
                s.written
           FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::bool[]) AS s(dbid, queryid, relid, written)
         ON CONFLICT (dbid, queryid, relid) DO UPDATE SET
@@ -53,6 +55,27 @@ enum CaptureFlush {
 
     private struct RelationUse {
         var dbid: UInt32, queryid: Int64, relid: UInt32, written: Bool
+    }
+
+    private static let upsertColumns = """
+        INSERT INTO augur.column_use AS u (dbid, queryid, relid, attnum, relname, attname, roles)
+        SELECT s.dbid, s.queryid, s.relid, s.attnum,
+               (SELECT format('%I.%I', n.nspname, c.relname)
+                  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.oid = s.relid AND s.dbid = \(thisDatabase)),
+               (SELECT a.attname FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = s.relid AND a.attnum = s.attnum AND s.dbid = \(thisDatabase)),
+               string_to_array(s.roles, ',')
+          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::text[])
+               AS s(dbid, queryid, relid, attnum, roles)
+        ON CONFLICT (dbid, queryid, relid, attnum) DO UPDATE SET
+            relname = coalesce(u.relname, excluded.relname),
+            attname = coalesce(u.attname, excluded.attname),
+            roles = ARRAY(SELECT DISTINCT r COLLATE "C" FROM unnest(u.roles || excluded.roles) r ORDER BY 1)
+        """
+
+    private struct ColumnUse {
+        var dbid: UInt32, queryid: Int64, relid: UInt32, attnum: Int16, roles: ColumnRoles
     }
 
     private static let upsertErrors = """
@@ -66,7 +89,7 @@ enum CaptureFlush {
             last_seen = greatest(e.last_seen, excluded.last_seen)
         """
 
-    /// Returns the number of rows written (queries, relation uses and error kinds).
+    /// Returns the number of rows written (queries, relation and column uses, error kinds).
     static func run() throws -> Int {
         var batch = augur_capture_batch()
         var error = augur_error()
@@ -75,6 +98,7 @@ enum CaptureFlush {
 
         let querySamples = UnsafeBufferPointer(start: batch.queries, count: Int(max(batch.query_count, 0)))
         let relationUses = querySamples.flatMap(relationUses(of:))
+        let columnUses = querySamples.flatMap(columnUses(of:))
         let written = try upsert(upsertQueries, querySamples, [
             { String($0.userid) }, { String($0.dbid) }, { String($0.queryid) }, { $0.toplevel ? "t" : "f" },
             { String(optionalCString: $0.text) }, { String($0.first_seen) }, { String($0.last_seen) },
@@ -82,6 +106,9 @@ enum CaptureFlush {
             { String($0.rows) },
         ]) + upsert(upsertRelations, relationUses, [
             { String($0.dbid) }, { String($0.queryid) }, { String($0.relid) }, { $0.written ? "t" : "f" },
+        ]) + upsert(upsertColumns, columnUses, [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.relid) }, { String($0.attnum) },
+            { $0.roles.names.joined(separator: ",") },
         ]) + upsert(upsertErrors, UnsafeBufferPointer(start: batch.errors, count: Int(max(batch.error_count, 0))), [
             { String($0.dbid) }, { sample in withUnsafeBytes(of: sample.sqlstate) { String(decoding: $0.prefix(5), as: UTF8.self) } },
             { String($0.queryid) }, { String($0.count) }, { String($0.first_seen) }, { String($0.last_seen) },
@@ -99,6 +126,23 @@ enum CaptureFlush {
                     RelationUse(dbid: sample.dbid, queryid: sample.queryid,
                                 relid: relations.load(fromByteOffset: $0 * MemoryLayout<UInt32>.size, as: UInt32.self),
                                 written: written[$0] != 0)
+                }
+            }
+        }
+    }
+
+    private static func columnUses(of sample: augur_query_sample) -> [ColumnUse] {
+        withUnsafeBytes(of: sample.column_relids) { relids in
+            withUnsafeBytes(of: sample.column_attnums) { attnums in
+                withUnsafeBytes(of: sample.column_roles) { roles in
+                    let count = min(Int(max(sample.ncolumns, 0)), relids.count / MemoryLayout<UInt32>.size)
+                    return (0..<count).map {
+                        ColumnUse(dbid: sample.dbid, queryid: sample.queryid,
+                                  relid: relids.load(fromByteOffset: $0 * MemoryLayout<UInt32>.size, as: UInt32.self),
+                                  attnum: attnums.load(fromByteOffset: $0 * MemoryLayout<Int16>.size, as: Int16.self),
+                                  roles: ColumnRoles(rawValue: roles.load(fromByteOffset: $0 * MemoryLayout<UInt16>.size,
+                                                                          as: UInt16.self)))
+                    }
                 }
             }
         }

@@ -23,3 +23,14 @@ final class SQLValueTests: XCTestCase {
                        ["NULL", "true", "-3", "0.25", "'it''s'"])
     }
 }
+
+final class ColumnRolesTests: XCTestCase {
+    func testNamesInByteOrder() {
+        XCTAssertEqual(ColumnRoles([.ordered, .filterEquality, .projected]).names,
+                       ["filter_equality", "ordered", "projected"])
+        let all = ColumnRoles(rawValue: 0x7FF).names
+        XCTAssertEqual(all, all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        XCTAssertEqual(ColumnRoles(rawValue: 1 << 15).names, [])
+        XCTAssertEqual(ColumnRoles(rawValue: 0x7FF).names.count, 11)
+    }
+}

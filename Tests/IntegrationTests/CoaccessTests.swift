@@ -47,6 +47,50 @@ final class CoaccessTests: ClusterTestCase {
         XCTAssertEqual(try uses(db, "WITH moved AS (DELETE%"), "public.items:w")
     }
 
+    /// "relation.column=role+role ..." for queries matching `pattern`.
+    private func columns(_ db: Connection, _ pattern: String) throws -> String? {
+        try db.scalar("""
+            SELECT string_agg(u.relname || '.' || u.attname || '=' || array_to_string(u.roles, '+'), ' '
+                              ORDER BY u.relname, u.attname)
+              FROM augur.column_use u JOIN augur.query q USING (dbid, queryid)
+             WHERE q.query LIKE $1
+            """, [pattern])
+    }
+
+    func testColumnRolesFromTheParseTree() throws {
+        let (_, db) = try schemaCluster()
+        try db.query("""
+            SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id
+             WHERE o.total > 100 ORDER BY o.total
+            """)
+        try db.query("SELECT customer_id, count(*) FROM orders WHERE id IN (1, 2, 3) GROUP BY customer_id")
+        try db.query("SELECT name FROM customers WHERE name LIKE 'a%' AND id IS NOT NULL")
+        try db.query("UPDATE orders SET total = total * 2 WHERE id = 1")
+        try db.query("INSERT INTO items (order_id, sku) SELECT id, 'x' FROM orders WHERE customer_id = 2")
+        try db.query("SELECT kind FROM events_2025 WHERE at >= '2025-03-01'")
+        try db.query("SELECT * FROM orders JOIN items ON items.order_id = orders.id")
+        try db.query("SELECT augur.flush()")
+
+        XCTAssertEqual(try columns(db, "SELECT c.name, o.total%"),
+                       "public.customers.id=join_key public.customers.name=projected "
+                       + "public.orders.customer_id=join_key public.orders.total=filter_range+ordered+projected")
+        XCTAssertEqual(try columns(db, "SELECT customer_id, count(*)%"),
+                       "public.orders.customer_id=grouped+projected public.orders.id=filter_in")
+        XCTAssertEqual(try columns(db, "SELECT name FROM customers WHERE name LIKE%"),
+                       "public.customers.id=filter_null public.customers.name=filter_pattern+projected")
+        XCTAssertEqual(try columns(db, "UPDATE orders SET total%"),
+                       "public.orders.id=filter_equality public.orders.total=projected+written")
+        XCTAssertEqual(try columns(db, "INSERT INTO items (order_id, sku) SELECT%"),
+                       "public.items.order_id=written public.items.sku=written "
+                       + "public.orders.customer_id=filter_equality public.orders.id=projected")
+        XCTAssertEqual(try columns(db, "SELECT kind FROM events_2025%"),
+                       "public.events.at=filter_range public.events.kind=projected")
+        XCTAssertEqual(try columns(db, "SELECT * FROM orders JOIN items%"),
+                       "public.items.order_id=join_key+projected public.items.sku=projected "
+                       + "public.orders.customer_id=projected public.orders.id=join_key+projected "
+                       + "public.orders.total=projected")
+    }
+
     func testPairsRankedByDecayedCallsAndNamesOutliveADrop() throws {
         let (_, db) = try schemaCluster()
         for _ in 0..<5 { try db.query("SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id") }
