@@ -117,35 +117,33 @@ enum CaptureFlush {
         return written
     }
 
-    /// The relations a sample carries (its C arrays are fixed-size tuples).
+    /// The relations a sample carries.
     private static func relationUses(of sample: augur_query_sample) -> [RelationUse] {
-        withUnsafeBytes(of: sample.relations) { relations in
-            withUnsafeBytes(of: sample.written) { written in
-                let count = min(Int(max(sample.nrelations, 0)), relations.count / MemoryLayout<UInt32>.size)
-                return (0..<count).map {
-                    RelationUse(dbid: sample.dbid, queryid: sample.queryid,
-                                relid: relations.load(fromByteOffset: $0 * MemoryLayout<UInt32>.size, as: UInt32.self),
-                                written: written[$0] != 0)
-                }
-            }
+        (0..<count(sample.nrelations, in: sample.relations, of: UInt32.self)).map {
+            RelationUse(dbid: sample.dbid, queryid: sample.queryid,
+                        relid: element($0, of: sample.relations, as: UInt32.self),
+                        written: element($0, of: sample.written, as: Bool.self))
         }
     }
 
+    /// The columns a sample carries.
     private static func columnUses(of sample: augur_query_sample) -> [ColumnUse] {
-        withUnsafeBytes(of: sample.column_relids) { relids in
-            withUnsafeBytes(of: sample.column_attnums) { attnums in
-                withUnsafeBytes(of: sample.column_roles) { roles in
-                    let count = min(Int(max(sample.ncolumns, 0)), relids.count / MemoryLayout<UInt32>.size)
-                    return (0..<count).map {
-                        ColumnUse(dbid: sample.dbid, queryid: sample.queryid,
-                                  relid: relids.load(fromByteOffset: $0 * MemoryLayout<UInt32>.size, as: UInt32.self),
-                                  attnum: attnums.load(fromByteOffset: $0 * MemoryLayout<Int16>.size, as: Int16.self),
-                                  roles: ColumnRoles(rawValue: roles.load(fromByteOffset: $0 * MemoryLayout<UInt16>.size,
-                                                                          as: UInt16.self)))
-                    }
-                }
-            }
+        (0..<count(sample.ncolumns, in: sample.column_relids, of: UInt32.self)).map {
+            ColumnUse(dbid: sample.dbid, queryid: sample.queryid,
+                      relid: element($0, of: sample.column_relids, as: UInt32.self),
+                      attnum: element($0, of: sample.column_attnums, as: Int16.self),
+                      roles: ColumnRoles(rawValue: element($0, of: sample.column_roles, as: UInt16.self)))
         }
+    }
+
+    /// `count` clamped to what a C array (imported as a tuple) can hold.
+    private static func count<Tuple, Element>(_ count: Int32, in tuple: Tuple, of _: Element.Type) -> Int {
+        min(Int(max(count, 0)), MemoryLayout<Tuple>.size / MemoryLayout<Element>.stride)
+    }
+
+    /// Element `index` of a C array imported as a tuple of `Element`.
+    private static func element<Tuple, Element>(_ index: Int, of tuple: Tuple, as _: Element.Type) -> Element {
+        withUnsafeBytes(of: tuple) { $0.load(fromByteOffset: index * MemoryLayout<Element>.stride, as: Element.self) }
     }
 
     /// Runs `sql` with one array parameter per column, built from `samples`.
