@@ -69,24 +69,20 @@ Examples:
 
 import argparse
 import datetime
-import json
 import math
 import os
-import platform
-import pwd
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-SERVER_USER = "postgres"
-DB = "postgres"
-TPS_RE = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.M)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pgbench_cluster import (DB, TPS_RE, Cluster, free_ports, log,  # noqa: E402
+                             make_temp_root, pg_bindir, require_libraries, require_runuser,
+                             run_benchmark, sql_literal, wait_worker_running,
+                             write_results_json)
+
 SETTINGS = {
     "shared_buffers": "256MB",
     "max_connections": "50",
@@ -100,126 +96,11 @@ SQL_TIMEOUT = "10s"    # statement_timeout of the two psql sessions
 MARKER_ALIAS = "flush_lag_marker"
 
 
-def log(msg=""):
-    print(msg, flush=True)
-
-
-def pg_bindir():
-    pg_config = os.environ.get("PG_CONFIG", "pg_config")
-    try:
-        out = subprocess.run([pg_config, "--bindir"], check=True, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        sys.exit(f"cannot run {pg_config} --bindir: {e}")
-    return pg_config, out.stdout.strip()
-
-
-def pg_config_value(pg_config, flag):
-    return subprocess.run([pg_config, flag], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def as_server_user(cmd):
-    """Prefix cmd so it runs as the postgres OS user when we are root."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", SERVER_USER, "--"] + cmd
-    return cmd
-
-
-def run(cmd, cwd=None, check=True):
-    """Run cmd, capturing output; on failure raise with its output attached."""
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n"
-                           f"{proc.stdout}{proc.stderr}")
-    return proc
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-def sql_literal(s):
-    return "'" + s.replace("'", "''") + "'"
-
-
 def marker_sql(k):
     """(statement, expected normalized text) of marker k: an IN list of k constants."""
     head = f"SELECT bid AS {MARKER_ALIAS} FROM pgbench_branches WHERE bid IN "
     return (head + "(" + ", ".join(str(i) for i in range(1, k + 1)) + ")",
             head + "(" + ", ".join(f"${i}" for i in range(1, k + 1)) + ")")
-
-
-class Cluster:
-    def __init__(self, root, port, bindir, settings):
-        self.dir = os.path.join(root, "cluster")    # socket directory + log
-        self.data = os.path.join(self.dir, "data")
-        self.log = os.path.join(self.dir, "server.log")
-        self.port = port
-        self.bindir = bindir
-        self.settings = settings
-        self.started = False
-
-    def bin(self, prog):
-        return os.path.join(self.bindir, prog)
-
-    def conn_args(self):
-        return ["-h", self.dir, "-p", str(self.port), "-U", "postgres"]
-
-    def create(self):
-        os.mkdir(self.dir, 0o700)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam(SERVER_USER)
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-        run(as_server_user([self.bin("initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
-                            "--no-sync", "-E", "UTF8", "--locale=C"]), cwd=self.dir)
-        settings = dict(self.settings)
-        settings["port"] = str(self.port)
-        settings["unix_socket_directories"] = f"'{self.dir}'"
-        conf = "\n# added by bench/flush_lag.py\n" + "".join(
-            f"{k} = {v}\n" for k, v in settings.items())
-        # Append as the server user so file ownership stays right.
-        proc = subprocess.run(as_server_user(["sh", "-c", 'cat >> "$1"', "sh",
-                                              os.path.join(self.data, "postgresql.conf")]),
-                              input=conf, text=True, capture_output=True, cwd=self.dir)
-        if proc.returncode != 0:
-            raise RuntimeError(f"cannot write postgresql.conf: {proc.stderr}")
-
-    def start(self):
-        self.started = True  # set first so a half-started server still gets stopped
-        try:
-            run(as_server_user([self.bin("pg_ctl"), "-D", self.data, "-l", self.log,
-                                "-w", "-t", "60", "start"]), cwd=self.dir)
-        except RuntimeError as e:
-            raise RuntimeError(f"{e}\n--- server log ---\n{self.log_tail()}")
-
-    def stop(self):
-        if not self.started:
-            return
-        proc = run(as_server_user([self.bin("pg_ctl"), "-D", self.data, "-m", "fast",
-                                   "-w", "-t", "60", "stop"]), cwd=self.dir, check=False)
-        if proc.returncode != 0:
-            log(f"warning: stopping the cluster failed: {(proc.stdout + proc.stderr).strip()}")
-        self.started = False
-
-    def log_tail(self, n=30):
-        try:
-            with open(self.log, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return "(no log)"
-
-    def psql(self, sql):
-        proc = run([self.bin("psql")] + self.conn_args()
-                   + ["-d", DB, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        return proc.stdout.strip()
-
-    def pgbench(self, args):
-        return run([self.bin("pgbench")] + self.conn_args() + args + [DB])
 
 
 class Session:
@@ -263,19 +144,6 @@ class Session:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
-
-
-def wait_worker_running(cluster, timeout):
-    """Poll augur.worker_status until the collector reports 'running'."""
-    deadline = time.monotonic() + timeout
-    state = None
-    while time.monotonic() < deadline:
-        state = cluster.psql("SELECT state FROM augur.worker_status")
-        if state == "running":
-            return state
-        time.sleep(0.5)
-    raise RuntimeError(f"augur worker not running after {timeout}s (state={state!r})\n"
-                       f"--- server log ---\n{cluster.log_tail()}")
 
 
 def poll_sql(pending):
@@ -391,26 +259,19 @@ def parse_args():
 def main():
     a = parse_args()
     pg_config, bindir = pg_bindir()
-    pkglibdir = pg_config_value(pg_config, "--pkglibdir")
-    if not os.path.exists(os.path.join(pkglibdir, "augur.so")):
-        sys.exit(f"augur.so not found in {pkglibdir}; run make -C extension install first")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        sys.exit("running as root but runuser is not available")
+    require_libraries(pg_config, ["augur"])
+    require_runuser()
 
     settings = dict(SETTINGS)
     settings["augur.naptime"] = f"'{a.naptime}s'"
 
-    # Turn SIGTERM into an exception so the finally block cleans up as for Ctrl-C.
-    def on_term(signum, frame):
-        raise SystemExit(128 + signum)
-    signal.signal(signal.SIGTERM, on_term)
-
-    tmp = tempfile.mkdtemp(prefix="augur-flush-lag-")
-    os.chmod(tmp, 0o755)  # the server user must be able to reach the cluster dir
-    cluster = Cluster(tmp, free_port(), bindir, settings)
+    tmp = make_temp_root("augur-flush-lag-")
+    cluster = Cluster(tmp, free_ports(1)[0], bindir, settings)
     load = None
     load_out = os.path.join(tmp, "pgbench.out")
-    try:
+
+    def benchmark():
+        nonlocal load
         log(f"temp dir {tmp}; bindir {bindir}")
         cluster.create()
         cluster.start()
@@ -495,11 +356,7 @@ def main():
                 f"(augur.naptime = {a.naptime} s)")
 
         if a.json:
-            result = {
-                "when": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                "host": platform.node(),
-                "cpus": os.cpu_count(),
-                "pg_bindir": bindir,
+            write_results_json(a.json, bindir, {
                 "params": {"naptime": a.naptime, "markers": a.markers,
                            "interval": a.interval, "clients": a.clients, "jobs": a.jobs,
                            "scale": a.scale, "warmup_s": WARMUP,
@@ -518,24 +375,10 @@ def main():
                                    "dropped": dropped},
                 "augur_worker_state_end": w_state,
                 "augur_worker_last_error": w_error or None,
-            }
-            with open(a.json, "w") as f:
-                json.dump(result, f, indent=2)
-                f.write("\n")
-            log(f"wrote {a.json}")
+            })
         return 1 if failed else 0
-    except KeyboardInterrupt:
-        log("\ninterrupted; cleaning up")
-        return 130
-    except SystemExit:
-        log("\nterminated; cleaning up")
-        raise
-    except RuntimeError as e:
-        log(f"\nerror: {e}")
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # don't let a 2nd Ctrl-C skip cleanup
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def clean_up():
         if load is not None and load.poll() is None:
             load.terminate()
             try:
@@ -545,6 +388,8 @@ def main():
                 load.wait()
         cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+    return run_benchmark(benchmark, clean_up)
 
 
 if __name__ == "__main__":

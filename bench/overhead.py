@@ -56,24 +56,18 @@ Examples:
 """
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import pwd
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
-SERVER_USER = "postgres"
-DB = "postgres"
-TPS_RE = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.M)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pgbench_cluster import (TPS_RE, Cluster, conf_value, free_ports,  # noqa: E402
+                             log, make_temp_root, pg_bindir, require_libraries,
+                             require_runuser, run_benchmark, sql_literal,
+                             wait_worker_running, write_results_json)
+
 # Identical on every cluster; only shared_preload_libraries (and the extensions created)
 # differ. --extra-conf adds to / overrides these, again on every cluster.
 COMMON_SETTINGS = {
@@ -101,158 +95,8 @@ WORKLOADS = {
 DEFAULT_WORKLOADS = "select-only,tpcb"
 
 
-def log(msg=""):
-    print(msg, flush=True)
-
-
-def pg_bindir():
-    pg_config = os.environ.get("PG_CONFIG", "pg_config")
-    try:
-        out = subprocess.run([pg_config, "--bindir"], check=True, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        sys.exit(f"cannot run {pg_config} --bindir: {e}")
-    return pg_config, out.stdout.strip()
-
-
-def pg_config_value(pg_config, flag):
-    return subprocess.run([pg_config, flag], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def as_server_user(cmd):
-    """Prefix cmd so it runs as the postgres OS user when we are root."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", SERVER_USER, "--"] + cmd
-    return cmd
-
-
-def run(cmd, cwd=None, check=True):
-    """Run cmd, capturing output; on failure raise with its output attached."""
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n"
-                           f"{proc.stdout}{proc.stderr}")
-    return proc
-
-
-def free_ports(n):
-    """n distinct free loopback ports (all sockets held open until all are chosen)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def sql_literal(s):
-    return "'" + s.replace("'", "''") + "'"
-
-
-def conf_value(v):
-    """A postgresql.conf value: quoted (every GUC type accepts a quoted value)."""
-    if len(v) >= 2 and v[0] == "'" and v[-1] == "'":
-        return v
-    return sql_literal(v)
-
-
 def split_libs(s):
     return [x.strip() for x in s.split(",") if x.strip()]
-
-
-class Cluster:
-    def __init__(self, name, root, port, bindir, preload, extensions, settings, use_tcp):
-        self.name = name
-        self.dir = os.path.join(root, name)          # socket directory + log
-        self.data = os.path.join(self.dir, "data")
-        self.log = os.path.join(self.dir, "server.log")
-        self.port = port
-        self.bindir = bindir
-        self.preload = preload
-        self.extensions = extensions
-        self.settings = settings
-        self.host = "127.0.0.1" if use_tcp else self.dir
-        self.started = False
-
-    @property
-    def has_augur(self):
-        return "augur" in self.extensions
-
-    def bin(self, prog):
-        return os.path.join(self.bindir, prog)
-
-    def conn_args(self):
-        return ["-h", self.host, "-p", str(self.port), "-U", "postgres"]
-
-    def create(self):
-        os.mkdir(self.dir, 0o700)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam(SERVER_USER)
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-        run(as_server_user([self.bin("initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
-                            "--no-sync", "-E", "UTF8", "--locale=C"]), cwd=self.dir)
-        settings = dict(self.settings)
-        settings["port"] = str(self.port)
-        settings["unix_socket_directories"] = f"'{self.dir}'"
-        settings["shared_preload_libraries"] = f"'{self.preload}'"
-        conf = "\n# added by bench/overhead.py\n" + "".join(
-            f"{k} = {v}\n" for k, v in settings.items())
-        # Append as the server user so file ownership stays right.
-        proc = subprocess.run(as_server_user(["sh", "-c", 'cat >> "$1"', "sh",
-                                              os.path.join(self.data, "postgresql.conf")]),
-                              input=conf, text=True, capture_output=True, cwd=self.dir)
-        if proc.returncode != 0:
-            raise RuntimeError(f"cannot write postgresql.conf: {proc.stderr}")
-
-    def start(self):
-        self.started = True  # set first so a half-started server still gets stopped
-        try:
-            run(as_server_user([self.bin("pg_ctl"), "-D", self.data, "-l", self.log,
-                                "-w", "-t", "60", "start"]), cwd=self.dir)
-        except RuntimeError as e:
-            raise RuntimeError(f"{e}\n--- {self.name} server log ---\n{self.log_tail()}")
-
-    def stop(self):
-        if not self.started:
-            return
-        proc = run(as_server_user([self.bin("pg_ctl"), "-D", self.data, "-m", "fast",
-                                   "-w", "-t", "60", "stop"]), cwd=self.dir, check=False)
-        if proc.returncode != 0:
-            log(f"warning: stopping cluster {self.name} failed: "
-                f"{(proc.stdout + proc.stderr).strip()}")
-        self.started = False
-
-    def log_tail(self, n=30):
-        try:
-            with open(self.log, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return "(no log)"
-
-    def psql(self, sql):
-        proc = run([self.bin("psql")] + self.conn_args()
-                   + ["-d", DB, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        return proc.stdout.strip()
-
-    def pgbench(self, args):
-        return run([self.bin("pgbench")] + self.conn_args() + args + [DB])
-
-
-def wait_worker_running(cluster, timeout):
-    """Poll augur.worker_status until the collector reports 'running'."""
-    deadline = time.monotonic() + timeout
-    state = None
-    while time.monotonic() < deadline:
-        state = cluster.psql("SELECT state FROM augur.worker_status")
-        if state == "running":
-            return state
-        time.sleep(0.5)
-    raise RuntimeError(f"{cluster.name}: augur worker not running after {timeout}s "
-                       f"(state={state!r})\n--- server log ---\n{cluster.log_tail()}")
 
 
 def bench_once(cluster, workload, a):
@@ -342,36 +186,26 @@ def parse_args():
 def main():
     a = parse_args()
     pg_config, bindir = pg_bindir()
-    pkglibdir = pg_config_value(pg_config, "--pkglibdir")
-    needed = {lib for name in a.configs for lib in split_libs(CONFIGS[name][0])}
-    for lib in sorted(needed):
-        if not os.path.exists(os.path.join(pkglibdir, lib + ".so")):
-            hint = ("run make -C extension install first" if lib == "augur"
-                    else "install postgresql-contrib")
-            sys.exit(f"{lib}.so not found in {pkglibdir}; {hint}")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        sys.exit("running as root but runuser is not available")
+    require_libraries(pg_config, {lib for name in a.configs
+                                  for lib in split_libs(CONFIGS[name][0])})
+    require_runuser()
 
     settings = dict(COMMON_SETTINGS)
     settings.update({k: conf_value(v) for k, v in a.extra.items()})
 
-    # Turn SIGTERM into an exception so the finally block cleans up as for Ctrl-C.
-    def on_term(signum, frame):
-        raise SystemExit(128 + signum)
-    signal.signal(signal.SIGTERM, on_term)
-
-    tmp = tempfile.mkdtemp(prefix="augur-overhead-")
-    os.chmod(tmp, 0o755)  # the server user must be able to reach its cluster dirs
+    tmp = make_temp_root("augur-overhead-")
     ports = free_ports(len(a.configs))
-    clusters = [Cluster(name, tmp, port, bindir, CONFIGS[name][0], CONFIGS[name][1],
-                        settings, a.tcp)
+    clusters = [Cluster(tmp, port, bindir, settings, name=name, preload=CONFIGS[name][0],
+                        extensions=CONFIGS[name][1], use_tcp=a.tcp)
                 for name, port in zip(a.configs, ports)]
     by_name = {c.name: c for c in clusters}
     names = list(a.configs)
     baseline = names[0]
     results = {}   # workload -> list of rounds
     done = 0       # completed pgbench runs
-    try:
+
+    def benchmark():
+        nonlocal done
         log(f"temp dir {tmp}; bindir {bindir}")
         for c in clusters:
             c.create()
@@ -453,11 +287,7 @@ def main():
                     f"median tps {s['median_tps']:.2f})")
 
         if a.json:
-            result = {
-                "when": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                "host": platform.node(),
-                "cpus": os.cpu_count(),
-                "pg_bindir": bindir,
+            write_results_json(a.json, bindir, {
                 "params": {"configs": names, "baseline": baseline,
                            "workloads": a.workloads, "rounds": a.rounds,
                            "seconds": a.seconds, "clients": a.clients, "jobs": a.jobs,
@@ -469,27 +299,16 @@ def main():
                                   "rounds": results[w], "summary": summary[w]}
                               for w in a.workloads},
                 "augur_worker_state_end": end_states,
-            }
-            with open(a.json, "w") as f:
-                json.dump(result, f, indent=2)
-                f.write("\n")
-            log(f"wrote {a.json}")
+            })
         return 0
-    except KeyboardInterrupt:
-        log(f"\ninterrupted after {done} complete pgbench run(s); cleaning up")
-        return 130
-    except SystemExit:
-        log(f"\nterminated after {done} complete pgbench run(s); cleaning up")
-        raise
-    except RuntimeError as e:
-        log(f"\nerror: {e}")
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # don't let a 2nd Ctrl-C skip cleanup
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def clean_up():
         for c in clusters:
             c.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+    return run_benchmark(benchmark, clean_up,
+                         progress=lambda: f" after {done} complete pgbench run(s)")
 
 
 if __name__ == "__main__":
