@@ -76,6 +76,7 @@ struct HTAB *augur_fixed_shared_hash(const char *name, long entries, Size keysiz
 #define AUGUR_QUERY_TEXT_LEN 1024
 #define AUGUR_SHAPE_RELATIONS 8
 #define AUGUR_SHAPE_COLUMNS 24
+#define AUGUR_SHAPE_JOINS 8
 
 typedef struct AugurColumnUse
 {
@@ -83,6 +84,15 @@ typedef struct AugurColumnUse
     int16       attnum;         /* in relid */
     uint16      roles;          /* AUGUR_ROLE_* bits */
 } AugurColumnUse;
+
+/* left = right, the side with the smaller (relid, attnum) on the left. */
+typedef struct AugurJoinPair
+{
+    Oid         left_relid;
+    int16       left_attnum;
+    Oid         right_relid;
+    int16       right_attnum;
+} AugurJoinPair;
 
 typedef struct AugurQueryShape
 {
@@ -92,6 +102,8 @@ typedef struct AugurQueryShape
     bool        written[AUGUR_SHAPE_RELATIONS];
     int16       ncolumns;                       /* at most AUGUR_SHAPE_COLUMNS kept */
     AugurColumnUse columns[AUGUR_SHAPE_COLUMNS];
+    int16       njoins;                         /* at most AUGUR_SHAPE_JOINS kept */
+    AugurJoinPair joins[AUGUR_SHAPE_JOINS];
 } AugurQueryShape;
 
 /* Fills shape's relations and columns from an analysed query (shape.c). */

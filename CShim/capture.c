@@ -139,6 +139,7 @@ create_entry(const AugurQueryKey *key, const AugurQueryShape *shape)
         entry->shape.text[0] = '\0';
         entry->shape.nrelations = 0;
         entry->shape.ncolumns = 0;
+        entry->shape.njoins = 0;
     }
     if (shape != NULL && entry->shape.text[0] == '\0')
         entry->shape = *shape;
@@ -291,6 +292,14 @@ drain_queries(augur_capture_batch *out)
         {
             sample->relations[r] = entry->shape.relations[r];
             sample->written[r] = entry->shape.written[r];
+        }
+        sample->njoins = with_shape ? entry->shape.njoins : 0;
+        for (int j = 0; j < sample->njoins; j++)
+        {
+            sample->join_left_relids[j] = entry->shape.joins[j].left_relid;
+            sample->join_left_attnums[j] = entry->shape.joins[j].left_attnum;
+            sample->join_right_relids[j] = entry->shape.joins[j].right_relid;
+            sample->join_right_attnums[j] = entry->shape.joins[j].right_attnum;
         }
         sample->ncolumns = with_shape ? entry->shape.ncolumns : 0;
         for (int c = 0; c < sample->ncolumns; c++)

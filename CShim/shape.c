@@ -3,6 +3,9 @@
  * column its roles: projected, filtered (by equality, range, pattern, IN/ANY, IS NULL or
  * otherwise), join key, grouped, ordered, written.
  *
+ * Equi-join pairs (a.x = b.y) are kept as pairs too; a window's PARTITION BY counts as
+ * grouping and its ORDER BY as ordering.
+ *
  * Walks every query level (subqueries, CTEs including writable ones, sublinks). Views
  * are kept as views (the parse tree is not rewritten yet); a partition named directly is
  * given as the root of its partition tree, its columns by name in the root.
@@ -48,22 +51,28 @@ add_relation(AugurQueryShape *shape, Oid relid, bool written)
     shape->nrelations++;
 }
 
+/* A column as the shape keeps it: a partition's column becomes its root's (by name). */
+static bool
+root_column(Oid *relid, AttrNumber *attnum)
+{
+    Oid         root = root_relation(*relid);
+    char       *name;
+
+    if (*attnum <= 0)
+        return false;           /* whole-row and system columns */
+    if (root == *relid)
+        return true;
+    name = get_attname(*relid, *attnum, true);
+    *attnum = name != NULL ? get_attnum(root, name) : InvalidAttrNumber;
+    *relid = root;
+    return *attnum != InvalidAttrNumber;
+}
+
 static void
 add_column(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint16 roles)
 {
-    Oid         root = root_relation(relid);
-
-    if (attnum <= 0)
-        return;                 /* whole-row and system columns */
-    if (root != relid)
-    {
-        char       *name = get_attname(relid, attnum, true);
-
-        attnum = name != NULL ? get_attnum(root, name) : InvalidAttrNumber;
-        if (attnum == InvalidAttrNumber)
-            return;
-        relid = root;
-    }
+    if (!root_column(&relid, &attnum))
+        return;
     for (int i = 0; i < shape->ncolumns; i++)
     {
         if (shape->columns[i].relid == relid && shape->columns[i].attnum == attnum)
@@ -80,6 +89,30 @@ add_column(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint16 roles)
     shape->ncolumns++;
 }
 
+static void
+add_join_pair(AugurQueryShape *shape, Oid left_relid, AttrNumber left_attnum,
+              Oid right_relid, AttrNumber right_attnum)
+{
+    AugurJoinPair pair;
+
+    if (!root_column(&left_relid, &left_attnum) || !root_column(&right_relid, &right_attnum))
+        return;
+    if (left_relid > right_relid || (left_relid == right_relid && left_attnum > right_attnum))
+    {
+        pair = (AugurJoinPair) {right_relid, right_attnum, left_relid, left_attnum};
+    }
+    else
+        pair = (AugurJoinPair) {left_relid, left_attnum, right_relid, right_attnum};
+    for (int i = 0; i < shape->njoins; i++)
+    {
+        if (memcmp(&shape->joins[i], &pair, sizeof(pair)) == 0)
+            return;
+    }
+    if (shape->njoins >= AUGUR_SHAPE_JOINS)
+        return;                 /* the first AUGUR_SHAPE_JOINS are kept */
+    shape->joins[shape->njoins++] = pair;
+}
+
 /* Columns of one query level: the level's range table, the shape, the role to give. */
 typedef struct ColumnContext
 {
@@ -89,6 +122,7 @@ typedef struct ColumnContext
 } ColumnContext;
 
 static void mark_var(ColumnContext *context, Var *var);
+static Node *strip_casts(Node *node);
 
 /* Marks every column a (non-Query) expression of this level reads with context->roles. */
 static bool
@@ -116,20 +150,58 @@ mark_vars(ColumnContext *context, Node *node, uint16 roles)
     context->roles = saved;
 }
 
-/* A Var of this level: a relation's column, or a join's alias for one. */
+/* The range table entry a Var of this level refers to; NULL for outer levels. */
+static RangeTblEntry *
+level_rte(ColumnContext *context, Var *var)
+{
+    if (var->varlevelsup != 0 || var->varno < 1 || var->varno > list_length(context->query->rtable))
+        return NULL;
+    return rt_fetch(var->varno, context->query->rtable);
+}
+
+/* A join's alias column: the expression it stands for, or NULL. */
+static Node *
+join_alias(RangeTblEntry *rte, Var *var)
+{
+    if (rte->rtekind != RTE_JOIN || var->varattno <= 0 || var->varattno > list_length(rte->joinaliasvars))
+        return NULL;
+    return strip_casts(list_nth(rte->joinaliasvars, var->varattno - 1));
+}
+
+/* The relation column a Var of this level stands for, through join aliases; false if
+ * it is not one (a subquery's output, an expression). */
+static bool
+base_column(ColumnContext *context, Var *var, Oid *relid, AttrNumber *attnum)
+{
+    RangeTblEntry *rte = level_rte(context, var);
+    Node       *alias;
+
+    if (rte == NULL)
+        return false;
+    if (rte->rtekind == RTE_RELATION)
+    {
+        *relid = rte->relid;
+        *attnum = var->varattno;
+        return true;
+    }
+    alias = join_alias(rte, var);
+    return alias != NULL && IsA(alias, Var) && base_column(context, (Var *) alias, relid, attnum);
+}
+
+/* Marks the column a Var stands for; a join alias for an expression (USING on a full
+ * join: COALESCE(a.x, b.x)) marks every column in it. */
 static void
 mark_var(ColumnContext *context, Var *var)
 {
-    RangeTblEntry *rte;
+    RangeTblEntry *rte = level_rte(context, var);
+    Oid         relid;
+    AttrNumber  attnum;
+    Node       *alias;
 
-    if (var->varlevelsup != 0 || var->varno < 1 || var->varno > list_length(context->query->rtable))
-        return;
-    rte = rt_fetch(var->varno, context->query->rtable);
-    if (rte->rtekind == RTE_RELATION)
-        add_column(context->shape, rte->relid, var->varattno, context->roles);
-    else if (rte->rtekind == RTE_JOIN && var->varattno > 0 &&
-             var->varattno <= list_length(rte->joinaliasvars))
-        (void) mark_vars_walker(list_nth(rte->joinaliasvars, var->varattno - 1), context);
+    if (base_column(context, var, &relid, &attnum))
+        add_column(context->shape, relid, attnum, context->roles);
+    else if (rte != NULL && (alias = join_alias(rte, var)) != NULL)
+        (void) mark_vars_walker(alias, context);
 }
 
 static Node *
@@ -192,7 +264,15 @@ mark_qual(ColumnContext *context, Node *qual)
         /* column = column of another relation: an equi-join key on both sides */
         if (role == AUGUR_ROLE_FILTER_EQUALITY && IsA(left, Var) && IsA(right, Var) &&
             ((Var *) left)->varno != ((Var *) right)->varno)
+        {
+            Oid         left_relid, right_relid;
+            AttrNumber  left_attnum, right_attnum;
+
             role = AUGUR_ROLE_JOIN_KEY;
+            if (base_column(context, (Var *) left, &left_relid, &left_attnum) &&
+                base_column(context, (Var *) right, &right_relid, &right_attnum))
+                add_join_pair(context->shape, left_relid, left_attnum, right_relid, right_attnum);
+        }
         mark_vars(context, (Node *) op->args, role);
         return;
     }
@@ -289,6 +369,14 @@ collect_level(Query *query, AugurQueryShape *shape)
     mark_qual(&context, query->havingQual);
     mark_clause_columns(&context, query->groupClause, AUGUR_ROLE_GROUPED);
     mark_clause_columns(&context, query->sortClause, AUGUR_ROLE_ORDERED);
+    /* A window's PARTITION BY groups and its ORDER BY orders, as for an index. */
+    foreach(cell, query->windowClause)
+    {
+        WindowClause *window = lfirst(cell);
+
+        mark_clause_columns(&context, window->partitionClause, AUGUR_ROLE_GROUPED);
+        mark_clause_columns(&context, window->orderClause, AUGUR_ROLE_ORDERED);
+    }
 }
 
 static bool
@@ -317,5 +405,6 @@ augur_collect_shape(Query *query, AugurQueryShape *shape)
 {
     shape->nrelations = 0;
     shape->ncolumns = 0;
+    shape->njoins = 0;
     (void) collect_walker((Node *) query, shape);
 }

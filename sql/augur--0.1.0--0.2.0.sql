@@ -53,6 +53,22 @@ CREATE TABLE augur.column_use (
 SELECT pg_catalog.pg_extension_config_dump('augur.column_use', '');
 GRANT SELECT ON augur.column_use TO pg_read_all_stats;
 
+-- Equi-join pairs (left = right, the side with the smaller relid first), per query.
+-- Column names ('schema.table.column') are resolved like column_use's.
+CREATE TABLE augur.join_pair (
+    dbid         oid      NOT NULL,
+    queryid      bigint   NOT NULL,
+    left_relid   oid      NOT NULL,
+    left_attnum  smallint NOT NULL,
+    right_relid  oid      NOT NULL,
+    right_attnum smallint NOT NULL,
+    left_column  text,
+    right_column text,
+    PRIMARY KEY (dbid, queryid, left_relid, left_attnum, right_relid, right_attnum)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.join_pair', '');
+GRANT SELECT ON augur.join_pair TO pg_read_all_stats;
+
 -- Relations used together by the same queries, ranked by time-decayed calls; each pair
 -- once, its names in alphabetical order.
 CREATE FUNCTION augur.coaccess(level text DEFAULT 'relation', min_weight float8 DEFAULT 0)

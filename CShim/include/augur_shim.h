@@ -75,6 +75,11 @@ typedef struct augur_query_sample
     uint32_t    column_relids[24];
     int16_t     column_attnums[24];
     uint16_t    column_roles[24];   /* AUGUR_ROLE_* bits */
+    int32_t     njoins;         /* equi-join pairs left = right, with the text (else 0) */
+    uint32_t    join_left_relids[8];
+    int16_t     join_left_attnums[8];
+    uint32_t    join_right_relids[8];
+    int16_t     join_right_attnums[8];
 } augur_query_sample;
 
 /* How a query uses a column (bits of augur_query_sample.column_roles). */

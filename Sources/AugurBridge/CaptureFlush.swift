@@ -78,6 +78,33 @@ enum CaptureFlush {
         var dbid: UInt32, queryid: Int64, relid: UInt32, attnum: Int16, roles: ColumnRoles
     }
 
+    /// `schema.table.column` of this database's column (relid, attnum) in SQL, else NULL.
+    private static func columnName(_ relid: String, _ attnum: String) -> String {
+        """
+        (SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname)
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = \(attnum)
+          WHERE c.oid = \(relid) AND s.dbid = \(thisDatabase))
+        """
+    }
+
+    private static let upsertJoins = """
+        INSERT INTO augur.join_pair AS j (dbid, queryid, left_relid, left_attnum, right_relid, right_attnum,
+                                          left_column, right_column)
+        SELECT s.dbid, s.queryid, s.left_relid, s.left_attnum, s.right_relid, s.right_attnum,
+               \(columnName("s.left_relid", "s.left_attnum")), \(columnName("s.right_relid", "s.right_attnum"))
+          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::oid[], $6::int2[])
+               AS s(dbid, queryid, left_relid, left_attnum, right_relid, right_attnum)
+        ON CONFLICT (dbid, queryid, left_relid, left_attnum, right_relid, right_attnum) DO UPDATE SET
+            left_column = coalesce(j.left_column, excluded.left_column),
+            right_column = coalesce(j.right_column, excluded.right_column)
+        """
+
+    private struct JoinPair {
+        var dbid: UInt32, queryid: Int64
+        var leftRelid: UInt32, leftAttnum: Int16, rightRelid: UInt32, rightAttnum: Int16
+    }
+
     private static let upsertErrors = """
         INSERT INTO augur.error_count AS e (dbid, sqlstate, queryid, count, first_seen, last_seen)
         SELECT s.dbid, s.sqlstate, s.queryid, s.count, \(timestamp("s.first_seen")), \(timestamp("s.last_seen"))
@@ -89,7 +116,8 @@ enum CaptureFlush {
             last_seen = greatest(e.last_seen, excluded.last_seen)
         """
 
-    /// Returns the number of rows written (queries, relation and column uses, error kinds).
+    /// Returns the number of rows written (queries, relation and column uses, join pairs,
+    /// error kinds).
     static func run() throws -> Int {
         var batch = augur_capture_batch()
         var error = augur_error()
@@ -99,6 +127,7 @@ enum CaptureFlush {
         let querySamples = UnsafeBufferPointer(start: batch.queries, count: Int(max(batch.query_count, 0)))
         let relationUses = querySamples.flatMap(relationUses(of:))
         let columnUses = querySamples.flatMap(columnUses(of:))
+        let joinPairs = querySamples.flatMap(joinPairs(of:))
         let written = try upsert(upsertQueries, querySamples, [
             { String($0.userid) }, { String($0.dbid) }, { String($0.queryid) }, { $0.toplevel ? "t" : "f" },
             { String(optionalCString: $0.text) }, { String($0.first_seen) }, { String($0.last_seen) },
@@ -109,6 +138,9 @@ enum CaptureFlush {
         ]) + upsert(upsertColumns, columnUses, [
             { String($0.dbid) }, { String($0.queryid) }, { String($0.relid) }, { String($0.attnum) },
             { $0.roles.names.joined(separator: ",") },
+        ]) + upsert(upsertJoins, joinPairs, [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.leftRelid) }, { String($0.leftAttnum) },
+            { String($0.rightRelid) }, { String($0.rightAttnum) },
         ]) + upsert(upsertErrors, UnsafeBufferPointer(start: batch.errors, count: Int(max(batch.error_count, 0))), [
             { String($0.dbid) }, { sample in withUnsafeBytes(of: sample.sqlstate) { String(decoding: $0.prefix(5), as: UTF8.self) } },
             { String($0.queryid) }, { String($0.count) }, { String($0.first_seen) }, { String($0.last_seen) },
@@ -133,6 +165,17 @@ enum CaptureFlush {
                       relid: element($0, of: sample.column_relids, as: UInt32.self),
                       attnum: element($0, of: sample.column_attnums, as: Int16.self),
                       roles: ColumnRoles(rawValue: element($0, of: sample.column_roles, as: UInt16.self)))
+        }
+    }
+
+    /// The equi-join pairs a sample carries.
+    private static func joinPairs(of sample: augur_query_sample) -> [JoinPair] {
+        (0..<count(sample.njoins, in: sample.join_left_relids, of: UInt32.self)).map {
+            JoinPair(dbid: sample.dbid, queryid: sample.queryid,
+                     leftRelid: element($0, of: sample.join_left_relids, as: UInt32.self),
+                     leftAttnum: element($0, of: sample.join_left_attnums, as: Int16.self),
+                     rightRelid: element($0, of: sample.join_right_relids, as: UInt32.self),
+                     rightAttnum: element($0, of: sample.join_right_attnums, as: Int16.self))
         }
     }
 

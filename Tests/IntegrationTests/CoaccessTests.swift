@@ -69,6 +69,10 @@ final class CoaccessTests: ClusterTestCase {
         try db.query("INSERT INTO items (order_id, sku) SELECT id, 'x' FROM orders WHERE customer_id = 2")
         try db.query("SELECT kind FROM events_2025 WHERE at >= '2025-03-01'")
         try db.query("SELECT * FROM orders JOIN items ON items.order_id = orders.id")
+        try db.query("""
+            SELECT customer_id, rank() OVER (PARTITION BY customer_id ORDER BY total DESC) FROM orders
+            """)
+        try db.query("SELECT count(*) FROM customers c, orders o, items i WHERE c.id = o.customer_id AND i.order_id = o.id")
         try db.query("SELECT augur.flush()")
 
         XCTAssertEqual(try columns(db, "SELECT c.name, o.total%"),
@@ -85,6 +89,12 @@ final class CoaccessTests: ClusterTestCase {
                        + "public.orders.customer_id=filter_equality public.orders.id=projected")
         XCTAssertEqual(try columns(db, "SELECT kind FROM events_2025%"),
                        "public.events.at=filter_range public.events.kind=projected")
+        XCTAssertEqual(try columns(db, "SELECT customer_id, rank()%"),
+                       "public.orders.customer_id=grouped+projected public.orders.total=ordered")
+        XCTAssertEqual(try db.query("""
+            SELECT j.left_column, j.right_column FROM augur.join_pair j JOIN augur.query q USING (dbid, queryid)
+             WHERE q.query LIKE 'SELECT count(*) FROM customers c, orders o, items i%' ORDER BY 1
+            """), [["public.customers.id", "public.orders.customer_id"], ["public.orders.id", "public.items.order_id"]])
         XCTAssertEqual(try columns(db, "SELECT * FROM orders JOIN items%"),
                        "public.items.order_id=join_key+projected public.items.sku=projected "
                        + "public.orders.customer_id=projected public.orders.id=join_key+projected "
