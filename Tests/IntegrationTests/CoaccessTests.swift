@@ -29,22 +29,32 @@ final class CoaccessTests: ClusterTestCase {
             """, [pattern])
     }
 
+    /// A case: a statement, a LIKE pattern for its normalized text, and what is expected.
+    private typealias Case = (sql: String, text: String, expected: String)
+
+    /// Runs every case's statement, flushes, and compares `describe(text)` with expected.
+    private func check(_ db: Connection, _ cases: [Case], _ describe: (String) throws -> String?) throws {
+        for item in cases { try db.query(item.sql) }
+        try db.query("SELECT augur.flush()")
+        for item in cases { XCTAssertEqual(try describe(item.text), item.expected, item.sql) }
+    }
+
     func testRelationsReadAndWrittenFromTheParseTree() throws {
         let (_, db) = try schemaCluster()
-        try db.query("SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id")
-        try db.query("INSERT INTO items SELECT id, 'sku' FROM orders WHERE total > 10")
-        try db.query("SELECT count(*) FROM events_2025")
-        try db.query("SELECT * FROM big_orders b JOIN items i ON i.order_id = b.id")
-        try db.query("SELECT name FROM customers WHERE id IN (SELECT customer_id FROM orders)")
-        try db.query("WITH moved AS (DELETE FROM items RETURNING order_id) SELECT count(*) FROM moved")
-        try db.query("SELECT augur.flush()")
-
-        XCTAssertEqual(try uses(db, "SELECT c.name, o.total%"), "public.customers:r,public.orders:r")
-        XCTAssertEqual(try uses(db, "INSERT INTO items%"), "public.items:w,public.orders:r")
-        XCTAssertEqual(try uses(db, "SELECT count(*) FROM events_2025"), "public.events:r", "a partition is given as its root")
-        XCTAssertEqual(try uses(db, "SELECT * FROM big_orders%"), "public.big_orders:r,public.items:r", "views stay views")
-        XCTAssertEqual(try uses(db, "SELECT name FROM customers WHERE id IN%"), "public.customers:r,public.orders:r")
-        XCTAssertEqual(try uses(db, "WITH moved AS (DELETE%"), "public.items:w")
+        try check(db, [
+            ("SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id",
+             "SELECT c.name, o.total%", "public.customers:r,public.orders:r"),
+            ("INSERT INTO items SELECT id, 'sku' FROM orders WHERE total > 10",
+             "INSERT INTO items%", "public.items:w,public.orders:r"),
+            ("SELECT count(*) FROM events_2025",               // a partition is given as its root
+             "SELECT count(*) FROM events_2025", "public.events:r"),
+            ("SELECT * FROM big_orders b JOIN items i ON i.order_id = b.id",   // views stay views
+             "SELECT * FROM big_orders%", "public.big_orders:r,public.items:r"),
+            ("SELECT name FROM customers WHERE id IN (SELECT customer_id FROM orders)",
+             "SELECT name FROM customers WHERE id IN%", "public.customers:r,public.orders:r"),
+            ("WITH moved AS (DELETE FROM items RETURNING order_id) SELECT count(*) FROM moved",
+             "WITH moved AS (DELETE%", "public.items:w"),
+        ]) { try uses(db, $0) }
     }
 
     /// "relation.column=role+role ..." for queries matching `pattern`.
@@ -59,46 +69,47 @@ final class CoaccessTests: ClusterTestCase {
 
     func testColumnRolesFromTheParseTree() throws {
         let (_, db) = try schemaCluster()
-        try db.query("""
-            SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id
-             WHERE o.total > 100 ORDER BY o.total
-            """)
-        try db.query("SELECT customer_id, count(*) FROM orders WHERE id IN (1, 2, 3) GROUP BY customer_id")
-        try db.query("SELECT name FROM customers WHERE name LIKE 'a%' AND id IS NOT NULL")
-        try db.query("UPDATE orders SET total = total * 2 WHERE id = 1")
-        try db.query("INSERT INTO items (order_id, sku) SELECT id, 'x' FROM orders WHERE customer_id = 2")
-        try db.query("SELECT kind FROM events_2025 WHERE at >= '2025-03-01'")
-        try db.query("SELECT * FROM orders JOIN items ON items.order_id = orders.id")
-        try db.query("""
-            SELECT customer_id, rank() OVER (PARTITION BY customer_id ORDER BY total DESC) FROM orders
-            """)
-        try db.query("SELECT count(*) FROM customers c, orders o, items i WHERE c.id = o.customer_id AND i.order_id = o.id")
-        try db.query("SELECT augur.flush()")
+        try check(db, [
+            ("SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.total > 100 ORDER BY o.total",
+             "SELECT c.name, o.total%",
+             "public.customers.id=join_key public.customers.name=projected "
+                 + "public.orders.customer_id=join_key public.orders.total=filter_range+ordered+projected"),
+            ("SELECT customer_id, count(*) FROM orders WHERE id IN (1, 2, 3) GROUP BY customer_id",
+             "SELECT customer_id, count(*)%", "public.orders.customer_id=grouped+projected public.orders.id=filter_in"),
+            ("SELECT name FROM customers WHERE name LIKE 'a%' AND id IS NOT NULL",
+             "SELECT name FROM customers WHERE name LIKE%",
+             "public.customers.id=filter_null public.customers.name=filter_pattern+projected"),
+            ("UPDATE orders SET total = total * 2 WHERE id = 1",
+             "UPDATE orders SET total%", "public.orders.id=filter_equality public.orders.total=projected+written"),
+            ("INSERT INTO items (order_id, sku) SELECT id, 'x' FROM orders WHERE customer_id = 2",
+             "INSERT INTO items (order_id, sku) SELECT%",
+             "public.items.order_id=written public.items.sku=written "
+                 + "public.orders.customer_id=filter_equality public.orders.id=projected"),
+            ("SELECT kind FROM events_2025 WHERE at >= '2025-03-01'",   // partition columns as the root's
+             "SELECT kind FROM events_2025%", "public.events.at=filter_range public.events.kind=projected"),
+            ("SELECT * FROM orders JOIN items ON items.order_id = orders.id",
+             "SELECT * FROM orders JOIN items%",
+             "public.items.order_id=join_key+projected public.items.sku=projected "
+                 + "public.orders.customer_id=projected public.orders.id=join_key+projected public.orders.total=projected"),
+            ("SELECT customer_id, rank() OVER (PARTITION BY customer_id ORDER BY total DESC) FROM orders",
+             "SELECT customer_id, rank()%", "public.orders.customer_id=grouped+projected public.orders.total=ordered"),
+        ]) { try columns(db, $0) }
+    }
 
-        XCTAssertEqual(try columns(db, "SELECT c.name, o.total%"),
-                       "public.customers.id=join_key public.customers.name=projected "
-                       + "public.orders.customer_id=join_key public.orders.total=filter_range+ordered+projected")
-        XCTAssertEqual(try columns(db, "SELECT customer_id, count(*)%"),
-                       "public.orders.customer_id=grouped+projected public.orders.id=filter_in")
-        XCTAssertEqual(try columns(db, "SELECT name FROM customers WHERE name LIKE%"),
-                       "public.customers.id=filter_null public.customers.name=filter_pattern+projected")
-        XCTAssertEqual(try columns(db, "UPDATE orders SET total%"),
-                       "public.orders.id=filter_equality public.orders.total=projected+written")
-        XCTAssertEqual(try columns(db, "INSERT INTO items (order_id, sku) SELECT%"),
-                       "public.items.order_id=written public.items.sku=written "
-                       + "public.orders.customer_id=filter_equality public.orders.id=projected")
-        XCTAssertEqual(try columns(db, "SELECT kind FROM events_2025%"),
-                       "public.events.at=filter_range public.events.kind=projected")
-        XCTAssertEqual(try columns(db, "SELECT customer_id, rank()%"),
-                       "public.orders.customer_id=grouped+projected public.orders.total=ordered")
-        XCTAssertEqual(try db.query("""
-            SELECT j.left_column, j.right_column FROM augur.join_pair j JOIN augur.query q USING (dbid, queryid)
-             WHERE q.query LIKE 'SELECT count(*) FROM customers c, orders o, items i%' ORDER BY 1
-            """), [["public.customers.id", "public.orders.customer_id"], ["public.orders.id", "public.items.order_id"]])
-        XCTAssertEqual(try columns(db, "SELECT * FROM orders JOIN items%"),
-                       "public.items.order_id=join_key+projected public.items.sku=projected "
-                       + "public.orders.customer_id=projected public.orders.id=join_key+projected "
-                       + "public.orders.total=projected")
+    func testEquiJoinPairs() throws {
+        let (_, db) = try schemaCluster()
+        try check(db, [
+            ("SELECT count(*) FROM customers c, orders o, items i WHERE c.id = o.customer_id AND i.order_id = o.id",
+             "SELECT count(*) FROM customers c, orders o, items i%",
+             "public.customers.id=public.orders.customer_id public.orders.id=public.items.order_id"),
+            ("SELECT count(*) FROM orders JOIN items ON orders.id = items.order_id AND orders.total > 5",
+             "SELECT count(*) FROM orders JOIN items%", "public.orders.id=public.items.order_id"),
+        ]) { text in
+            try db.scalar("""
+                SELECT string_agg(j.left_column || '=' || j.right_column, ' ' ORDER BY j.left_column)
+                  FROM augur.join_pair j JOIN augur.query q USING (dbid, queryid) WHERE q.query LIKE $1
+                """, [text])
+        }
     }
 
     func testPairsRankedByDecayedCallsAndNamesOutliveADrop() throws {
