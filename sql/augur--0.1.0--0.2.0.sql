@@ -1,4 +1,5 @@
--- Augur 0.2.0: per-query execution statistics and error counts, captured from the hooks.
+-- Augur 0.2.0: workload capture. Per-query execution statistics, query shapes (relations,
+-- column roles, equi-join pairs), error counts, and the relation-level co-access graph.
 \echo Use "ALTER EXTENSION augur UPDATE TO '0.2.0'" to load this file. \quit
 
 -- Flushed by the worker every augur.naptime (or by augur.flush()). One row per user,
