@@ -77,6 +77,7 @@ struct HTAB *augur_fixed_shared_hash(const char *name, long entries, Size keysiz
 #define AUGUR_SHAPE_RELATIONS 8
 #define AUGUR_SHAPE_COLUMNS 24
 #define AUGUR_SHAPE_JOINS 8
+#define AUGUR_SHAPE_LINEAGE 32
 
 typedef struct AugurColumnUse
 {
@@ -94,6 +95,16 @@ typedef struct AugurJoinPair
     int16       right_attnum;
 } AugurJoinPair;
 
+/* A written column and a column it comes from; subtype is an AUGUR_LINEAGE_* value. */
+typedef struct AugurLineageEdge
+{
+    Oid         target_relid;
+    Oid         source_relid;
+    int16       target_attnum;
+    int16       source_attnum;
+    uint8       subtype;
+} AugurLineageEdge;
+
 typedef struct AugurQueryShape
 {
     char        text[AUGUR_QUERY_TEXT_LEN];     /* normalized; "" if not known */
@@ -104,10 +115,17 @@ typedef struct AugurQueryShape
     AugurColumnUse columns[AUGUR_SHAPE_COLUMNS];
     int16       njoins;                         /* at most AUGUR_SHAPE_JOINS kept */
     AugurJoinPair joins[AUGUR_SHAPE_JOINS];
+    int16       nlineage;                       /* at most AUGUR_SHAPE_LINEAGE kept */
+    AugurLineageEdge lineage[AUGUR_SHAPE_LINEAGE];
 } AugurQueryShape;
 
-/* Fills shape's relations and columns from an analysed query (shape.c). */
+/* Fills shape's relations, columns, join pairs and lineage from an analysed query. */
 void  augur_collect_shape(Query *query, AugurQueryShape *shape);
+bool  augur_root_column(Oid *relid, AttrNumber *attnum);
+List *augur_level_quals(Query *query);
+bool  augur_is_equi_join(Node *qual);
+/* Lineage of one query level that writes (lineage.c). */
+void  augur_collect_lineage(Query *query, AugurQueryShape *shape);
 
 /* Capture table (capture.c) */
 Size  augur_capture_shmem_size(void);

@@ -140,6 +140,7 @@ create_entry(const AugurQueryKey *key, const AugurQueryShape *shape)
         entry->shape.nrelations = 0;
         entry->shape.ncolumns = 0;
         entry->shape.njoins = 0;
+        entry->shape.nlineage = 0;
     }
     if (shape != NULL && entry->shape.text[0] == '\0')
         entry->shape = *shape;
@@ -300,6 +301,15 @@ drain_queries(augur_capture_batch *out)
             sample->join_left_attnums[j] = entry->shape.joins[j].left_attnum;
             sample->join_right_relids[j] = entry->shape.joins[j].right_relid;
             sample->join_right_attnums[j] = entry->shape.joins[j].right_attnum;
+        }
+        sample->nlineage = with_shape ? entry->shape.nlineage : 0;
+        for (int l = 0; l < sample->nlineage; l++)
+        {
+            sample->lineage_target_relids[l] = entry->shape.lineage[l].target_relid;
+            sample->lineage_target_attnums[l] = entry->shape.lineage[l].target_attnum;
+            sample->lineage_source_relids[l] = entry->shape.lineage[l].source_relid;
+            sample->lineage_source_attnums[l] = entry->shape.lineage[l].source_attnum;
+            sample->lineage_subtypes[l] = entry->shape.lineage[l].subtype;
         }
         sample->ncolumns = with_shape ? entry->shape.ncolumns : 0;
         for (int c = 0; c < sample->ncolumns; c++)

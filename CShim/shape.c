@@ -13,6 +13,7 @@
 #include "augur_internal.h"
 
 #include "catalog/partition.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
@@ -52,8 +53,8 @@ add_relation(AugurQueryShape *shape, Oid relid, bool written)
 }
 
 /* A column as the shape keeps it: a partition's column becomes its root's (by name). */
-static bool
-root_column(Oid *relid, AttrNumber *attnum)
+bool
+augur_root_column(Oid *relid, AttrNumber *attnum)
 {
     Oid         root = root_relation(*relid);
     char       *name;
@@ -71,7 +72,7 @@ root_column(Oid *relid, AttrNumber *attnum)
 static void
 add_column(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint16 roles)
 {
-    if (!root_column(&relid, &attnum))
+    if (!augur_root_column(&relid, &attnum))
         return;
     for (int i = 0; i < shape->ncolumns; i++)
     {
@@ -95,7 +96,7 @@ add_join_pair(AugurQueryShape *shape, Oid left_relid, AttrNumber left_attnum,
 {
     AugurJoinPair pair;
 
-    if (!root_column(&left_relid, &left_attnum) || !root_column(&right_relid, &right_attnum))
+    if (!augur_root_column(&left_relid, &left_attnum) || !augur_root_column(&right_relid, &right_attnum))
         return;
     if (left_relid > right_relid || (left_relid == right_relid && left_attnum > right_attnum))
     {
@@ -234,64 +235,24 @@ operator_role(Oid opno)
     return role;
 }
 
-/* One qualification: split ANDs, find join keys and filter kinds. */
-static void
-mark_qual(ColumnContext *context, Node *qual)
+/* column = column of another relation */
+bool
+augur_is_equi_join(Node *qual)
 {
-    qual = strip_casts(qual);
-    if (qual == NULL)
-        return;
-    if (IsA(qual, List))
-    {
-        ListCell   *cell;
+    OpExpr     *op = (OpExpr *) strip_casts(qual);
+    Node       *left;
+    Node       *right;
 
-        foreach(cell, (List *) qual)
-            mark_qual(context, lfirst(cell));
-        return;
-    }
-    if (is_andclause(qual))
-    {
-        mark_qual(context, (Node *) ((BoolExpr *) qual)->args);
-        return;
-    }
-    if (IsA(qual, OpExpr) && list_length(((OpExpr *) qual)->args) == 2)
-    {
-        OpExpr     *op = (OpExpr *) qual;
-        Node       *left = strip_casts(linitial(op->args));
-        Node       *right = strip_casts(lsecond(op->args));
-        uint16      role = operator_role(op->opno);
-
-        /* column = column of another relation: an equi-join key on both sides */
-        if (role == AUGUR_ROLE_FILTER_EQUALITY && IsA(left, Var) && IsA(right, Var) &&
-            ((Var *) left)->varno != ((Var *) right)->varno)
-        {
-            Oid         left_relid, right_relid;
-            AttrNumber  left_attnum, right_attnum;
-
-            role = AUGUR_ROLE_JOIN_KEY;
-            if (base_column(context, (Var *) left, &left_relid, &left_attnum) &&
-                base_column(context, (Var *) right, &right_relid, &right_attnum))
-                add_join_pair(context->shape, left_relid, left_attnum, right_relid, right_attnum);
-        }
-        mark_vars(context, (Node *) op->args, role);
-        return;
-    }
-    if (IsA(qual, ScalarArrayOpExpr))
-    {
-        mark_vars(context, qual, AUGUR_ROLE_FILTER_IN);
-        return;
-    }
-    if (IsA(qual, NullTest))
-    {
-        mark_vars(context, qual, AUGUR_ROLE_FILTER_NULL);
-        return;
-    }
-    mark_vars(context, qual, AUGUR_ROLE_FILTER_OTHER);
+    if (op == NULL || !IsA(op, OpExpr) || list_length(op->args) != 2 ||
+        operator_role(op->opno) != AUGUR_ROLE_FILTER_EQUALITY)
+        return false;
+    left = strip_casts(linitial(op->args));
+    right = strip_casts(lsecond(op->args));
+    return IsA(left, Var) && IsA(right, Var) && ((Var *) left)->varno != ((Var *) right)->varno;
 }
 
-/* WHERE and every JOIN ... ON of this level. */
 static void
-mark_jointree(ColumnContext *context, Node *node)
+collect_quals(Node *node, List **quals)
 {
     if (node == NULL)
         return;
@@ -300,15 +261,53 @@ mark_jointree(ColumnContext *context, Node *node)
         ListCell   *cell;
 
         foreach(cell, ((FromExpr *) node)->fromlist)
-            mark_jointree(context, lfirst(cell));
-        mark_qual(context, ((FromExpr *) node)->quals);
+            collect_quals(lfirst(cell), quals);
+        *quals = list_concat(*quals, make_ands_implicit((Expr *) ((FromExpr *) node)->quals));
     }
     else if (IsA(node, JoinExpr))
     {
-        mark_jointree(context, ((JoinExpr *) node)->larg);
-        mark_jointree(context, ((JoinExpr *) node)->rarg);
-        mark_qual(context, ((JoinExpr *) node)->quals);
+        collect_quals(((JoinExpr *) node)->larg, quals);
+        collect_quals(((JoinExpr *) node)->rarg, quals);
+        *quals = list_concat(*quals, make_ands_implicit((Expr *) ((JoinExpr *) node)->quals));
     }
+}
+
+/* The conjuncts of a level's WHERE and of every JOIN ... ON in it. */
+List *
+augur_level_quals(Query *query)
+{
+    List       *quals = NIL;
+
+    collect_quals((Node *) query->jointree, &quals);
+    return quals;
+}
+
+/* One conjunct: join keys and filter kinds. */
+static void
+mark_qual(ColumnContext *context, Node *qual)
+{
+    qual = strip_casts(qual);
+    if (qual == NULL)
+        return;
+    if (augur_is_equi_join(qual))
+    {
+        OpExpr     *op = (OpExpr *) qual;
+        Oid         left_relid, right_relid;
+        AttrNumber  left_attnum, right_attnum;
+
+        if (base_column(context, (Var *) strip_casts(linitial(op->args)), &left_relid, &left_attnum) &&
+            base_column(context, (Var *) strip_casts(lsecond(op->args)), &right_relid, &right_attnum))
+            add_join_pair(context->shape, left_relid, left_attnum, right_relid, right_attnum);
+        mark_vars(context, qual, AUGUR_ROLE_JOIN_KEY);
+    }
+    else if (IsA(qual, OpExpr) && list_length(((OpExpr *) qual)->args) == 2)
+        mark_vars(context, qual, operator_role(((OpExpr *) qual)->opno));
+    else if (IsA(qual, ScalarArrayOpExpr))
+        mark_vars(context, qual, AUGUR_ROLE_FILTER_IN);
+    else if (IsA(qual, NullTest))
+        mark_vars(context, qual, AUGUR_ROLE_FILTER_NULL);
+    else
+        mark_vars(context, qual, AUGUR_ROLE_FILTER_OTHER);
 }
 
 static void
@@ -329,6 +328,8 @@ collect_level(Query *query, AugurQueryShape *shape)
 {
     ColumnContext context = {query, shape, 0};
     ListCell   *cell;
+
+    augur_collect_lineage(query, shape);
 
     if (query->resultRelation > 0)
     {
@@ -365,8 +366,10 @@ collect_level(Query *query, AugurQueryShape *shape)
     }
     foreach(cell, query->returningList)
         mark_vars(&context, (Node *) ((TargetEntry *) lfirst(cell))->expr, AUGUR_ROLE_PROJECTED);
-    mark_jointree(&context, (Node *) query->jointree);
-    mark_qual(&context, query->havingQual);
+    foreach(cell, augur_level_quals(query))
+        mark_qual(&context, lfirst(cell));
+    foreach(cell, make_ands_implicit((Expr *) query->havingQual))
+        mark_qual(&context, lfirst(cell));
     mark_clause_columns(&context, query->groupClause, AUGUR_ROLE_GROUPED);
     mark_clause_columns(&context, query->sortClause, AUGUR_ROLE_ORDERED);
     /* A window's PARTITION BY groups and its ORDER BY orders, as for an index. */
@@ -406,5 +409,6 @@ augur_collect_shape(Query *query, AugurQueryShape *shape)
     shape->nrelations = 0;
     shape->ncolumns = 0;
     shape->njoins = 0;
+    shape->nlineage = 0;
     (void) collect_walker((Node *) query, shape);
 }

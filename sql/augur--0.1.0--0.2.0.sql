@@ -70,6 +70,76 @@ CREATE TABLE augur.join_pair (
 SELECT pg_catalog.pg_extension_config_dump('augur.join_pair', '');
 GRANT SELECT ON augur.join_pair TO pg_read_all_stats;
 
+-- Column-level lineage of INSERT ... SELECT and UPDATE ... SET: target column <- source
+-- column, kind DIRECT (IDENTITY, TRANSFORMATION, AGGREGATION) or INDIRECT (FILTER, JOIN,
+-- GROUP_BY, SORT), as OpenLineage's ColumnLineageDatasetFacet names them. Column names
+-- ('schema.table.column') are resolved like column_use's and kept after a DROP.
+CREATE TABLE augur.lineage_edge (
+    dbid          oid         NOT NULL,
+    queryid       bigint      NOT NULL,
+    target_relid  oid         NOT NULL,
+    target_attnum smallint    NOT NULL,
+    source_relid  oid         NOT NULL,
+    source_attnum smallint    NOT NULL,
+    kind          text        NOT NULL CHECK (kind IN ('DIRECT', 'INDIRECT')),
+    subtype       text        NOT NULL,
+    target_column text,
+    source_column text,
+    first_seen    timestamptz NOT NULL,
+    PRIMARY KEY (dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, subtype)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.lineage_edge', '');
+GRANT SELECT ON augur.lineage_edge TO pg_read_all_stats;
+
+-- Where a relation's columns (or one column) come from, transitively, up to depth hops
+-- (NULL: all). One row per edge, with the hop it was reached at and the queries behind it.
+CREATE FUNCTION augur.lineage_upstream(rel regclass, col name DEFAULT NULL, depth int DEFAULT NULL)
+    RETURNS TABLE (hop int, target_column text, source_column text, kind text, subtype text,
+                   queries bigint, calls bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col_attnum smallint;
+BEGIN
+    IF col IS NOT NULL THEN
+        SELECT a.attnum INTO col_attnum FROM pg_attribute a
+         WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+        IF col_attnum IS NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist', col, rel USING ERRCODE = '42703';
+        END IF;
+    END IF;
+    IF depth IS NOT NULL AND depth < 1 THEN
+        RAISE EXCEPTION 'depth must be at least 1, or NULL for all hops' USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    WITH RECURSIVE edges AS (
+        SELECT e.target_relid, e.target_attnum, e.source_relid, e.source_attnum,
+               coalesce(e.target_column, e.target_relid || '.' || e.target_attnum) AS target_column,
+               coalesce(e.source_column, e.source_relid || '.' || e.source_attnum) AS source_column,
+               e.kind, e.subtype, count(DISTINCT e.queryid) AS queries,
+               coalesce(sum(q.calls), 0)::bigint AS calls
+          FROM augur.lineage_edge e
+          LEFT JOIN augur.query q ON q.dbid = e.dbid AND q.queryid = e.queryid
+         WHERE e.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ), walk AS (
+        SELECT 1 AS hop, e.* FROM edges e
+         WHERE e.target_relid = rel
+           AND (col_attnum IS NULL OR e.target_attnum = col_attnum)
+        UNION
+        SELECT w.hop + 1, e.* FROM walk w
+          JOIN edges e ON e.target_relid = w.source_relid AND e.target_attnum = w.source_attnum
+         WHERE (depth IS NULL OR w.hop < depth) AND w.hop < 64
+    )
+    SELECT min(w.hop), w.target_column, w.source_column, w.kind, w.subtype, max(w.queries), max(w.calls)
+      FROM walk w GROUP BY w.target_column, w.source_column, w.kind, w.subtype
+     ORDER BY 1, 2, 3, 5;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.lineage_upstream(regclass, name, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.lineage_upstream(regclass, name, int) TO pg_read_all_stats;
+
 -- Relations used together by the same queries, ranked by time-decayed calls; each pair
 -- once, its names in alphabetical order.
 CREATE FUNCTION augur.coaccess(level text DEFAULT 'relation', min_weight float8 DEFAULT 0)

@@ -80,7 +80,25 @@ typedef struct augur_query_sample
     int16_t     join_left_attnums[8];
     uint32_t    join_right_relids[8];
     int16_t     join_right_attnums[8];
+    int32_t     nlineage;       /* lineage edges, with the text (else 0) */
+    uint32_t    lineage_target_relids[32];
+    int16_t     lineage_target_attnums[32];
+    uint32_t    lineage_source_relids[32];
+    int16_t     lineage_source_attnums[32];
+    uint8_t     lineage_subtypes[32];   /* AUGUR_LINEAGE_* */
 } augur_query_sample;
+
+/* OpenLineage transformation subtypes: DIRECT ones first, then INDIRECT ones. */
+enum
+{
+    AUGUR_LINEAGE_IDENTITY = 0,
+    AUGUR_LINEAGE_TRANSFORMATION = 1,
+    AUGUR_LINEAGE_AGGREGATION = 2,
+    AUGUR_LINEAGE_FILTER = 3,
+    AUGUR_LINEAGE_JOIN = 4,
+    AUGUR_LINEAGE_GROUP_BY = 5,
+    AUGUR_LINEAGE_SORT = 6,
+};
 
 /* How a query uses a column (bits of augur_query_sample.column_roles). */
 enum

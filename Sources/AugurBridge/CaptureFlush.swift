@@ -100,6 +100,25 @@ enum CaptureFlush {
             right_column = coalesce(j.right_column, excluded.right_column)
         """
 
+    private static let upsertLineage = """
+        INSERT INTO augur.lineage_edge AS l (dbid, queryid, target_relid, target_attnum, source_relid, source_attnum,
+                                             kind, subtype, target_column, source_column, first_seen)
+        SELECT s.dbid, s.queryid, s.target_relid, s.target_attnum, s.source_relid, s.source_attnum,
+               s.kind, s.subtype, \(columnName("s.target_relid", "s.target_attnum")),
+               \(columnName("s.source_relid", "s.source_attnum")), now()
+          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::oid[], $6::int2[], $7::text[], $8::text[])
+               AS s(dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, kind, subtype)
+        ON CONFLICT (dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, subtype) DO UPDATE SET
+            target_column = coalesce(l.target_column, excluded.target_column),
+            source_column = coalesce(l.source_column, excluded.source_column)
+        """
+
+    private struct LineageEdge {
+        var dbid: UInt32, queryid: Int64
+        var targetRelid: UInt32, targetAttnum: Int16, sourceRelid: UInt32, sourceAttnum: Int16
+        var subtype: LineageSubtype
+    }
+
     private struct JoinPair {
         var dbid: UInt32, queryid: Int64
         var leftRelid: UInt32, leftAttnum: Int16, rightRelid: UInt32, rightAttnum: Int16
@@ -128,6 +147,7 @@ enum CaptureFlush {
         let relationUses = querySamples.flatMap(relationUses(of:))
         let columnUses = querySamples.flatMap(columnUses(of:))
         let joinPairs = querySamples.flatMap(joinPairs(of:))
+        let lineageEdges = querySamples.flatMap(lineageEdges(of:))
         let written = try upsert(upsertQueries, querySamples, [
             { String($0.userid) }, { String($0.dbid) }, { String($0.queryid) }, { $0.toplevel ? "t" : "f" },
             { String(optionalCString: $0.text) }, { String($0.first_seen) }, { String($0.last_seen) },
@@ -141,6 +161,9 @@ enum CaptureFlush {
         ]) + upsert(upsertJoins, joinPairs, [
             { String($0.dbid) }, { String($0.queryid) }, { String($0.leftRelid) }, { String($0.leftAttnum) },
             { String($0.rightRelid) }, { String($0.rightAttnum) },
+        ]) + upsert(upsertLineage, lineageEdges, [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.targetRelid) }, { String($0.targetAttnum) },
+            { String($0.sourceRelid) }, { String($0.sourceAttnum) }, { $0.subtype.kind }, { $0.subtype.name },
         ]) + upsert(upsertErrors, UnsafeBufferPointer(start: batch.errors, count: Int(max(batch.error_count, 0))), [
             { String($0.dbid) }, { sample in withUnsafeBytes(of: sample.sqlstate) { String(decoding: $0.prefix(5), as: UTF8.self) } },
             { String($0.queryid) }, { String($0.count) }, { String($0.first_seen) }, { String($0.last_seen) },
@@ -176,6 +199,21 @@ enum CaptureFlush {
                      leftAttnum: element($0, of: sample.join_left_attnums, as: Int16.self),
                      rightRelid: element($0, of: sample.join_right_relids, as: UInt32.self),
                      rightAttnum: element($0, of: sample.join_right_attnums, as: Int16.self))
+        }
+    }
+
+    /// The lineage edges a sample carries; an unknown subtype code is skipped.
+    private static func lineageEdges(of sample: augur_query_sample) -> [LineageEdge] {
+        (0..<count(sample.nlineage, in: sample.lineage_target_relids, of: UInt32.self)).compactMap {
+            guard let subtype = LineageSubtype(rawValue: element($0, of: sample.lineage_subtypes, as: UInt8.self)) else {
+                return nil
+            }
+            return LineageEdge(dbid: sample.dbid, queryid: sample.queryid,
+                               targetRelid: element($0, of: sample.lineage_target_relids, as: UInt32.self),
+                               targetAttnum: element($0, of: sample.lineage_target_attnums, as: Int16.self),
+                               sourceRelid: element($0, of: sample.lineage_source_relids, as: UInt32.self),
+                               sourceAttnum: element($0, of: sample.lineage_source_attnums, as: Int16.self),
+                               subtype: subtype)
         }
     }
 
