@@ -72,56 +72,16 @@ void augur_install_shmem_startup_hook(void);
 void augur_require_shared_state(void);
 struct HTAB *augur_fixed_shared_hash(const char *name, long entries, Size keysize, Size entrysize);
 
-/* What the parse hook learns once per query id: its text and the relations it uses. */
-#define AUGUR_QUERY_TEXT_LEN 1024
-#define AUGUR_SHAPE_RELATIONS 8
-#define AUGUR_SHAPE_COLUMNS 24
-#define AUGUR_SHAPE_JOINS 8
-#define AUGUR_SHAPE_LINEAGE 32
-
-typedef struct AugurColumnUse
-{
-    Oid         relid;          /* partitions as their root, views as views */
-    int16       attnum;         /* in relid */
-    uint16      roles;          /* AUGUR_ROLE_* bits */
-} AugurColumnUse;
-
-/* left = right, the side with the smaller (relid, attnum) on the left. */
-typedef struct AugurJoinPair
-{
-    Oid         left_relid;
-    int16       left_attnum;
-    Oid         right_relid;
-    int16       right_attnum;
-} AugurJoinPair;
-
-/* A written column and a column it comes from; subtype is an AUGUR_LINEAGE_* value. */
-typedef struct AugurLineageEdge
-{
-    Oid         target_relid;
-    Oid         source_relid;
-    int16       target_attnum;
-    int16       source_attnum;
-    uint8       subtype;
-} AugurLineageEdge;
-
-typedef struct AugurQueryShape
-{
-    char        text[AUGUR_QUERY_TEXT_LEN];     /* normalized; "" if not known */
-    int16       nrelations;                     /* at most AUGUR_SHAPE_RELATIONS kept */
-    Oid         relations[AUGUR_SHAPE_RELATIONS];
-    bool        written[AUGUR_SHAPE_RELATIONS];
-    int16       ncolumns;                       /* at most AUGUR_SHAPE_COLUMNS kept */
-    AugurColumnUse columns[AUGUR_SHAPE_COLUMNS];
-    int16       njoins;                         /* at most AUGUR_SHAPE_JOINS kept */
-    AugurJoinPair joins[AUGUR_SHAPE_JOINS];
-    int16       nlineage;                       /* at most AUGUR_SHAPE_LINEAGE kept */
-    AugurLineageEdge lineage[AUGUR_SHAPE_LINEAGE];
-} AugurQueryShape;
+/* The shape types are plain C and live in augur_shim.h, so that Swift reads them as is. */
+typedef augur_column_use AugurColumnUse;
+typedef augur_join_pair AugurJoinPair;
+typedef augur_lineage_edge AugurLineageEdge;
+typedef augur_query_shape AugurQueryShape;
 
 /* Fills shape's relations, columns, join pairs and lineage from an analysed query. */
 void  augur_collect_shape(Query *query, AugurQueryShape *shape);
 bool  augur_root_column(Oid *relid, AttrNumber *attnum);
+void  augur_append_unique(void *array, int16_t *count, int capacity, const void *item, size_t size);
 List *augur_level_quals(Query *query);
 bool  augur_is_equi_join(Node *qual);
 /* Lineage of one query level that writes (lineage.c). */

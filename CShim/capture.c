@@ -287,36 +287,12 @@ drain_queries(augur_capture_batch *out)
             entry->shape_drained = true;
         SpinLockRelease(&entry->mutex);
         /* The shape is stable once set, so it can be copied outside the spinlock. */
-        sample->text = with_shape ? MemoryContextStrdup(out->memory, entry->shape.text) : NULL;
-        sample->nrelations = with_shape ? entry->shape.nrelations : 0;
-        for (int r = 0; r < sample->nrelations; r++)
+        if (with_shape)
         {
-            sample->relations[r] = entry->shape.relations[r];
-            sample->written[r] = entry->shape.written[r];
-        }
-        sample->njoins = with_shape ? entry->shape.njoins : 0;
-        for (int j = 0; j < sample->njoins; j++)
-        {
-            sample->join_left_relids[j] = entry->shape.joins[j].left_relid;
-            sample->join_left_attnums[j] = entry->shape.joins[j].left_attnum;
-            sample->join_right_relids[j] = entry->shape.joins[j].right_relid;
-            sample->join_right_attnums[j] = entry->shape.joins[j].right_attnum;
-        }
-        sample->nlineage = with_shape ? entry->shape.nlineage : 0;
-        for (int l = 0; l < sample->nlineage; l++)
-        {
-            sample->lineage_target_relids[l] = entry->shape.lineage[l].target_relid;
-            sample->lineage_target_attnums[l] = entry->shape.lineage[l].target_attnum;
-            sample->lineage_source_relids[l] = entry->shape.lineage[l].source_relid;
-            sample->lineage_source_attnums[l] = entry->shape.lineage[l].source_attnum;
-            sample->lineage_subtypes[l] = entry->shape.lineage[l].subtype;
-        }
-        sample->ncolumns = with_shape ? entry->shape.ncolumns : 0;
-        for (int c = 0; c < sample->ncolumns; c++)
-        {
-            sample->column_relids[c] = entry->shape.columns[c].relid;
-            sample->column_attnums[c] = entry->shape.columns[c].attnum;
-            sample->column_roles[c] = entry->shape.columns[c].roles;
+            augur_query_shape *copy = MemoryContextAlloc(out->memory, sizeof(augur_query_shape));
+
+            *copy = entry->shape;
+            sample->shape = copy;
         }
         n++;
     }

@@ -35,7 +35,6 @@ static void trace_expr(LineageContext *context, Query *query, Node *expr, uint8 
 static void
 add_edge(LineageContext *context, Oid source_relid, AttrNumber source_attnum, uint8 subtype)
 {
-    AugurQueryShape *shape = context->shape;
     AugurLineageEdge edge;
 
     memset(&edge, 0, sizeof(edge));
@@ -47,14 +46,8 @@ add_edge(LineageContext *context, Oid source_relid, AttrNumber source_attnum, ui
     if (!augur_root_column(&edge.target_relid, &edge.target_attnum) ||
         !augur_root_column(&edge.source_relid, &edge.source_attnum))
         return;
-    for (int i = 0; i < shape->nlineage; i++)
-    {
-        if (memcmp(&shape->lineage[i], &edge, sizeof(edge)) == 0)
-            return;
-    }
-    if (shape->nlineage >= AUGUR_SHAPE_LINEAGE)
-        return;                 /* the first AUGUR_SHAPE_LINEAGE are kept */
-    shape->lineage[shape->nlineage++] = edge;
+    augur_append_unique(context->shape->lineage, &context->shape->nlineage, AUGUR_SHAPE_LINEAGE,
+                        &edge, sizeof(edge));
 }
 
 /* Casts the parser added do not change a value: see through them. */

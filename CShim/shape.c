@@ -90,6 +90,27 @@ add_column(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint16 roles)
     shape->ncolumns++;
 }
 
+/*
+ * Appends item to a shape array unless an equal one is there (compared bytewise, so
+ * items must be zeroed before they are filled) or the array is full: the first ones
+ * are kept.
+ */
+void
+augur_append_unique(void *array, int16_t *count, int capacity, const void *item, size_t size)
+{
+    char       *base = array;
+
+    for (int i = 0; i < *count; i++)
+    {
+        if (memcmp(base + i * size, item, size) == 0)
+            return;
+    }
+    if (*count >= capacity)
+        return;
+    memcpy(base + (*count) * size, item, size);
+    (*count)++;
+}
+
 static void
 add_join_pair(AugurQueryShape *shape, Oid left_relid, AttrNumber left_attnum,
               Oid right_relid, AttrNumber right_attnum)
@@ -98,20 +119,22 @@ add_join_pair(AugurQueryShape *shape, Oid left_relid, AttrNumber left_attnum,
 
     if (!augur_root_column(&left_relid, &left_attnum) || !augur_root_column(&right_relid, &right_attnum))
         return;
+    memset(&pair, 0, sizeof(pair));    /* padding too: pairs are compared bytewise */
     if (left_relid > right_relid || (left_relid == right_relid && left_attnum > right_attnum))
     {
-        pair = (AugurJoinPair) {right_relid, right_attnum, left_relid, left_attnum};
+        pair.left_relid = right_relid;
+        pair.left_attnum = right_attnum;
+        pair.right_relid = left_relid;
+        pair.right_attnum = left_attnum;
     }
     else
-        pair = (AugurJoinPair) {left_relid, left_attnum, right_relid, right_attnum};
-    for (int i = 0; i < shape->njoins; i++)
     {
-        if (memcmp(&shape->joins[i], &pair, sizeof(pair)) == 0)
-            return;
+        pair.left_relid = left_relid;
+        pair.left_attnum = left_attnum;
+        pair.right_relid = right_relid;
+        pair.right_attnum = right_attnum;
     }
-    if (shape->njoins >= AUGUR_SHAPE_JOINS)
-        return;                 /* the first AUGUR_SHAPE_JOINS are kept */
-    shape->joins[shape->njoins++] = pair;
+    augur_append_unique(shape->joins, &shape->njoins, AUGUR_SHAPE_JOINS, &pair, sizeof(pair));
 }
 
 /* Columns of one query level: the level's range table, the shape, the role to give. */

@@ -54,6 +54,69 @@ bool augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, 
                        augur_spi_result *out, augur_error *err);
 void augur_spi_result_free(augur_spi_result *result);
 
+/*
+ * What the parse hook learns once per query id: its normalized text, the relations it
+ * reads and writes, how it uses columns, its equi-join pairs and its column lineage.
+ * Relations are given by OID (partitions as their root), columns by attnum.
+ */
+#define AUGUR_QUERY_TEXT_LEN 1024
+#define AUGUR_SHAPE_RELATIONS 8
+#define AUGUR_SHAPE_COLUMNS 24
+#define AUGUR_SHAPE_JOINS 8
+#define AUGUR_SHAPE_LINEAGE 32
+
+typedef struct augur_column_use
+{
+    uint32_t    relid;
+    int16_t     attnum;
+    uint16_t    roles;          /* AUGUR_ROLE_* bits */
+} augur_column_use;
+
+/* left = right, the side with the smaller (relid, attnum) on the left. */
+typedef struct augur_join_pair
+{
+    uint32_t    left_relid;
+    int16_t     left_attnum;
+    uint32_t    right_relid;
+    int16_t     right_attnum;
+} augur_join_pair;
+
+/* A written column and a column it comes from. */
+typedef struct augur_lineage_edge
+{
+    uint32_t    target_relid;
+    uint32_t    source_relid;
+    int16_t     target_attnum;
+    int16_t     source_attnum;
+    uint8_t     subtype;        /* AUGUR_LINEAGE_* */
+} augur_lineage_edge;
+
+typedef struct augur_query_shape
+{
+    char        text[AUGUR_QUERY_TEXT_LEN];     /* "" if not known */
+    int16_t     nrelations;                     /* the first ones are kept */
+    uint32_t    relations[AUGUR_SHAPE_RELATIONS];
+    bool        written[AUGUR_SHAPE_RELATIONS];
+    int16_t     ncolumns;
+    augur_column_use columns[AUGUR_SHAPE_COLUMNS];
+    int16_t     njoins;
+    augur_join_pair joins[AUGUR_SHAPE_JOINS];
+    int16_t     nlineage;
+    augur_lineage_edge lineage[AUGUR_SHAPE_LINEAGE];
+} augur_query_shape;
+
+/* OpenLineage transformation subtypes: DIRECT ones first, then INDIRECT ones. */
+enum
+{
+    AUGUR_LINEAGE_IDENTITY = 0,
+    AUGUR_LINEAGE_TRANSFORMATION = 1,
+    AUGUR_LINEAGE_AGGREGATION = 2,
+    AUGUR_LINEAGE_FILTER = 3,
+    AUGUR_LINEAGE_JOIN = 4,
+    AUGUR_LINEAGE_GROUP_BY = 5,
+    AUGUR_LINEAGE_SORT = 6,
+};
+
 /* The pending statistics of one captured query (see CShim/capture.c). */
 typedef struct augur_query_sample
 {
@@ -67,38 +130,8 @@ typedef struct augur_query_sample
     int64_t     rows;
     int64_t     first_seen;     /* PostgreSQL TimestampTz: microseconds since 2000-01-01 UTC */
     int64_t     last_seen;
-    const char *text;           /* normalized text; NULL if already handed over or unknown */
-    int32_t     nrelations;     /* relations the query uses, with the text (else 0) */
-    uint32_t    relations[8];   /* partitions are given as their root */
-    bool        written[8];
-    int32_t     ncolumns;       /* columns the query uses, with the text (else 0) */
-    uint32_t    column_relids[24];
-    int16_t     column_attnums[24];
-    uint16_t    column_roles[24];   /* AUGUR_ROLE_* bits */
-    int32_t     njoins;         /* equi-join pairs left = right, with the text (else 0) */
-    uint32_t    join_left_relids[8];
-    int16_t     join_left_attnums[8];
-    uint32_t    join_right_relids[8];
-    int16_t     join_right_attnums[8];
-    int32_t     nlineage;       /* lineage edges, with the text (else 0) */
-    uint32_t    lineage_target_relids[32];
-    int16_t     lineage_target_attnums[32];
-    uint32_t    lineage_source_relids[32];
-    int16_t     lineage_source_attnums[32];
-    uint8_t     lineage_subtypes[32];   /* AUGUR_LINEAGE_* */
+    const augur_query_shape *shape;     /* NULL if already handed over or unknown */
 } augur_query_sample;
-
-/* OpenLineage transformation subtypes: DIRECT ones first, then INDIRECT ones. */
-enum
-{
-    AUGUR_LINEAGE_IDENTITY = 0,
-    AUGUR_LINEAGE_TRANSFORMATION = 1,
-    AUGUR_LINEAGE_AGGREGATION = 2,
-    AUGUR_LINEAGE_FILTER = 3,
-    AUGUR_LINEAGE_JOIN = 4,
-    AUGUR_LINEAGE_GROUP_BY = 5,
-    AUGUR_LINEAGE_SORT = 6,
-};
 
 /* How a query uses a column (bits of augur_query_sample.column_roles). */
 enum

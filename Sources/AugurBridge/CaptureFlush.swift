@@ -53,9 +53,6 @@ enum CaptureFlush {
             written = u.written OR excluded.written
         """
 
-    private struct RelationUse {
-        var dbid: UInt32, queryid: Int64, relid: UInt32, written: Bool
-    }
 
     private static let upsertColumns = """
         INSERT INTO augur.column_use AS u (dbid, queryid, relid, attnum, relname, attname, roles)
@@ -74,9 +71,6 @@ enum CaptureFlush {
             roles = ARRAY(SELECT DISTINCT r COLLATE "C" FROM unnest(u.roles || excluded.roles) r ORDER BY 1)
         """
 
-    private struct ColumnUse {
-        var dbid: UInt32, queryid: Int64, relid: UInt32, attnum: Int16, roles: ColumnRoles
-    }
 
     /// `schema.table.column` of this database's column (relid, attnum) in SQL, else NULL.
     private static func columnName(_ relid: String, _ attnum: String) -> String {
@@ -113,16 +107,7 @@ enum CaptureFlush {
             source_column = coalesce(l.source_column, excluded.source_column)
         """
 
-    private struct LineageEdge {
-        var dbid: UInt32, queryid: Int64
-        var targetRelid: UInt32, targetAttnum: Int16, sourceRelid: UInt32, sourceAttnum: Int16
-        var subtype: LineageSubtype
-    }
 
-    private struct JoinPair {
-        var dbid: UInt32, queryid: Int64
-        var leftRelid: UInt32, leftAttnum: Int16, rightRelid: UInt32, rightAttnum: Int16
-    }
 
     private static let upsertErrors = """
         INSERT INTO augur.error_count AS e (dbid, sqlstate, queryid, count, first_seen, last_seen)
@@ -135,91 +120,83 @@ enum CaptureFlush {
             last_seen = greatest(e.last_seen, excluded.last_seen)
         """
 
+    /// One row per element of a shape's array: which query it belongs to, and the element.
+    private struct ShapeRow<Element> {
+        var dbid: UInt32
+        var queryid: Int64
+        var shape: augur_query_shape
+        var index: Int
+        var element: Element
+    }
+
+    /// The elements `0..<count` of one of the shapes' fixed-size arrays, as rows.
+    private static func rows<Tuple, Element>(_ samples: [(augur_query_sample, augur_query_shape)],
+                                             _ array: KeyPath<augur_query_shape, Tuple>,
+                                             _ count: KeyPath<augur_query_shape, Int16>,
+                                             as _: Element.Type) -> [ShapeRow<Element>] {
+        samples.flatMap { sample, shape in
+            withUnsafeBytes(of: shape[keyPath: array]) { bytes in
+                let n = min(Int(max(shape[keyPath: count], 0)), bytes.count / MemoryLayout<Element>.stride)
+                return (0..<n).map {
+                    ShapeRow(dbid: sample.dbid, queryid: sample.queryid, shape: shape, index: $0,
+                             element: bytes.load(fromByteOffset: $0 * MemoryLayout<Element>.stride, as: Element.self))
+                }
+            }
+        }
+    }
+
+    private static let queryColumns: [(augur_query_sample) -> String?] = [
+        { String($0.userid) }, { String($0.dbid) }, { String($0.queryid) }, { $0.toplevel ? "t" : "f" },
+        { $0.shape.map { text(of: $0.pointee) } }, { String($0.first_seen) }, { String($0.last_seen) },
+        { String($0.calls) }, { $0.total_time_ms.description }, { $0.max_time_ms.description },
+        { String($0.rows) },
+    ]
+
+    private static func text(of shape: augur_query_shape) -> String {
+        withUnsafeBytes(of: shape.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    private static let errorColumns: [(augur_error_sample) -> String?] = [
+        { String($0.dbid) }, { sample in withUnsafeBytes(of: sample.sqlstate) { String(decoding: $0.prefix(5), as: UTF8.self) } },
+        { String($0.queryid) }, { String($0.count) }, { String($0.first_seen) }, { String($0.last_seen) },
+    ]
+
     /// Returns the number of rows written (queries, relation and column uses, join pairs,
-    /// error kinds).
+    /// lineage edges, error kinds).
     static func run() throws -> Int {
         var batch = augur_capture_batch()
         var error = augur_error()
         guard augur_capture_drain(&batch, &error) else { throw PGError(copying: error) }
         defer { augur_capture_drain_free(&batch) }
 
-        let querySamples = UnsafeBufferPointer(start: batch.queries, count: Int(max(batch.query_count, 0)))
-        let relationUses = querySamples.flatMap(relationUses(of:))
-        let columnUses = querySamples.flatMap(columnUses(of:))
-        let joinPairs = querySamples.flatMap(joinPairs(of:))
-        let lineageEdges = querySamples.flatMap(lineageEdges(of:))
-        let written = try upsert(upsertQueries, querySamples, [
-            { String($0.userid) }, { String($0.dbid) }, { String($0.queryid) }, { $0.toplevel ? "t" : "f" },
-            { String(optionalCString: $0.text) }, { String($0.first_seen) }, { String($0.last_seen) },
-            { String($0.calls) }, { $0.total_time_ms.description }, { $0.max_time_ms.description },
-            { String($0.rows) },
-        ]) + upsert(upsertRelations, relationUses, [
-            { String($0.dbid) }, { String($0.queryid) }, { String($0.relid) }, { $0.written ? "t" : "f" },
-        ]) + upsert(upsertColumns, columnUses, [
-            { String($0.dbid) }, { String($0.queryid) }, { String($0.relid) }, { String($0.attnum) },
-            { $0.roles.names.joined(separator: ",") },
-        ]) + upsert(upsertJoins, joinPairs, [
-            { String($0.dbid) }, { String($0.queryid) }, { String($0.leftRelid) }, { String($0.leftAttnum) },
-            { String($0.rightRelid) }, { String($0.rightAttnum) },
-        ]) + upsert(upsertLineage, lineageEdges, [
-            { String($0.dbid) }, { String($0.queryid) }, { String($0.targetRelid) }, { String($0.targetAttnum) },
-            { String($0.sourceRelid) }, { String($0.sourceAttnum) }, { $0.subtype.kind }, { $0.subtype.name },
-        ]) + upsert(upsertErrors, UnsafeBufferPointer(start: batch.errors, count: Int(max(batch.error_count, 0))), [
-            { String($0.dbid) }, { sample in withUnsafeBytes(of: sample.sqlstate) { String(decoding: $0.prefix(5), as: UTF8.self) } },
-            { String($0.queryid) }, { String($0.count) }, { String($0.first_seen) }, { String($0.last_seen) },
+        let queries = UnsafeBufferPointer(start: batch.queries, count: Int(max(batch.query_count, 0)))
+        let errors = UnsafeBufferPointer(start: batch.errors, count: Int(max(batch.error_count, 0)))
+        let shapes = queries.compactMap { sample in sample.shape.map { (sample, $0.pointee) } }
+
+        var written = try upsert(upsertQueries, queries, queryColumns)
+        written += try upsert(upsertRelations, rows(shapes, \.relations, \.nrelations, as: UInt32.self), [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.element) },
+            { row in element(row.index, of: row.shape.written, as: Bool.self) ? "t" : "f" },
         ])
+        written += try upsert(upsertColumns, rows(shapes, \.columns, \.ncolumns, as: augur_column_use.self), [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.element.relid) }, { String($0.element.attnum) },
+            { ColumnRoles(rawValue: $0.element.roles).names.joined(separator: ",") },
+        ])
+        written += try upsert(upsertJoins, rows(shapes, \.joins, \.njoins, as: augur_join_pair.self), [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.element.left_relid) },
+            { String($0.element.left_attnum) }, { String($0.element.right_relid) }, { String($0.element.right_attnum) },
+        ])
+        let lineage = rows(shapes, \.lineage, \.nlineage, as: augur_lineage_edge.self)
+            .filter { LineageSubtype(rawValue: $0.element.subtype) != nil }
+        written += try upsert(upsertLineage, lineage, [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.element.target_relid) },
+            { String($0.element.target_attnum) }, { String($0.element.source_relid) },
+            { String($0.element.source_attnum) },
+            { LineageSubtype(rawValue: $0.element.subtype)?.kind }, { LineageSubtype(rawValue: $0.element.subtype)?.name },
+        ])
+        written += try upsert(upsertErrors, errors, errorColumns)
         augur_capture_note_flush(Int64(written))
         return written
-    }
-
-    /// The relations a sample carries.
-    private static func relationUses(of sample: augur_query_sample) -> [RelationUse] {
-        (0..<count(sample.nrelations, in: sample.relations, of: UInt32.self)).map {
-            RelationUse(dbid: sample.dbid, queryid: sample.queryid,
-                        relid: element($0, of: sample.relations, as: UInt32.self),
-                        written: element($0, of: sample.written, as: Bool.self))
-        }
-    }
-
-    /// The columns a sample carries.
-    private static func columnUses(of sample: augur_query_sample) -> [ColumnUse] {
-        (0..<count(sample.ncolumns, in: sample.column_relids, of: UInt32.self)).map {
-            ColumnUse(dbid: sample.dbid, queryid: sample.queryid,
-                      relid: element($0, of: sample.column_relids, as: UInt32.self),
-                      attnum: element($0, of: sample.column_attnums, as: Int16.self),
-                      roles: ColumnRoles(rawValue: element($0, of: sample.column_roles, as: UInt16.self)))
-        }
-    }
-
-    /// The equi-join pairs a sample carries.
-    private static func joinPairs(of sample: augur_query_sample) -> [JoinPair] {
-        (0..<count(sample.njoins, in: sample.join_left_relids, of: UInt32.self)).map {
-            JoinPair(dbid: sample.dbid, queryid: sample.queryid,
-                     leftRelid: element($0, of: sample.join_left_relids, as: UInt32.self),
-                     leftAttnum: element($0, of: sample.join_left_attnums, as: Int16.self),
-                     rightRelid: element($0, of: sample.join_right_relids, as: UInt32.self),
-                     rightAttnum: element($0, of: sample.join_right_attnums, as: Int16.self))
-        }
-    }
-
-    /// The lineage edges a sample carries; an unknown subtype code is skipped.
-    private static func lineageEdges(of sample: augur_query_sample) -> [LineageEdge] {
-        (0..<count(sample.nlineage, in: sample.lineage_target_relids, of: UInt32.self)).compactMap {
-            guard let subtype = LineageSubtype(rawValue: element($0, of: sample.lineage_subtypes, as: UInt8.self)) else {
-                return nil
-            }
-            return LineageEdge(dbid: sample.dbid, queryid: sample.queryid,
-                               targetRelid: element($0, of: sample.lineage_target_relids, as: UInt32.self),
-                               targetAttnum: element($0, of: sample.lineage_target_attnums, as: Int16.self),
-                               sourceRelid: element($0, of: sample.lineage_source_relids, as: UInt32.self),
-                               sourceAttnum: element($0, of: sample.lineage_source_attnums, as: Int16.self),
-                               subtype: subtype)
-        }
-    }
-
-    /// `count` clamped to what a C array (imported as a tuple) can hold.
-    private static func count<Tuple, Element>(_ count: Int32, in tuple: Tuple, of _: Element.Type) -> Int {
-        min(Int(max(count, 0)), MemoryLayout<Tuple>.size / MemoryLayout<Element>.stride)
     }
 
     /// Element `index` of a C array imported as a tuple of `Element`.
