@@ -91,9 +91,10 @@ CREATE TABLE augur.lineage_edge (
 SELECT pg_catalog.pg_extension_config_dump('augur.lineage_edge', '');
 GRANT SELECT ON augur.lineage_edge TO pg_read_all_stats;
 
--- Where a relation's columns (or one column) come from, transitively, up to depth hops
--- (NULL: all). One row per edge, with the hop it was reached at and the queries behind it.
-CREATE FUNCTION augur.lineage_upstream(rel regclass, col name DEFAULT NULL, depth int DEFAULT NULL)
+-- Lineage walked from a relation's columns (or one column), transitively, up to depth
+-- hops (NULL: all): upstream to where they come from, or downstream to what they feed.
+-- One row per edge, with the hop it was reached at and the queries behind it.
+CREATE FUNCTION augur.lineage_walk(rel regclass, col name, depth int, upstream boolean)
     RETURNS TABLE (hop int, target_column text, source_column text, kind text, subtype text,
                    queries bigint, calls bigint)
     LANGUAGE plpgsql STABLE
@@ -125,11 +126,14 @@ BEGIN
          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     ), walk AS (
         SELECT 1 AS hop, e.* FROM edges e
-         WHERE e.target_relid = rel
-           AND (col_attnum IS NULL OR e.target_attnum = col_attnum)
+         WHERE CASE WHEN upstream
+                    THEN e.target_relid = rel AND (col_attnum IS NULL OR e.target_attnum = col_attnum)
+                    ELSE e.source_relid = rel AND (col_attnum IS NULL OR e.source_attnum = col_attnum) END
         UNION
         SELECT w.hop + 1, e.* FROM walk w
-          JOIN edges e ON e.target_relid = w.source_relid AND e.target_attnum = w.source_attnum
+          JOIN edges e ON CASE WHEN upstream
+                               THEN e.target_relid = w.source_relid AND e.target_attnum = w.source_attnum
+                               ELSE e.source_relid = w.target_relid AND e.source_attnum = w.target_attnum END
          WHERE (depth IS NULL OR w.hop < depth) AND w.hop < 64
     )
     SELECT min(w.hop), w.target_column, w.source_column, w.kind, w.subtype, max(w.queries), max(w.calls)
@@ -137,8 +141,23 @@ BEGIN
      ORDER BY 1, 2, 3, 5;
 END
 $$;
+REVOKE ALL ON FUNCTION augur.lineage_walk(regclass, name, int, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.lineage_walk(regclass, name, int, boolean) TO pg_read_all_stats;
+
+CREATE FUNCTION augur.lineage_upstream(rel regclass, col name DEFAULT NULL, depth int DEFAULT NULL)
+    RETURNS TABLE (hop int, target_column text, source_column text, kind text, subtype text,
+                   queries bigint, calls bigint)
+    LANGUAGE sql STABLE
+    AS 'SELECT * FROM augur.lineage_walk(rel, col, depth, true)';
+CREATE FUNCTION augur.lineage_downstream(rel regclass, col name DEFAULT NULL, depth int DEFAULT NULL)
+    RETURNS TABLE (hop int, target_column text, source_column text, kind text, subtype text,
+                   queries bigint, calls bigint)
+    LANGUAGE sql STABLE
+    AS 'SELECT * FROM augur.lineage_walk(rel, col, depth, false)';
 REVOKE ALL ON FUNCTION augur.lineage_upstream(regclass, name, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.lineage_downstream(regclass, name, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION augur.lineage_upstream(regclass, name, int) TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION augur.lineage_downstream(regclass, name, int) TO pg_read_all_stats;
 
 -- Relations used together by the same queries, ranked by time-decayed calls; each pair
 -- once, its names in alphabetical order.

@@ -55,7 +55,7 @@ final class LineageTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT kind FROM augur.lineage_edge WHERE subtype = 'GROUP_BY' LIMIT 1"), "INDIRECT")
     }
 
-    func testUpstreamFollowsEdgesTransitively() throws {
+    func testUpstreamAndDownstreamFollowEdgesTransitively() throws {
         let db = try lineageCluster()
         try db.query("INSERT INTO orders SELECT id, customer, amount FROM raw_orders")
         try db.query("INSERT INTO totals SELECT customer, sum(amount), count(*) FROM orders GROUP BY customer")
@@ -67,6 +67,10 @@ final class LineageTests: ClusterTestCase {
                    ["2", "public.orders.amount", "public.raw_orders.amount", "IDENTITY"],
                    ["2", "public.orders.customer", "public.raw_orders.customer", "IDENTITY"]])
         XCTAssertEqual(try db.query("SELECT count(*) FROM augur.lineage_upstream('totals', 'total', 1)"), [["2"]])
+        XCTAssertEqual(try db.query("""
+            SELECT hop, target_column, source_column, subtype FROM augur.lineage_downstream('raw_orders', 'amount')
+            """), [["1", "public.orders.amount", "public.raw_orders.amount", "IDENTITY"],
+                   ["2", "public.totals.total", "public.orders.amount", "AGGREGATION"]])
         XCTAssertThrowsError(try db.query("SELECT * FROM augur.lineage_upstream('totals', 'nope')")) { error in
             XCTAssertEqual((error as! ServerError).sqlstate, "42703")
         }
