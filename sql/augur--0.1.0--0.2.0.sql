@@ -159,6 +159,67 @@ REVOKE ALL ON FUNCTION augur.lineage_downstream(regclass, name, int) FROM PUBLIC
 GRANT EXECUTE ON FUNCTION augur.lineage_upstream(regclass, name, int) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION augur.lineage_downstream(regclass, name, int) TO pg_read_all_stats;
 
+-- The lineage of one relation's columns as OpenLineage's ColumnLineageDatasetFacet:
+-- {"fields": {col: {"inputFields": [{namespace, name, field, transformations}]}}}, with
+-- namespace postgres://host:port and names db.schema.table.
+CREATE FUNCTION augur.lineage_openlineage(rel regclass)
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH edges AS (
+        SELECT a.attname AS field, e.source_relid, e.source_attnum, e.source_column,
+               jsonb_agg(jsonb_build_object('type', e.kind, 'subtype', e.subtype,
+                                            'description', '', 'masking', false)
+                         ORDER BY e.kind, e.subtype) AS transformations
+          FROM augur.lineage_edge e
+          JOIN pg_attribute a ON a.attrelid = e.target_relid AND a.attnum = e.target_attnum
+         WHERE e.target_relid = rel
+           AND e.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         GROUP BY a.attname, e.source_relid, e.source_attnum, e.source_column
+    ), inputs AS (
+        SELECT d.field,
+               jsonb_agg(jsonb_build_object(
+                   'namespace', 'postgres://' || coalesce(host(inet_server_addr()), 'localhost')
+                                || ':' || current_setting('port'),
+                   'name', current_database() || '.' || coalesce(n.nspname || '.' || c.relname,
+                                                                 d.source_relid::text),
+                   'field', coalesce(a.attname::text, d.source_attnum::text),
+                   'transformations', d.transformations)
+                   ORDER BY n.nspname, c.relname, a.attname) AS input_fields
+          FROM edges d
+          LEFT JOIN pg_class c ON c.oid = d.source_relid
+          LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+          LEFT JOIN pg_attribute a ON a.attrelid = d.source_relid AND a.attnum = d.source_attnum
+         GROUP BY d.field
+    )
+    SELECT jsonb_build_object('fields', coalesce(jsonb_object_agg(field, jsonb_build_object('inputFields', input_fields)),
+                                                 '{}'::jsonb))
+      FROM inputs
+$$;
+REVOKE ALL ON FUNCTION augur.lineage_openlineage(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.lineage_openlineage(regclass) TO pg_read_all_stats;
+
+-- The lineage of this database as Graphviz text: one node per column, DIRECT edges solid,
+-- INDIRECT ones dashed, labelled with their subtype.
+CREATE FUNCTION augur.lineage_dot()
+    RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'digraph lineage {' || E'\n' || '  rankdir=LR;' || E'\n'
+           || coalesce(string_agg(DISTINCT format('  %s -> %s [label=%s%s];',
+                  to_jsonb(coalesce(e.source_column, e.source_relid || '.' || e.source_attnum)),
+                  to_jsonb(coalesce(e.target_column, e.target_relid || '.' || e.target_attnum)),
+                  to_jsonb(e.subtype),
+                  CASE WHEN e.kind = 'INDIRECT' THEN ', style=dashed' ELSE '' END), E'\n'), '')
+           || E'\n}' || E'\n'
+      FROM augur.lineage_edge e
+     WHERE e.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+$$;
+REVOKE ALL ON FUNCTION augur.lineage_dot() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.lineage_dot() TO pg_read_all_stats;
+
 -- Relations used together by the same queries, ranked by time-decayed calls; each pair
 -- once, its names in alphabetical order.
 CREATE FUNCTION augur.coaccess(level text DEFAULT 'relation', min_weight float8 DEFAULT 0)

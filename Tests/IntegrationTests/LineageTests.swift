@@ -81,4 +81,26 @@ final class LineageTests: ClusterTestCase {
             XCTAssertEqual((error as! ServerError).sqlstate, "22023")
         }
     }
+
+    func testOpenLineageFacetAndDot() throws {
+        let db = try lineageCluster()
+        try db.query("INSERT INTO orders SELECT id, customer, amount FROM raw_orders WHERE status = 'ok'")
+        try db.query("SELECT augur.flush()")
+        let namespace = "postgres://" + (try db.scalar("SELECT coalesce(host(inet_server_addr()), 'localhost') || ':' || current_setting('port')") ?? "")
+        XCTAssertTrue(namespace.hasPrefix("postgres://127.0.0.1:"), namespace)
+        func input(_ field: String, _ kind: String, _ subtype: String) -> String {
+            #"{"name": "postgres.public.raw_orders", "field": ""# + field + #"", "namespace": ""# + namespace
+                + #"", "transformations": [{"type": ""# + kind + #"", "masking": false, "subtype": ""# + subtype
+                + #"", "description": ""}]}"#
+        }
+        XCTAssertEqual(try db.scalar("""
+            SELECT augur.lineage_openlineage('orders') -> 'fields' -> 'amount' -> 'inputFields'
+            """), "[" + input("amount", "DIRECT", "IDENTITY") + ", " + input("status", "INDIRECT", "FILTER") + "]")
+        XCTAssertEqual(try db.scalar("SELECT jsonb_object_keys(augur.lineage_openlineage('orders') -> 'fields') ORDER BY 1 LIMIT 1"), "amount")
+        XCTAssertEqual(try db.scalar("SELECT augur.lineage_openlineage('totals')"), #"{"fields": {}}"#)
+        let dot = try XCTUnwrap(try db.scalar("SELECT augur.lineage_dot()"))
+        XCTAssertTrue(dot.hasPrefix("digraph lineage {"), dot)
+        XCTAssertTrue(dot.contains(#"  "public.raw_orders.amount" -> "public.orders.amount" [label="IDENTITY"];"#), dot)
+        XCTAssertTrue(dot.contains(#"  "public.raw_orders.status" -> "public.orders.id" [label="FILTER", style=dashed];"#), dot)
+    }
 }
