@@ -23,22 +23,16 @@ final class ExtensionTests: ClusterTestCase {
         try db.query("CREATE EXTENSION augur")
         XCTAssertEqual(try db.scalar("SELECT augur.version()"),
                        try db.scalar("SELECT default_version FROM pg_available_extensions WHERE name = 'augur'"))
-        XCTAssertThrowsError(try db.query("SELECT * FROM augur.worker_status")) { error in
-            let error = error as! ServerError
-            XCTAssertEqual(error.sqlstate, "55000")
-            XCTAssertTrue(error.hint?.contains("shared_preload_libraries") ?? false, "\(error)")
-        }
+        let error = assertServerError("55000") { try db.query("SELECT * FROM augur.worker_status") }
+        XCTAssertTrue(error?.hint?.contains("shared_preload_libraries") ?? false, "\(String(describing: error))")
     }
 
     func testMaintenanceWindowIsValidatedWithSQLStateAndDetail() throws {
         let cluster = try startCluster()
         let db = try cluster.connect()
         try db.query("ALTER SYSTEM SET augur.maintenance_window = 'Mon-Fri 01:00-03:00, Sat 23:00-05:00'")
-        XCTAssertThrowsError(try db.query("ALTER SYSTEM SET augur.maintenance_window = 'Sun 02:00-25:00'")) { error in
-            let error = error as! ServerError
-            XCTAssertEqual(error.sqlstate, "22023")
-            XCTAssertTrue(error.detail?.contains("25:00") ?? false, "\(error)")
-        }
+        let error = assertServerError("22023") { try db.query("ALTER SYSTEM SET augur.maintenance_window = 'Sun 02:00-25:00'") }
+        XCTAssertTrue(error?.detail?.contains("25:00") ?? false, "\(String(describing: error))")
         try db.query("SELECT pg_reload_conf()")
         XCTAssertTrue(try cluster.waitUntil(timeout: 10) {
             try db.scalar("SELECT setting FROM pg_settings WHERE name = 'augur.maintenance_window'")
@@ -51,9 +45,7 @@ final class ExtensionTests: ClusterTestCase {
         let db = try cluster.connect()
         try db.query("CREATE EXTENSION augur; CREATE ROLE nobody LOGIN; CREATE ROLE watcher LOGIN IN ROLE pg_read_all_stats")
         let nobody = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=nobody"))
-        XCTAssertThrowsError(try nobody.query("SELECT * FROM augur.worker_status")) { error in
-            XCTAssertEqual((error as! ServerError).sqlstate, "42501")
-        }
+        assertServerError("42501") { try nobody.query("SELECT * FROM augur.worker_status") }
         let watcher = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=watcher"))
         XCTAssertEqual(try watcher.query("SELECT state FROM augur.worker_status").count, 1)
         XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "8")

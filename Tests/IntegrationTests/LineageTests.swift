@@ -71,15 +71,9 @@ final class LineageTests: ClusterTestCase {
             SELECT hop, target_column, source_column, subtype FROM augur.lineage_downstream('raw_orders', 'amount')
             """), [["1", "public.orders.amount", "public.raw_orders.amount", "IDENTITY"],
                    ["2", "public.totals.total", "public.orders.amount", "AGGREGATION"]])
-        XCTAssertThrowsError(try db.query("SELECT * FROM augur.lineage_upstream('totals', 'nope')")) { error in
-            XCTAssertEqual((error as! ServerError).sqlstate, "42703")
-        }
-        XCTAssertThrowsError(try db.query("SELECT * FROM augur.lineage_upstream('no_such_table')")) { error in
-            XCTAssertEqual((error as! ServerError).sqlstate, "42P01")
-        }
-        XCTAssertThrowsError(try db.query("SELECT * FROM augur.lineage_upstream('totals', depth => 0)")) { error in
-            XCTAssertEqual((error as! ServerError).sqlstate, "22023")
-        }
+        assertServerError("42703") { try db.query("SELECT * FROM augur.lineage_upstream('totals', 'nope')") }
+        assertServerError("42P01") { try db.query("SELECT * FROM augur.lineage_upstream('no_such_table')") }
+        assertServerError("22023") { try db.query("SELECT * FROM augur.lineage_upstream('totals', depth => 0)") }
     }
 
     func testOpenLineageFacetAndDot() throws {

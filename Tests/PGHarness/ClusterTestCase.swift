@@ -27,3 +27,21 @@ open class ClusterTestCase: XCTestCase {
         super.tearDown()
     }
 }
+
+/// Asserts that `body` fails with a server error of SQLSTATE `sqlstate`, and returns that
+/// error for further checks (nil when the assertion failed).
+@discardableResult
+public func assertServerError<T>(_ sqlstate: String, _ message: @autoclosure () -> String = "",
+                                 file: StaticString = #filePath, line: UInt = #line,
+                                 _ body: () throws -> T) -> ServerError? {
+    do {
+        _ = try body()
+        XCTFail("expected SQLSTATE \(sqlstate), but it succeeded. \(message())", file: file, line: line)
+    } catch let error as ServerError {
+        XCTAssertEqual(error.sqlstate, sqlstate, "\(error) \(message())", file: file, line: line)
+        return error
+    } catch {
+        XCTFail("expected SQLSTATE \(sqlstate), got \(error). \(message())", file: file, line: line)
+    }
+    return nil
+}
