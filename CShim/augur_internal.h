@@ -80,12 +80,22 @@ typedef augur_query_shape AugurQueryShape;
 
 /* Fills shape's relations, columns, join pairs and lineage from an analysed query. */
 void  augur_collect_shape(Query *query, AugurQueryShape *shape);
+void  augur_shape_add_relation(AugurQueryShape *shape, Oid relid, bool written);
+void  augur_shape_add_column(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint16 roles);
+Oid   augur_root_relation(Oid relid);
 bool  augur_root_column(Oid *relid, AttrNumber *attnum);
 void  augur_append_unique(void *array, int16_t *count, int capacity, const void *item, size_t size);
 List *augur_level_quals(Query *query);
 bool  augur_is_equi_join(Node *qual);
-/* Lineage of one query level that writes (lineage.c). */
+/* Lineage of one query level that writes, and of a query that defines target_relid's
+ * columns (CREATE TABLE AS, views, materialized views) (lineage.c). */
 void  augur_collect_lineage(Query *query, AugurQueryShape *shape);
+void  augur_collect_defined_lineage(Query *definition, Oid target_relid, AugurQueryShape *shape);
+void  augur_shape_add_ingestion(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint8 source_kind,
+                                int16 field);
+/* The shape of a utility statement that ran: what it defines, ingests or refreshes
+ * (utility_shape.c). definition is a copy of a CREATE TABLE AS query, taken before it ran. */
+void  augur_collect_utility_shape(Node *statement, Query *definition, AugurQueryShape *shape);
 
 /* Capture table (capture.c) */
 Size  augur_capture_shmem_size(void);

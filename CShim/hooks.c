@@ -12,6 +12,7 @@
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "parser/analyze.h"
+#include "mb/pg_wchar.h"
 #include "tcop/utility.h"
 #include "utils/memutils.h"
 
@@ -174,13 +175,48 @@ nests(PlannedStmt *pstmt)
 #define READ_ONLY_TREE_ARG
 #endif
 
+/*
+ * Utility statements are counted per call like queries, under the query id the server
+ * gives their text (EXECUTE, PREPARE and DEALLOCATE are not: the statement they run is).
+ */
+static bool
+counts_utility(PlannedStmt *pstmt)
+{
+    return capturing() && pstmt->queryId != UINT64CONST(0) && nests(pstmt) &&
+        !IsA(pstmt->utilityStmt, DeallocateStmt);
+}
+
+/* The statement's own text, cut to the shape's room on a character boundary. */
+static void
+copy_statement_text(const char *query_string, PlannedStmt *pstmt, char *out, size_t out_size)
+{
+    const char *start = query_string + Max(pstmt->stmt_location, 0);
+    int         length = pstmt->stmt_len > 0 ? pstmt->stmt_len : (int) strlen(start);
+
+    length = pg_mbcliplen(start, length, (int) out_size - 1);
+    memcpy(out, start, length);
+    out[length] = '\0';
+}
+
 static void
 augur_process_utility(PlannedStmt *pstmt, const char *query_string, READ_ONLY_TREE_PARAM
                       ProcessUtilityContext context, ParamListInfo params,
                       QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
 {
+    Node       *statement = pstmt->utilityStmt;
     bool        nested = nests(pstmt);
+    bool        toplevel = nesting_level == 0;
+    bool        counted = counts_utility(pstmt);
+    bool        shaped = counted && augur_capture_has_shape((int64) pstmt->queryId, toplevel);
+    Query      *definition = NULL;
+    instr_time  start;
+    instr_time  duration;
 
+    /* CREATE TABLE AS may scribble on its query while it runs: keep a copy for lineage. */
+    if (counted && !shaped && IsA(statement, CreateTableAsStmt) &&
+        IsA(((CreateTableAsStmt *) statement)->query, Query))
+        definition = copyObject((Query *) ((CreateTableAsStmt *) statement)->query);
+    INSTR_TIME_SET_CURRENT(start);
     if (nested)
         nesting_level++;
     PG_TRY();
@@ -198,6 +234,22 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string, READ_ONLY_TR
             nesting_level--;
     }
     PG_END_TRY();
+
+    if (counted)
+    {
+        INSTR_TIME_SET_CURRENT(duration);
+        INSTR_TIME_SUBTRACT(duration, start);
+        if (!shaped)
+        {
+            AugurQueryShape shape;
+
+            copy_statement_text(query_string, pstmt, shape.text, sizeof(shape.text));
+            augur_collect_utility_shape(statement, definition, &shape);
+            augur_capture_store_shape((int64) pstmt->queryId, toplevel, &shape);
+        }
+        augur_capture_record((int64) pstmt->queryId, toplevel, INSTR_TIME_GET_MILLISEC(duration),
+                             qc != NULL ? qc->nprocessed : 0);
+    }
 }
 
 static void

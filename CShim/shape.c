@@ -20,8 +20,8 @@
 #include "utils/lsyscache.h"
 
 /* The root of a partition tree, or relid itself. */
-static Oid
-root_relation(Oid relid)
+Oid
+augur_root_relation(Oid relid)
 {
     if (get_rel_relispartition(relid))
     {
@@ -33,10 +33,10 @@ root_relation(Oid relid)
     return relid;
 }
 
-static void
-add_relation(AugurQueryShape *shape, Oid relid, bool written)
+void
+augur_shape_add_relation(AugurQueryShape *shape, Oid relid, bool written)
 {
-    relid = root_relation(relid);
+    relid = augur_root_relation(relid);
     for (int i = 0; i < shape->nrelations; i++)
     {
         if (shape->relations[i] == relid)
@@ -56,7 +56,7 @@ add_relation(AugurQueryShape *shape, Oid relid, bool written)
 bool
 augur_root_column(Oid *relid, AttrNumber *attnum)
 {
-    Oid         root = root_relation(*relid);
+    Oid         root = augur_root_relation(*relid);
     char       *name;
 
     if (*attnum <= 0)
@@ -69,8 +69,8 @@ augur_root_column(Oid *relid, AttrNumber *attnum)
     return *attnum != InvalidAttrNumber;
 }
 
-static void
-add_column(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint16 roles)
+void
+augur_shape_add_column(AugurQueryShape *shape, Oid relid, AttrNumber attnum, uint16 roles)
 {
     if (!augur_root_column(&relid, &attnum))
         return;
@@ -223,7 +223,7 @@ mark_var(ColumnContext *context, Var *var)
     Node       *alias;
 
     if (base_column(context, var, &relid, &attnum))
-        add_column(context->shape, relid, attnum, context->roles);
+        augur_shape_add_column(context->shape, relid, attnum, context->roles);
     else if (rte != NULL && (alias = join_alias(rte, var)) != NULL)
         (void) mark_vars_walker(alias, context);
 }
@@ -271,7 +271,9 @@ augur_is_equi_join(Node *qual)
         return false;
     left = strip_casts(linitial(op->args));
     right = strip_casts(lsecond(op->args));
-    return IsA(left, Var) && IsA(right, Var) && ((Var *) left)->varno != ((Var *) right)->varno;
+    /* a comparison with an enclosing level's column (a correlated sublink) filters */
+    return IsA(left, Var) && IsA(right, Var) && ((Var *) left)->varno != ((Var *) right)->varno &&
+        ((Var *) left)->varlevelsup == 0 && ((Var *) right)->varlevelsup == 0;
 }
 
 static void
@@ -346,6 +348,21 @@ mark_clause_columns(ColumnContext *context, List *clauses, uint16 roles)
     }
 }
 
+/* The target columns a target list writes: each entry's resno is a column of relid. */
+static void
+mark_written(AugurQueryShape *shape, Oid relid, List *target_list)
+{
+    ListCell   *cell;
+
+    foreach(cell, target_list)
+    {
+        TargetEntry *entry = lfirst(cell);
+
+        if (!entry->resjunk)
+            augur_shape_add_column(shape, relid, entry->resno, AUGUR_ROLE_WRITTEN);
+    }
+}
+
 static void
 collect_level(Query *query, AugurQueryShape *shape)
 {
@@ -358,19 +375,24 @@ collect_level(Query *query, AugurQueryShape *shape)
     {
         RangeTblEntry *target = rt_fetch(query->resultRelation, query->rtable);
 
-        add_relation(shape, target->relid, true);
+        augur_shape_add_relation(shape, target->relid, true);
         /* INSERT and UPDATE: each target entry's resno is a column of the target. */
         if (query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE)
-        {
-            foreach(cell, query->targetList)
-            {
-                TargetEntry *entry = lfirst(cell);
-
-                if (!entry->resjunk)
-                    add_column(shape, target->relid, entry->resno, AUGUR_ROLE_WRITTEN);
-            }
-        }
+            mark_written(shape, target->relid, query->targetList);
     }
+#if PG_VERSION_NUM >= 150000
+    /* MERGE: each action writes its own columns, from what its WHEN ... AND allows. */
+    foreach(cell, query->mergeActionList)
+    {
+        MergeAction *action = lfirst(cell);
+        ListCell   *qual;
+
+        mark_written(shape, rt_fetch(query->resultRelation, query->rtable)->relid, action->targetList);
+        mark_vars(&context, (Node *) action->targetList, AUGUR_ROLE_PROJECTED);
+        foreach(qual, make_ands_implicit((Expr *) action->qual))
+            mark_qual(&context, lfirst(qual));
+    }
+#endif
     if (query->commandType == CMD_SELECT)
     {
         foreach(cell, query->targetList)
@@ -420,7 +442,7 @@ collect_walker(Node *node, void *shape)
         RangeTblEntry *rte = (RangeTblEntry *) node;
 
         if (rte->rtekind == RTE_RELATION)
-            add_relation(shape, rte->relid, false);
+            augur_shape_add_relation(shape, rte->relid, false);
         return false;
     }
     return expression_tree_walker(node, collect_walker, shape);

@@ -81,7 +81,14 @@ typedef struct augur_join_pair
     int16_t     right_attnum;
 } augur_join_pair;
 
-/* A written column and a column it comes from. */
+/*
+ * A written column and a column it comes from. target_attnum AUGUR_LINEAGE_ALL_WRITTEN
+ * stands for every column the query writes to target_relid (row-deciding INDIRECT
+ * edges). A COPY FROM edge has no source relation: source_kind says file, program or
+ * stdin, and source_attnum is the field's position in the input.
+ */
+#define AUGUR_LINEAGE_ALL_WRITTEN 0
+
 typedef struct augur_lineage_edge
 {
     uint32_t    target_relid;
@@ -89,7 +96,16 @@ typedef struct augur_lineage_edge
     int16_t     target_attnum;
     int16_t     source_attnum;
     uint8_t     subtype;        /* AUGUR_LINEAGE_* */
+    uint8_t     source_kind;    /* AUGUR_SOURCE_* */
 } augur_lineage_edge;
+
+enum
+{
+    AUGUR_SOURCE_RELATION = 0,
+    AUGUR_SOURCE_FILE = 1,
+    AUGUR_SOURCE_PROGRAM = 2,
+    AUGUR_SOURCE_STDIN = 3,
+};
 
 typedef struct augur_query_shape
 {
@@ -115,6 +131,8 @@ enum
     AUGUR_LINEAGE_JOIN = 4,
     AUGUR_LINEAGE_GROUP_BY = 5,
     AUGUR_LINEAGE_SORT = 6,
+    AUGUR_LINEAGE_WINDOW = 7,
+    AUGUR_LINEAGE_CONDITIONAL = 8,
 };
 
 /* The pending statistics of one captured query (see CShim/capture.c). */

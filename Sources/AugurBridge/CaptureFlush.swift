@@ -99,9 +99,10 @@ enum CaptureFlush {
                                              kind, subtype, target_column, source_column, first_seen)
         SELECT s.dbid, s.queryid, s.target_relid, s.target_attnum, s.source_relid, s.source_attnum,
                s.kind, s.subtype, \(columnName("s.target_relid", "s.target_attnum")),
-               \(columnName("s.source_relid", "s.source_attnum")), now()
-          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::oid[], $6::int2[], $7::text[], $8::text[])
-               AS s(dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, kind, subtype)
+               coalesce(s.source_label, \(columnName("s.source_relid", "s.source_attnum"))), now()
+          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::oid[], $6::int2[], $7::text[], $8::text[],
+                      $9::text[])
+               AS s(dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, kind, subtype, source_label)
         ON CONFLICT (dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, subtype) DO UPDATE SET
             target_column = coalesce(l.target_column, excluded.target_column),
             source_column = coalesce(l.source_column, excluded.source_column)
@@ -129,18 +130,46 @@ enum CaptureFlush {
         var element: Element
     }
 
-    /// The elements `0..<count` of one of the shapes' fixed-size arrays, as rows.
+    /// The elements `0..<count` of one of a shape's fixed-size arrays.
+    private static func elements<Tuple, Element>(of shape: augur_query_shape,
+                                                 _ array: KeyPath<augur_query_shape, Tuple>,
+                                                 _ count: KeyPath<augur_query_shape, Int16>,
+                                                 as _: Element.Type) -> [Element] {
+        withUnsafeBytes(of: shape[keyPath: array]) { bytes in
+            let n = min(Int(max(shape[keyPath: count], 0)), bytes.count / MemoryLayout<Element>.stride)
+            return (0..<n).map { bytes.load(fromByteOffset: $0 * MemoryLayout<Element>.stride, as: Element.self) }
+        }
+    }
+
+    /// The elements of one of the shapes' fixed-size arrays, as rows.
     private static func rows<Tuple, Element>(_ samples: [(augur_query_sample, augur_query_shape)],
                                              _ array: KeyPath<augur_query_shape, Tuple>,
                                              _ count: KeyPath<augur_query_shape, Int16>,
-                                             as _: Element.Type) -> [ShapeRow<Element>] {
+                                             as type: Element.Type) -> [ShapeRow<Element>] {
         samples.flatMap { sample, shape in
-            withUnsafeBytes(of: shape[keyPath: array]) { bytes in
-                let n = min(Int(max(shape[keyPath: count], 0)), bytes.count / MemoryLayout<Element>.stride)
-                return (0..<n).map {
-                    ShapeRow(dbid: sample.dbid, queryid: sample.queryid, shape: shape, index: $0,
-                             element: bytes.load(fromByteOffset: $0 * MemoryLayout<Element>.stride, as: Element.self))
+            elements(of: shape, array, count, as: type).enumerated().map {
+                ShapeRow(dbid: sample.dbid, queryid: sample.queryid, shape: shape, index: $0.offset, element: $0.element)
+            }
+        }
+    }
+
+    /// Each shape's lineage edges, the row-deciding ones expanded to every written column.
+    private static func lineageRows(_ samples: [(augur_query_sample, augur_query_shape)]) -> [ShapeRow<LineageEdge>] {
+        samples.flatMap { sample, shape in
+            let edges = elements(of: shape, \.lineage, \.nlineage, as: augur_lineage_edge.self).compactMap { edge in
+                LineageSubtype(rawValue: edge.subtype).flatMap { subtype in
+                    LineageEdge.Source(rawValue: edge.source_kind).map { source in
+                        LineageEdge(targetRelid: edge.target_relid, targetAttnum: edge.target_attnum,
+                                    sourceRelid: edge.source_relid, sourceAttnum: edge.source_attnum,
+                                    subtype: subtype, source: source)
+                    }
                 }
+            }
+            let written = elements(of: shape, \.columns, \.ncolumns, as: augur_column_use.self)
+                .filter { ColumnRoles(rawValue: $0.roles).contains(.written) }
+                .map { (relid: $0.relid, attnum: $0.attnum) }
+            return LineageEdge.expandingAllWritten(edges, written: written).enumerated().map {
+                ShapeRow(dbid: sample.dbid, queryid: sample.queryid, shape: shape, index: $0.offset, element: $0.element)
             }
         }
     }
@@ -186,13 +215,11 @@ enum CaptureFlush {
             { String($0.dbid) }, { String($0.queryid) }, { String($0.element.left_relid) },
             { String($0.element.left_attnum) }, { String($0.element.right_relid) }, { String($0.element.right_attnum) },
         ])
-        let lineage = rows(shapes, \.lineage, \.nlineage, as: augur_lineage_edge.self)
-            .filter { LineageSubtype(rawValue: $0.element.subtype) != nil }
-        written += try upsert(upsertLineage, lineage, [
-            { String($0.dbid) }, { String($0.queryid) }, { String($0.element.target_relid) },
-            { String($0.element.target_attnum) }, { String($0.element.source_relid) },
-            { String($0.element.source_attnum) },
-            { LineageSubtype(rawValue: $0.element.subtype)?.kind }, { LineageSubtype(rawValue: $0.element.subtype)?.name },
+        written += try upsert(upsertLineage, lineageRows(shapes), [
+            { String($0.dbid) }, { String($0.queryid) }, { String($0.element.targetRelid) },
+            { String($0.element.targetAttnum) }, { String($0.element.sourceRelid) },
+            { String($0.element.sourceAttnum) }, { $0.element.subtype.kind }, { $0.element.subtype.name },
+            { $0.element.sourceLabel },
         ])
         written += try upsert(upsertErrors, errors, errorColumns)
         augur_capture_note_flush(Int64(written))

@@ -34,12 +34,3 @@ final class ColumnRolesTests: XCTestCase {
         XCTAssertEqual(ColumnRoles(rawValue: 0x7FF).names.count, 11)
     }
 }
-
-final class LineageSubtypeTests: XCTestCase {
-    func testKindsAndNames() {
-        XCTAssertEqual(LineageSubtype.allCases.map(\.kind),
-                       ["DIRECT", "DIRECT", "DIRECT", "INDIRECT", "INDIRECT", "INDIRECT", "INDIRECT"])
-        XCTAssertEqual(LineageSubtype(rawValue: 5)?.name, "GROUP_BY")
-        XCTAssertNil(LineageSubtype(rawValue: 7))
-    }
-}
