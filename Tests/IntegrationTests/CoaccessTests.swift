@@ -145,9 +145,35 @@ final class CoaccessTests: ClusterTestCase {
         return try db.scalar("SELECT current_setting($1)", [name])
     }
 
-    func testOnlyTheRelationLevelExistsYet() throws {
+    func testColumnLevelPairsColumnsUsedByTheSameQueries() throws {
         let (_, db) = try schemaCluster()
-        let error = assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess('column')") }
-        XCTAssertNotNil(error?.hint)
+        for _ in 0..<3 { try db.query("SELECT name FROM customers WHERE id = 1") }
+        try db.query("SELECT augur.flush()")
+        // Three SELECTs and the INSERT that loaded the table.
+        XCTAssertEqual(try db.query("""
+            SELECT relation_a, relation_b, calls FROM augur.coaccess('column') WHERE relation_a LIKE 'public.customers.%'
+            """), [["public.customers.id", "public.customers.name", "4"]])
+        let error = assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess('shard')") }
+        XCTAssertEqual(error?.hint, "Use 'relation' or 'column'.")
+    }
+
+    /// Calls pg_stat_statements counted before Augur captured a query count too.
+    func testPgStatStatementsCallsAreMergedIn() throws {
+        let cluster = try startCluster(.init(preload: ["augur", "pg_stat_statements"], settings: ["augur.naptime": "3600"]))
+        let db = try cluster.connect()
+        try db.query("""
+            CREATE EXTENSION augur; CREATE EXTENSION pg_stat_statements;
+            CREATE TABLE a(id int); CREATE TABLE b(id int)
+            """)
+        try db.query("SET augur.track = 'none'")
+        for _ in 0..<4 { try db.query("SELECT * FROM a JOIN b USING (id)") }
+        try db.query("RESET augur.track")
+        try db.query("SELECT * FROM a JOIN b USING (id)")
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.scalar("SELECT calls FROM augur.query WHERE query LIKE 'SELECT * FROM a JOIN b%'"), "1")
+        XCTAssertEqual(try db.query("SELECT relation_a, relation_b, calls, round(weight) FROM augur.coaccess()"),
+                       [["public.a", "public.b", "5", "5"]])
+        try db.query("DROP EXTENSION pg_stat_statements")
+        XCTAssertEqual(try db.scalar("SELECT calls FROM augur.coaccess()"), "1")
     }
 }

@@ -1,0 +1,127 @@
+-- Augur 0.3.0: lineage through utility statements (CREATE TABLE AS, SELECT INTO, views,
+-- materialized views, REFRESH, COPY FROM) and more query forms; utility statements
+-- counted per call; column type history; dropped objects marked; column-level
+-- co-access; pg_stat_statements' calls merged into co-access weights.
+\echo Use "ALTER EXTENSION augur UPDATE TO '0.3.0'" to load this file. \quit
+
+-- One row per column whose type an ALTER TABLE ... ALTER COLUMN ... TYPE changed, written
+-- by the augur_type_change_* event triggers in the ALTER's own transaction.
+CREATE TABLE augur.type_history (
+    dbid        oid         NOT NULL,
+    relid       oid         NOT NULL,
+    attnum      smallint    NOT NULL,
+    column_name text        NOT NULL,   -- schema.table.column when it changed
+    old_type    text        NOT NULL,
+    new_type    text        NOT NULL,
+    changed_at  timestamptz NOT NULL DEFAULT now(),
+    changed_by  name        NOT NULL
+);
+CREATE INDEX ON augur.type_history (dbid, relid, attnum);
+SELECT pg_catalog.pg_extension_config_dump('augur.type_history', '');
+GRANT SELECT ON augur.type_history TO pg_read_all_stats;
+
+CREATE FUNCTION augur.note_type_change_start() RETURNS event_trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'augur_sql_note_type_change_start';
+-- Runs as the extension's owner, so that any role's ALTER TABLE can be recorded.
+CREATE FUNCTION augur.note_type_change_end() RETURNS event_trigger
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'augur_sql_note_type_change_end';
+REVOKE ALL ON FUNCTION augur.note_type_change_start() FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.note_type_change_end() FROM PUBLIC;
+CREATE EVENT TRIGGER augur_type_change_start ON ddl_command_start WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION augur.note_type_change_start();
+CREATE EVENT TRIGGER augur_type_change_end ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION augur.note_type_change_end();
+
+-- Relations and columns dropped in this database (attnum 0: the relation itself). What
+-- Augur recorded about them stays, resolvable by the names it kept; this says they are
+-- gone, and since when (an OID can be reused after a drop).
+CREATE TABLE augur.dropped_object (
+    dbid        oid         NOT NULL,
+    relid       oid         NOT NULL,
+    attnum      smallint    NOT NULL,
+    object_type text        NOT NULL,   -- as pg_event_trigger_dropped_objects() says
+    name        text        NOT NULL,   -- schema.table or schema.table.column
+    dropped_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (dbid, relid, attnum, dropped_at)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.dropped_object', '');
+GRANT SELECT ON augur.dropped_object TO pg_read_all_stats;
+
+CREATE FUNCTION augur.note_dropped_objects() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO augur.dropped_object (dbid, relid, attnum, object_type, name)
+    SELECT d.oid, o.objid, o.objsubid, o.object_type, o.object_identity
+      FROM pg_event_trigger_dropped_objects() o
+      JOIN pg_database d ON d.datname = current_database()
+     WHERE o.classid = 'pg_class'::regclass AND NOT o.is_temporary
+       AND o.object_type IN ('table', 'view', 'materialized view', 'foreign table', 'table column',
+                             'view column', 'materialized view column', 'foreign table column')
+    ON CONFLICT DO NOTHING;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.note_dropped_objects() FROM PUBLIC;
+CREATE EVENT TRIGGER augur_dropped_objects ON sql_drop EXECUTE FUNCTION augur.note_dropped_objects();
+
+-- Co-access at the relation or the column level. Where pg_stat_statements is installed
+-- in this database, a query's calls it counted beyond Augur's (calls from before Augur
+-- captured the query, since pg_stat_statements' last reset) are added, decayed from
+-- that reset.
+CREATE OR REPLACE FUNCTION augur.coaccess(level text DEFAULT 'relation', min_weight float8 DEFAULT 0)
+    RETURNS TABLE (database name, relation_a text, relation_b text, weight float8,
+                   calls bigint, queries bigint, last_seen timestamptz)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    half_life float8 := extract(epoch FROM current_setting('augur.coaccess_half_life')::interval);
+    pgss_schema name;
+    pgss_calls text := 'SELECT NULL::oid, NULL::bigint, NULL::bigint, NULL::timestamptz WHERE false';
+BEGIN
+    IF level IS NULL OR level NOT IN ('relation', 'column') THEN
+        RAISE EXCEPTION 'co-access level "%" does not exist', level
+            USING ERRCODE = '22023', HINT = 'Use ''relation'' or ''column''.';
+    END IF;
+    SELECT n.nspname INTO pgss_schema
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pg_stat_statements';
+    IF pgss_schema IS NOT NULL THEN
+        pgss_calls := format('SELECT s.dbid, s.queryid, sum(s.calls)::bigint, '
+                             '(SELECT stats_reset FROM %1$I.pg_stat_statements_info) '
+                             'FROM %1$I.pg_stat_statements(false) s GROUP BY 1, 2', pgss_schema);
+    END IF;
+    RETURN QUERY EXECUTE format($query$
+    WITH pgss(dbid, queryid, calls, since) AS (%s),
+    per_query AS (
+        SELECT q.dbid, q.queryid, sum(q.calls) AS calls, max(q.last_seen) AS last_seen,
+               sum(q.decayed_calls * power(0.5, extract(epoch FROM now() - q.decayed_at) / $1)) AS weight
+          FROM augur.query q
+         GROUP BY q.dbid, q.queryid
+    ),
+    merged AS (
+        SELECT p.dbid, p.queryid, p.last_seen,
+               p.calls + greatest(coalesce(s.calls, 0) - p.calls, 0) AS calls,
+               p.weight + greatest(coalesce(s.calls, 0) - p.calls, 0)
+                          * power(0.5, extract(epoch FROM now() - coalesce(s.since, now())) / $1) AS weight
+          FROM per_query p LEFT JOIN pgss s ON s.dbid = p.dbid AND s.queryid = p.queryid
+    ),
+    used AS (
+        SELECT u.dbid, u.queryid, coalesce(u.relname, u.relid::text) AS name
+          FROM augur.relation_use u WHERE $3 = 'relation'
+        UNION ALL
+        SELECT c.dbid, c.queryid, coalesce(c.relname || '.' || quote_ident(c.attname), c.relid || '.' || c.attnum)
+          FROM augur.column_use c WHERE $3 = 'column'
+    )
+    SELECT d.datname, a.name, b.name, sum(m.weight)::float8, sum(m.calls)::bigint, count(*), max(m.last_seen)
+      FROM merged m
+      JOIN used a ON a.dbid = m.dbid AND a.queryid = m.queryid
+      JOIN used b ON b.dbid = m.dbid AND b.queryid = m.queryid AND a.name < b.name
+      LEFT JOIN pg_database d ON d.oid = m.dbid
+     GROUP BY d.datname, m.dbid, a.name, b.name
+    HAVING sum(m.weight) >= coalesce($2, 0)
+     ORDER BY 4 DESC, 2, 3
+    $query$, pgss_calls) USING half_life, min_weight, level;
+END
+$$;
