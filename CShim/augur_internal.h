@@ -142,5 +142,7 @@ extern void    augur_swift_normalize_query(const char *statement, int32_t statem
                                            int32_t count, int32_t first_param,
                                            char *out, size_t out_size);
 extern bool    augur_swift_flush(int64_t *flushed, augur_error *err);
+extern bool    augur_swift_coaccess_predicted(int32_t k, const char *level, const char *method, char **json,
+                                              augur_error *err);
 
 #endif /* AUGUR_INTERNAL_H */

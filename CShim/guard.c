@@ -111,6 +111,12 @@ augur_free_owned_memory(void **memory)
     *memory = NULL;
 }
 
+char *
+augur_alloc_result(size_t size)
+{
+    return MemoryContextAllocExtended(CurrentMemoryContext, size, MCXT_ALLOC_NO_OOM);
+}
+
 /* ---- SPI ---------------------------------------------------------------- */
 
 typedef struct SpiCall

@@ -11,6 +11,7 @@
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 
 #define AUGUR_SQL_FUNCTION(name) \
     PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
@@ -21,6 +22,7 @@ AUGUR_SQL_FUNCTION(augur_sql_worker_status);
 AUGUR_SQL_FUNCTION(augur_sql_spi_probe);
 AUGUR_SQL_FUNCTION(augur_sql_capture_status);
 AUGUR_SQL_FUNCTION(augur_sql_flush);
+AUGUR_SQL_FUNCTION(augur_sql_coaccess_predicted);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -138,6 +140,21 @@ augur_sql_flush(PG_FUNCTION_ARGS)
     if (!ok)
         augur_raise_if_error(&err);
     PG_RETURN_INT64(flushed);
+}
+
+/* augur.coaccess_predicted_json(k, level, method): the predicted pairs as a jsonb array,
+ * which augur.coaccess_predicted() turns into rows. */
+Datum
+augur_sql_coaccess_predicted(PG_FUNCTION_ARGS)
+{
+    char       *level = text_to_cstring(PG_GETARG_TEXT_PP(1));
+    char       *method = text_to_cstring(PG_GETARG_TEXT_PP(2));
+    char       *json = NULL;
+    augur_error err;
+
+    if (!augur_swift_coaccess_predicted(PG_GETARG_INT32(0), level, method, &json, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 
 /*

@@ -125,3 +125,19 @@ BEGIN
     $query$, pgss_calls) USING half_life, min_weight, level;
 END
 $$;
+
+-- Pairs not used together yet that probably will be, scored from the co-access graph's
+-- neighbourhoods ('resource_allocation' or 'cosine'; see docs/architecture.md), best first.
+CREATE FUNCTION augur.coaccess_predicted_json(k int, level text, method text) RETURNS jsonb
+    LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'augur_sql_coaccess_predicted';
+CREATE FUNCTION augur.coaccess_predicted(k int DEFAULT 20, level text DEFAULT 'relation',
+                                         method text DEFAULT 'resource_allocation')
+    RETURNS TABLE (relation_a text, relation_b text, score float8, shared_neighbours int)
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM jsonb_to_recordset(augur.coaccess_predicted_json(k, level, method))
+                     AS p(relation_a text, relation_b text, score float8, shared_neighbours int)
+             ORDER BY score DESC, relation_a, relation_b $$;
+REVOKE ALL ON FUNCTION augur.coaccess_predicted_json(int, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.coaccess_predicted(int, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.coaccess_predicted_json(int, text, text) TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION augur.coaccess_predicted(int, text, text) TO pg_read_all_stats;

@@ -198,6 +198,10 @@ void augur_capture_drain_free(augur_capture_batch *batch);
 /* Records that a flush stored `samples` rows (augur.capture_status). */
 void augur_capture_note_flush(int64_t samples);
 
+/* size bytes in the current memory context, for a result Swift hands back to C (freed
+ * with it); NULL when out of memory. Never raises. */
+char *augur_alloc_result(size_t size);
+
 /* Send a message to the server log at LOG level. Never raises. */
 void augur_log(const char *message);
 

@@ -41,6 +41,15 @@ public enum SQLValue: Equatable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// A number as a Double (integers included).
+    public var double: Double? {
+        switch self {
+        case .double(let value): value
+        case .int(let value): Double(value)
+        default: nil
+        }
+    }
+
     /// SQL-literal-like rendering: NULL, true, 42, 1.5, 'it''s'.
     public var description: String {
         switch self {

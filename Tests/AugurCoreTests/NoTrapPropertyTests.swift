@@ -4,23 +4,10 @@ import XCTest
 /// Code that runs inside a server process must never trap. These feed the core's entry
 /// points seeded random input (a trap would kill the test process) and check invariants.
 final class NoTrapPropertyTests: XCTestCase {
-    /// SplitMix64: small, seeded, reproducible.
-    private struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-    }
-
     private let alphabet = Array("SunMonFriSatdaily0123456789:-, \t+éZ".unicodeScalars)
 
     func testMaintenanceWindowParsesOrRejectsAnything() {
-        var random = Random(state: 20261128)
+        var random = SeededRandom(state: 20261128)
         for _ in 0..<20_000 {
             var text = ""
             for _ in 0..<random.below(24) { text.unicodeScalars.append(alphabet[random.below(alphabet.count)]) }
@@ -36,7 +23,7 @@ final class NoTrapPropertyTests: XCTestCase {
     }
 
     func testNormalizerKeepsEverythingOutsideConstants() {
-        var random = Random(state: 42)
+        var random = SeededRandom(state: 42)
         for _ in 0..<20_000 {
             let statement = (0..<random.below(64)).map { _ in UInt8(truncatingIfNeeded: random.below(256)) }
             let constants = (0..<random.below(6)).map { _ in
@@ -50,7 +37,7 @@ final class NoTrapPropertyTests: XCTestCase {
     }
 
     func testSQLValueDecodesAnyTextForm() {
-        var random = Random(state: 7)
+        var random = SeededRandom(state: 7)
         for _ in 0..<20_000 {
             let text = String(decoding: (0..<random.below(24)).map { _ in UInt8(truncatingIfNeeded: random.below(128)) },
                               as: UTF8.self)

@@ -176,4 +176,19 @@ final class CoaccessTests: ClusterTestCase {
         try db.query("DROP EXTENSION pg_stat_statements")
         XCTAssertEqual(try db.scalar("SELECT calls FROM augur.coaccess()"), "1")
     }
+
+    /// customers and items are both used with orders, never together: the predicted pair.
+    func testPredictedPairsComeFromSharedNeighbours() throws {
+        let (_, db) = try schemaCluster()
+        try db.query("SELECT * FROM customers c JOIN orders o ON o.customer_id = c.id")
+        try db.query("SELECT * FROM orders o JOIN items i ON i.order_id = o.id")
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.query("SELECT relation_a, relation_b, shared_neighbours FROM augur.coaccess_predicted()"),
+                       [["public.customers", "public.items", "1"]])
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.coaccess_predicted(5, 'column', 'cosine')"), "5")
+        assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess_predicted(0)") }
+        assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess_predicted(5, 'shard')") }
+        let error = assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess_predicted(5, 'relation', 'magic')") }
+        XCTAssertEqual(error?.hint, "Use 'cosine' or 'resource_allocation'.")
+    }
 }
