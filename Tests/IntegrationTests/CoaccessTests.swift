@@ -185,7 +185,12 @@ final class CoaccessTests: ClusterTestCase {
         try db.query("SELECT augur.flush()")
         XCTAssertEqual(try db.query("SELECT relation_a, relation_b, shared_neighbours FROM augur.coaccess_predicted()"),
                        [["public.customers", "public.items", "1"]])
-        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.coaccess_predicted(5, 'column', 'cosine')"), "5")
+        // At the column level: each customers column with each items column, through orders' columns.
+        XCTAssertEqual(try db.query("""
+            SELECT relation_a || ' ' || relation_b FROM augur.coaccess_predicted(5, 'column', 'cosine') ORDER BY 1
+            """).map { $0[0] ?? "" },
+            ["public.customers.id public.items.order_id", "public.customers.id public.items.sku",
+             "public.customers.name public.items.order_id", "public.customers.name public.items.sku"])
         assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess_predicted(0)") }
         assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess_predicted(5, 'shard')") }
         let error = assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess_predicted(5, 'relation', 'magic')") }
