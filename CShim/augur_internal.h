@@ -28,6 +28,7 @@ extern char  *augur_database;
 extern int    augur_naptime;
 extern int    augur_max_queries;
 extern double augur_sample_rate;
+extern int    augur_max_sampled_xacts;
 extern char  *augur_maintenance_window;
 extern int    augur_track;
 extern int    augur_coaccess_half_life;
@@ -61,6 +62,7 @@ typedef struct AugurSharedState
     int64             flushed_samples;  /* rows written by flushes since start */
     LWLock           *queries_lock;     /* the capture table (capture.c) */
     LWLock           *errors_lock;      /* the error counts (capture_errors.c) */
+    LWLock           *sampling_lock;    /* the sampled transactions (sampling.c) */
     pg_atomic_uint64  evictions;        /* entries evicted to make room */
     pg_atomic_uint64  dropped;          /* executions or errors not recorded: busy or full */
 } AugurSharedState;
@@ -110,6 +112,15 @@ Size  augur_errors_shmem_size(void);
 void  augur_errors_shmem_init(void);
 void  augur_errors_record(const ErrorData *edata);
 void  augur_errors_drain(augur_capture_batch *out);
+
+/* Sampled transactions (sampling.c) */
+struct QueryDesc;
+Size  augur_sampling_shmem_size(void);
+void  augur_sampling_shmem_init(void);
+void  augur_install_sampling(void);
+void  augur_sample_statement(struct QueryDesc *query_desc);
+void  augur_sampling_drain(augur_capture_batch *out);
+int64 augur_sampling_dropped(void);
 
 /* Normalized query text (normalize.c): constants replaced by $n, cut to size. */
 void  augur_normalize_query(const char *source, int stmt_location, int stmt_len,

@@ -309,6 +309,7 @@ drain_body(void *arg)
     augur_owned_memory(&out->memory);
     drain_queries(out);
     augur_errors_drain(out);
+    augur_sampling_drain(out);
 }
 
 bool

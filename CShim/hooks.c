@@ -89,6 +89,10 @@ augur_executor_start(QueryDesc *query_desc, int eflags)
     else
         standard_ExecutorStart(query_desc, eflags);
 
+    /* A sampled transaction's relations and keys, from the plan and its parameters. */
+    if (capture_on() && augur_sample_rate > 0 && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+        augur_sample_statement(query_desc);
+
     /* Time the whole execution, as pg_stat_statements does. */
     if (capturing() && query_desc->plannedstmt->queryId != UINT64CONST(0) &&
         query_desc->totaltime == NULL)
@@ -186,14 +190,16 @@ counts_utility(PlannedStmt *pstmt)
         !IsA(pstmt->utilityStmt, DeallocateStmt);
 }
 
-/* The statement's own text, cut to the shape's room on a character boundary. */
+/* The statement's own text, trimmed as pg_stat_statements does, cut to the shape's room
+ * on a character boundary. */
 static void
 copy_statement_text(const char *query_string, PlannedStmt *pstmt, char *out, size_t out_size)
 {
-    const char *start = query_string + Max(pstmt->stmt_location, 0);
-    int         length = pstmt->stmt_len > 0 ? pstmt->stmt_len : (int) strlen(start);
+    int         location = pstmt->stmt_location;
+    int         length = pstmt->stmt_len;
+    const char *start = CleanQuerytext(query_string, &location, &length);
 
-    length = pg_mbcliplen(start, length, (int) out_size - 1);
+    length = pg_mbcliplen(start, length, Min(length, (int) out_size - 1));
     memcpy(out, start, length);
     out[length] = '\0';
 }

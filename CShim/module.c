@@ -22,6 +22,8 @@ double  augur_sample_rate = 0.01;
 char   *augur_maintenance_window = NULL;
 int     augur_track = AUGUR_TRACK_TOP;
 int     augur_coaccess_half_life = 7 * 24 * 3600;
+int     augur_max_sampled_xacts = 1000;
+int     augur_sample_retention = 7 * 24 * 3600;
 
 static const struct config_enum_entry track_options[] = {
     {"none", AUGUR_TRACK_NONE, false},
@@ -72,9 +74,21 @@ define_gucs(void)
                             NULL, NULL, NULL);
     DefineCustomRealVariable("augur.sample_rate",
                              "Fraction of transactions whose co-access events are sampled.",
-                             NULL,
+                             "A sampled transaction's relations and key values go to "
+                             "augur.sampled_xact and augur.sampled_key.",
                              &augur_sample_rate, 0.01, 0.0, 1.0, PGC_SUSET, 0,
                              NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.max_sampled_xacts",
+                            "Sampled transactions kept in shared memory between two flushes.",
+                            "More are dropped and counted; sizes shared memory (about 2 kB "
+                            "each), so changing it needs a restart.",
+                            &augur_max_sampled_xacts, 1000, 10, 1000000, PGC_POSTMASTER, 0,
+                            NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.sample_retention",
+                            "Age after which sampled transactions are deleted.",
+                            NULL,
+                            &augur_sample_retention, 7 * 24 * 3600, 60, INT_MAX,
+                            PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
     DefineCustomIntVariable("augur.coaccess_half_life",
                             "Age at which a call counts half in co-access weights.",
                             "Applied at each flush to the decayed call counts in augur.query.",
@@ -117,5 +131,6 @@ _PG_init(void)
     augur_request_shared_memory();
     augur_install_shmem_startup_hook();
     augur_install_hooks();
+    augur_install_sampling();
     augur_register_worker();
 }

@@ -21,8 +21,8 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 #endif
 
-/* The tranche's locks: AugurSharedState.lock, .queries_lock and .errors_lock. */
-#define AUGUR_LOCKS 3
+/* The tranche's locks: AugurSharedState.lock, .queries_lock, .errors_lock, .sampling_lock. */
+#define AUGUR_LOCKS 4
 
 static Size
 augur_shared_size(void)
@@ -33,7 +33,7 @@ augur_shared_size(void)
 static void
 request_space(void)
 {
-    RequestAddinShmemSpace(add_size(augur_shared_size(),
+    RequestAddinShmemSpace(add_size(add_size(augur_shared_size(), augur_sampling_shmem_size()),
                                     add_size(augur_capture_shmem_size(), augur_errors_shmem_size())));
     RequestNamedLWLockTranche(AUGUR_TRANCHE, AUGUR_LOCKS);
 }
@@ -77,12 +77,14 @@ augur_shmem_startup(void)
         augur_shared->lock = &locks[0].lock;
         augur_shared->queries_lock = &locks[1].lock;
         augur_shared->errors_lock = &locks[2].lock;
+        augur_shared->sampling_lock = &locks[3].lock;
         augur_shared->worker.state = AUGUR_WORKER_STARTING;
         pg_atomic_init_u64(&augur_shared->evictions, 0);
         pg_atomic_init_u64(&augur_shared->dropped, 0);
     }
     augur_capture_shmem_init();
     augur_errors_shmem_init();
+    augur_sampling_shmem_init();
     LWLockRelease(AddinShmemInitLock);
 }
 

@@ -91,8 +91,8 @@ Datum
 augur_sql_capture_status(PG_FUNCTION_ARGS)
 {
     TupleDesc   desc;
-    Datum       values[6];
-    bool        nulls[6] = {false};
+    Datum       values[7];
+    bool        nulls[7] = {false};
     TimestampTz last_flush_at;
     int64       flushed;
 
@@ -112,6 +112,8 @@ augur_sql_capture_status(PG_FUNCTION_ARGS)
     values[4] = Int64GetDatum(flushed);
     nulls[5] = last_flush_at == 0;
     values[5] = TimestampTzGetDatum(last_flush_at);
+    /* 0.2.0's declaration has no sampled_dropped: heap_form_tuple reads desc->natts values */
+    values[6] = Int64GetDatum(augur_sampling_dropped());
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 

@@ -21,6 +21,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 /* Seconds the postmaster waits before restarting a worker that exited with an error. */
 #define AUGUR_WORKER_RESTART_SECONDS 10
@@ -92,6 +93,35 @@ run_cycle(int32 previous_state)
     return state;
 }
 
+/*
+ * Sleeps until augur.naptime has passed since the cycle ended. The latch is also set by
+ * things that are not for us (sinval catch-up after a burst of DDL, for one), so a wake
+ * alone does not start a cycle; a reload does, so a new naptime applies at once.
+ */
+static void
+wait_for_next_cycle(void)
+{
+    TimestampTz due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), augur_naptime * 1000L);
+
+    for (;;)
+    {
+        long        seconds;
+        int         microseconds;
+        long        remaining;
+
+        TimestampDifference(GetCurrentTimestamp(), due, &seconds, &microseconds);
+        remaining = seconds * 1000L + microseconds / 1000;
+        if (remaining <= 0)
+            return;
+        (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                         remaining, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending)
+            return;
+    }
+}
+
 void
 augur_worker_main(Datum main_arg)
 {
@@ -122,9 +152,6 @@ augur_worker_main(Datum main_arg)
         }
 
         state = run_cycle(state);
-
-        (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                         augur_naptime * 1000L, PG_WAIT_EXTENSION);
-        ResetLatch(MyLatch);
+        wait_for_next_cycle();
     }
 }

@@ -1,7 +1,8 @@
 -- Augur 0.3.0: lineage through utility statements (CREATE TABLE AS, SELECT INTO, views,
 -- materialized views, REFRESH, COPY FROM) and more query forms; utility statements
 -- counted per call; column type history; dropped objects marked; column-level
--- co-access; pg_stat_statements' calls merged into co-access weights.
+-- co-access; pg_stat_statements' calls merged into co-access weights; sampled
+-- transactions with their key values (record-level co-access); predicted co-access.
 \echo Use "ALTER EXTENSION augur UPDATE TO '0.3.0'" to load this file. \quit
 
 -- One row per column whose type an ALTER TABLE ... ALTER COLUMN ... TYPE changed, written
@@ -57,6 +58,7 @@ BEGIN
       FROM pg_event_trigger_dropped_objects() o
       JOIN pg_database d ON d.datname = current_database()
      WHERE o.classid = 'pg_class'::regclass AND NOT o.is_temporary
+       AND o.schema_name IS DISTINCT FROM 'augur'
        AND o.object_type IN ('table', 'view', 'materialized view', 'foreign table', 'table column',
                              'view column', 'materialized view column', 'foreign table column')
     ON CONFLICT DO NOTHING;
@@ -65,7 +67,88 @@ $$;
 REVOKE ALL ON FUNCTION augur.note_dropped_objects() FROM PUBLIC;
 CREATE EVENT TRIGGER augur_dropped_objects ON sql_drop EXECUTE FUNCTION augur.note_dropped_objects();
 
--- Co-access at the relation or the column level. Where pg_stat_statements is installed
+-- Transactions sampled with probability augur.sample_rate: the relations each touched
+-- (partitions as their root) and, in augur.sampled_key, the key values it used: columns
+-- compared for equality with a constant or parameter, and primary/foreign key columns
+-- given one by INSERT ... VALUES. (ended_at, pid, lxid) identifies a transaction. Rows
+-- older than augur.sample_retention are deleted at each flush. Key values are constants
+-- from the workload: only superusers and pg_read_all_stats may read them.
+CREATE TABLE augur.sampled_xact (
+    dbid        oid         NOT NULL,
+    userid      oid         NOT NULL,
+    pid         int         NOT NULL,
+    lxid        bigint      NOT NULL,
+    ended_at    timestamptz NOT NULL,
+    sample_rate float8      NOT NULL,   -- so that counts can be scaled up: 1 / sample_rate each
+    relids      oid[]       NOT NULL,
+    relnames    text[],                 -- schema.table, resolved at the flush (this database)
+    PRIMARY KEY (ended_at, pid, lxid)
+);
+CREATE TABLE augur.sampled_key (
+    ended_at    timestamptz NOT NULL,
+    pid         int         NOT NULL,
+    lxid        bigint      NOT NULL,
+    relid       oid         NOT NULL,
+    attnum      smallint    NOT NULL,
+    column_name text,                   -- schema.table.column, resolved at the flush
+    value       text        NOT NULL,   -- the value's text form, cut to 47 bytes
+    PRIMARY KEY (ended_at, pid, lxid, relid, attnum, value),
+    FOREIGN KEY (ended_at, pid, lxid) REFERENCES augur.sampled_xact ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.sampled_xact', '');
+SELECT pg_catalog.pg_extension_config_dump('augur.sampled_key', '');
+GRANT SELECT ON augur.sampled_xact, augur.sampled_key TO pg_read_all_stats;
+
+-- Pairs of key columns used in the same sampled transactions, and how often with the
+-- same value: a high share says that sharding both by that key keeps those transactions
+-- on one shard.
+CREATE VIEW augur.key_coaccess AS
+SELECT d.datname AS database,
+       coalesce(a.column_name, a.relid || '.' || a.attnum) AS key_a,
+       coalesce(b.column_name, b.relid || '.' || b.attnum) AS key_b,
+       count(DISTINCT (a.ended_at, a.pid, a.lxid)) AS transactions,
+       count(DISTINCT (a.ended_at, a.pid, a.lxid)) FILTER (WHERE a.value = b.value) AS same_value_transactions,
+       max(a.ended_at) AS last_seen
+  FROM augur.sampled_key a
+  JOIN augur.sampled_key b ON (b.ended_at, b.pid, b.lxid) = (a.ended_at, a.pid, a.lxid)
+                          AND (a.relid, a.attnum) < (b.relid, b.attnum)
+  JOIN augur.sampled_xact x ON (x.ended_at, x.pid, x.lxid) = (a.ended_at, a.pid, a.lxid)
+  LEFT JOIN pg_catalog.pg_database d ON d.oid = x.dbid
+ GROUP BY 1, 2, 3;
+-- The most used values of each key column in the sampled transactions: hot keys, skew.
+CREATE VIEW augur.key_values AS
+SELECT d.datname AS database, coalesce(k.column_name, k.relid || '.' || k.attnum) AS key,
+       k.value, count(*) AS transactions,
+       count(*)::float8 / sum(count(*)) OVER (PARTITION BY d.datname, k.relid, k.attnum) AS share
+  FROM augur.sampled_key k
+  JOIN augur.sampled_xact x ON (x.ended_at, x.pid, x.lxid) = (k.ended_at, k.pid, k.lxid)
+  LEFT JOIN pg_catalog.pg_database d ON d.oid = x.dbid
+ GROUP BY d.datname, k.relid, k.attnum, k.column_name, k.value;
+GRANT SELECT ON augur.key_coaccess, augur.key_values TO pg_read_all_stats;
+
+-- capture_status gains sampled_dropped.
+DROP VIEW augur.capture_status;
+DROP FUNCTION augur.capture_status();
+CREATE FUNCTION augur.capture_status(
+    OUT entries bigint,           -- queries in shared memory now
+    OUT max_queries integer,      -- augur.max_queries
+    OUT evictions bigint,         -- entries evicted to make room (their unflushed counts are lost)
+    OUT dropped bigint,           -- executions or errors not recorded: table busy or full
+    OUT flushed_rows bigint,      -- rows written by flushes since the server started
+    OUT last_flush_at timestamptz,
+    OUT sampled_dropped bigint)   -- sampled transactions lost: augur.max_sampled_xacts full, or busy
+    RETURNS record
+    LANGUAGE c STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'augur_sql_capture_status';
+CREATE VIEW augur.capture_status AS SELECT * FROM augur.capture_status();
+REVOKE ALL ON FUNCTION augur.capture_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.capture_status() TO pg_read_all_stats;
+REVOKE ALL ON augur.capture_status FROM PUBLIC;
+GRANT SELECT ON augur.capture_status TO pg_read_all_stats;
+
+-- Co-access at the relation or the column level, or between relations touched by the same
+-- sampled transaction ('transaction': calls is then the sampled transactions scaled by
+-- 1 / sample_rate, queries the sampled transactions themselves). Where pg_stat_statements is installed
 -- in this database, a query's calls it counted beyond Augur's (calls from before Augur
 -- captured the query, since pg_stat_statements' last reset) are added, decayed from
 -- that reset.
@@ -80,9 +163,26 @@ DECLARE
     pgss_schema name;
     pgss_calls text := 'SELECT NULL::oid, NULL::bigint, NULL::bigint, NULL::timestamptz WHERE false';
 BEGIN
-    IF level IS NULL OR level NOT IN ('relation', 'column') THEN
+    IF level IS NULL OR level NOT IN ('relation', 'column', 'transaction') THEN
         RAISE EXCEPTION 'co-access level "%" does not exist', level
-            USING ERRCODE = '22023', HINT = 'Use ''relation'' or ''column''.';
+            USING ERRCODE = '22023', HINT = 'Use ''relation'', ''column'' or ''transaction''.';
+    END IF;
+    IF level = 'transaction' THEN
+        RETURN QUERY
+        WITH member AS (
+            SELECT x.dbid, x.ended_at, x.pid, x.lxid, x.sample_rate, coalesce(u.relname, u.relid::text) AS name
+              FROM augur.sampled_xact x, unnest(x.relids, x.relnames) AS u(relid, relname)
+        )
+        SELECT d.datname, a.name, b.name,
+               sum(power(0.5, extract(epoch FROM now() - a.ended_at) / half_life) / a.sample_rate)::float8,
+               round(sum(1 / a.sample_rate))::bigint, count(*), max(a.ended_at)
+          FROM member a
+          JOIN member b ON (b.ended_at, b.pid, b.lxid) = (a.ended_at, a.pid, a.lxid) AND a.name < b.name
+          LEFT JOIN pg_database d ON d.oid = a.dbid
+         GROUP BY d.datname, a.dbid, a.name, b.name
+        HAVING sum(power(0.5, extract(epoch FROM now() - a.ended_at) / half_life) / a.sample_rate) >= coalesce(min_weight, 0)
+         ORDER BY 4 DESC, 2, 3;
+        RETURN;
     END IF;
     SELECT n.nspname INTO pgss_schema
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace

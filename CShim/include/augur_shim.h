@@ -178,6 +178,36 @@ typedef struct augur_error_sample
     int64_t     last_seen;
 } augur_error_sample;
 
+/*
+ * One sampled transaction (CShim/sampling.c): the relations it touched (partitions as
+ * their root) and the key values it used, each as text cut to AUGUR_KEY_VALUE_LEN - 1
+ * bytes. (pid, lxid, ended_at) identifies it.
+ */
+#define AUGUR_SAMPLE_RELATIONS 16
+#define AUGUR_SAMPLE_KEYS 32
+#define AUGUR_KEY_VALUE_LEN 48
+
+typedef struct augur_sampled_key
+{
+    uint32_t    relid;
+    int16_t     attnum;
+    char        value[AUGUR_KEY_VALUE_LEN];
+} augur_sampled_key;
+
+typedef struct augur_sampled_xact
+{
+    uint32_t    dbid;
+    uint32_t    userid;
+    int32_t     pid;
+    uint32_t    lxid;
+    int64_t     ended_at;       /* TimestampTz of the commit */
+    double      sample_rate;    /* augur.sample_rate when it was sampled */
+    int16_t     nrelations;
+    uint32_t    relations[AUGUR_SAMPLE_RELATIONS];
+    int16_t     nkeys;
+    augur_sampled_key keys[AUGUR_SAMPLE_KEYS];
+} augur_sampled_xact;
+
 /* Everything captured since the last drain. */
 typedef struct augur_capture_batch
 {
@@ -185,6 +215,8 @@ typedef struct augur_capture_batch
     augur_query_sample *queries;
     int32_t             error_count;
     augur_error_sample *errors;
+    int32_t             sampled_count;
+    augur_sampled_xact *sampled;
     void               *memory;     /* owning memory context; opaque to Swift */
 } augur_capture_batch;
 

@@ -121,6 +121,50 @@ enum CaptureFlush {
             last_seen = greatest(e.last_seen, excluded.last_seen)
         """
 
+    /// Sampled transactions: relation names resolved like relation_use's, in order.
+    private static let insertSampledXacts = """
+        INSERT INTO augur.sampled_xact (dbid, userid, pid, lxid, ended_at, sample_rate, relids, relnames)
+        SELECT s.dbid, s.userid, s.pid, s.lxid, \(timestamp("s.ended_at")), s.sample_rate, s.relids::oid[],
+               ARRAY(SELECT (SELECT format('%I.%I', n.nspname, c.relname)
+                               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                              WHERE c.oid = u.relid AND s.dbid = \(thisDatabase))
+                       FROM unnest(s.relids::oid[]) WITH ORDINALITY AS u(relid, i) ORDER BY u.i)
+          FROM unnest($1::oid[], $2::oid[], $3::int[], $4::bigint[], $5::bigint[], $6::float8[], $7::text[])
+               AS s(dbid, userid, pid, lxid, ended_at, sample_rate, relids)
+        ON CONFLICT DO NOTHING
+        """
+
+    private static let insertSampledKeys = """
+        INSERT INTO augur.sampled_key (ended_at, pid, lxid, relid, attnum, column_name, value)
+        SELECT \(timestamp("s.ended_at")), s.pid, s.lxid, s.relid, s.attnum,
+               \(columnName("s.relid", "s.attnum")), s.value
+          FROM unnest($1::oid[], $2::bigint[], $3::int[], $4::bigint[], $5::oid[], $6::int2[], $7::text[])
+               AS s(dbid, ended_at, pid, lxid, relid, attnum, value)
+        ON CONFLICT DO NOTHING
+        """
+
+    /// Sampled transactions older than augur.sample_retention go, with their keys.
+    private static let expireSamples = """
+        DELETE FROM augur.sampled_xact WHERE ended_at < now() - current_setting('augur.sample_retention')::interval
+        """
+
+    private struct SampledKey {
+        var xact: augur_sampled_xact
+        var key: augur_sampled_key
+    }
+
+    private static let sampledXactColumns: [(augur_sampled_xact) -> String?] = [
+        { String($0.dbid) }, { String($0.userid) }, { String($0.pid) }, { String($0.lxid) }, { String($0.ended_at) },
+        { $0.sample_rate.description },
+        { xact in "{" + elements(of: xact, \.relations, \.nrelations, as: UInt32.self).map(String.init).joined(separator: ",") + "}" },
+    ]
+
+    private static let sampledKeyColumns: [(SampledKey) -> String?] = [
+        { String($0.xact.dbid) }, { String($0.xact.ended_at) }, { String($0.xact.pid) }, { String($0.xact.lxid) },
+        { String($0.key.relid) }, { String($0.key.attnum) },
+        { row in withUnsafeBytes(of: row.key.value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } },
+    ]
+
     /// One row per element of a shape's array: which query it belongs to, and the element.
     private struct ShapeRow<Element> {
         var dbid: UInt32
@@ -130,11 +174,11 @@ enum CaptureFlush {
         var element: Element
     }
 
-    /// The elements `0..<count` of one of a shape's fixed-size arrays.
-    private static func elements<Tuple, Element>(of shape: augur_query_shape,
-                                                 _ array: KeyPath<augur_query_shape, Tuple>,
-                                                 _ count: KeyPath<augur_query_shape, Int16>,
-                                                 as _: Element.Type) -> [Element] {
+    /// The elements `0..<count` of one of a C struct's fixed-size arrays (imported as tuples).
+    private static func elements<Struct, Tuple, Element>(of shape: Struct,
+                                                         _ array: KeyPath<Struct, Tuple>,
+                                                         _ count: KeyPath<Struct, Int16>,
+                                                         as _: Element.Type) -> [Element] {
         withUnsafeBytes(of: shape[keyPath: array]) { bytes in
             let n = min(Int(max(shape[keyPath: count], 0)), bytes.count / MemoryLayout<Element>.stride)
             return (0..<n).map { bytes.load(fromByteOffset: $0 * MemoryLayout<Element>.stride, as: Element.self) }
@@ -191,7 +235,7 @@ enum CaptureFlush {
     ]
 
     /// Returns the number of rows written (queries, relation and column uses, join pairs,
-    /// lineage edges, error kinds).
+    /// lineage edges, error kinds, sampled transactions and their keys).
     static func run() throws -> Int {
         var batch = augur_capture_batch()
         var error = augur_error()
@@ -222,6 +266,12 @@ enum CaptureFlush {
             { $0.element.sourceLabel },
         ])
         written += try upsert(upsertErrors, errors, errorColumns)
+        let sampled = Array(UnsafeBufferPointer(start: batch.sampled, count: Int(max(batch.sampled_count, 0))))
+        written += try upsert(insertSampledXacts, sampled, sampledXactColumns)
+        written += try upsert(insertSampledKeys, sampled.flatMap { xact in
+            elements(of: xact, \.keys, \.nkeys, as: augur_sampled_key.self).map { SampledKey(xact: xact, key: $0) }
+        }, sampledKeyColumns)
+        try SPI.execute(expireSamples)
         augur_capture_note_flush(Int64(written))
         return written
     }

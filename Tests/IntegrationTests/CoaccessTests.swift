@@ -154,7 +154,7 @@ final class CoaccessTests: ClusterTestCase {
             SELECT relation_a, relation_b, calls FROM augur.coaccess('column') WHERE relation_a LIKE 'public.customers.%'
             """), [["public.customers.id", "public.customers.name", "4"]])
         let error = assertServerError("22023") { try db.query("SELECT * FROM augur.coaccess('shard')") }
-        XCTAssertEqual(error?.hint, "Use 'relation' or 'column'.")
+        XCTAssertEqual(error?.hint, "Use 'relation', 'column' or 'transaction'.")
     }
 
     /// Calls pg_stat_statements counted before Augur captured a query count too.

@@ -53,6 +53,16 @@ public final class Cluster {
         confFile.write(Data(conf.utf8))
         try confFile.close()
         try start()
+        // The collector's first cycle runs as soon as it starts. Let it finish before the
+        // test goes on, so that it cannot flush concurrently with the test's own
+        // augur.flush() calls (tests that sleep the worker with a long augur.naptime then
+        // have the capture to themselves).
+        if options.preload.contains("augur"), options.settings["augur.database"] == nil {
+            let db = try connect()
+            _ = try waitUntil(timeout: 30) {
+                try db.scalar("SELECT state FROM pg_stat_activity WHERE application_name = 'augur collector'") == "idle"
+            }
+        }
     }
 
     public func conninfo(database: String) -> String {
