@@ -5,10 +5,11 @@
 /// 1. Quantile pinning: the leaves holding p50, p90, p99 and p99.9 are refined until they
 ///    are level 3. Tail quantiles sit where there is little mass, so no mass detector
 ///    would ever refine them, yet they are what users ask for. A quantile is pinned
-///    once at least 8 values lie above it (before that its place is noise). The buckets
-///    either side of a pinned one are refined next, with the same priority: a quantile
-///    near an edge crosses it as values arrive, and a bucket refined only then carries
-///    a residual that widens the bound.
+///    once at least 8 values lie above it (before that its place is noise). Breadth
+///    first: all tracked quantiles get level 2 before any gets level 3. The buckets
+///    either side of a pinned one are refined next: a quantile near an edge crosses it
+///    as values arrive, and a bucket refined only then carries a residual that widens
+///    the bound.
 /// 2. Change detection: a one-sided CUSUM per level-2 leaf over its share of each window,
 ///    S ← max(0, S + hits − k), flags a sustained shift of mass into the leaf or a
 ///    concentration that its 1/8-octave resolution blurs (share above k/512 for long
@@ -18,10 +19,11 @@
 /// When no slot is free, and the histogram holds at least `evictionMinimum` values, a
 /// childless group is merged back into its parent (its counts become the parent's
 /// residual): the one idle longest, if one has caught nothing for `staleAge` passes,
-/// else the one holding the fewest values. Groups holding a tracked
-/// quantile are never taken. A detector-driven refinement may take a group that is
-/// still active only if that group holds under half the values of the bucket to be
-/// refined, so two candidates cannot take a slot from each other back and forth.
+/// else the one holding the fewest values. Groups holding a tracked quantile are never
+/// taken; their neighbours only by a tracked quantile. A detector-driven refinement may
+/// take a group that is still active only if that group holds under half the values of
+/// the bucket to be refined, so two candidates cannot take a slot from each other back
+/// and forth.
 extension LatencyHistogram {
     /// CUSUM reference k and threshold h, in values per 512-value window.
     static let cusumReference: UInt32 = 16
@@ -37,13 +39,20 @@ extension LatencyHistogram {
         case level2(slot: Int, bucket: Int)
     }
 
+    @usableFromInline
     func adapt() {
         let epoch: UInt16 = load(HistogramLayout.epochOffset)
-        var protected = SlotMask()
+        var protected = SlotMask(), neighbourhood = SlotMask()
         let alarm = runChangeDetectors()
-        var (pins, homes) = pinTrackedQuantiles(epoch: epoch, protecting: &protected)
-        while let pin = pins.popFirst() { refine(pin, pinned: true, protected: &protected) }
-        while case .level2(let group, let bucket)? = homes.popFirst() {
+        let (pins, homes) = pinTrackedQuantiles(epoch: epoch, protecting: &protected, neighbours: &neighbourhood)
+        // Breadth first: every tracked quantile gets level 2 before any gets level 3, so a
+        // small budget spends its slots evenly; then the neighbours, which may not take a
+        // slot from each other or from a quantile.
+        var octaves = pins, buckets = pins, neighbours = homes
+        while let pin = octaves.popFirst() { if case .octave = pin { refine(pin, pinned: true, protected: &protected) } }
+        while let pin = buckets.popFirst() { if case .level2 = pin { refine(pin, pinned: true, protected: &protected) } }
+        protected.formUnion(neighbourhood)
+        while case .level2(let group, let bucket)? = neighbours.popFirst() {
             for neighbour in stride(from: bucket - 1, through: bucket + 1, by: 2)
             where (0..<HistogramLayout.level2Fanout).contains(neighbour) {
                 refine(.level2(slot: group, bucket: neighbour), pinned: true, protected: &protected)
@@ -77,7 +86,8 @@ extension LatencyHistogram {
 
     /// Protects the groups holding the tracked quantiles for this pass; returns the coarse
     /// leaves (octaves, level-2 buckets) that hold one, and the level-2 buckets they are in.
-    private func pinTrackedQuantiles(epoch: UInt16, protecting protected: inout SlotMask)
+    private func pinTrackedQuantiles(epoch: UInt16, protecting protected: inout SlotMask,
+                                     neighbours neighbourhood: inout SlotMask)
         -> (pins: RefinementList, homes: RefinementList) {
         var pins = RefinementList(), homes = RefinementList()
         let total = count
@@ -89,49 +99,85 @@ extension LatencyHistogram {
         }
         let q = Self.trackedQuantiles
         var ranks = RankList(settledRank(q.0), settledRank(q.1), settledRank(q.2), settledRank(q.3))
-        var seen: UInt64 = 0
-        forEachCell(parentsFirst: false) { cell in
-            seen &+= cell.count
-            while let rank = ranks.first, rank <= seen {
-                ranks.dropFirst()
-                switch cell.location {
-                case .octave(let octave):
-                    if let group = level2Slot(ofOctave: octave) {
-                        protected.insert(group)
-                        touch(slot: group, epoch: epoch)
-                    } else {
-                        pins.appendUnique(.octave(octave))
-                    }
-                case .level2(let slot, let bucket):
-                    protectNeighbourhood(group: slot, bucket: bucket, epoch: epoch, &protected)
-                    homes.appendUnique(.level2(slot: slot, bucket: bucket))
-                    if level3Slot(under: slot, bucket: bucket) == nil { pins.appendUnique(.level2(slot: slot, bucket: bucket)) }
-                case .level3(let slot, _):
-                    let offset = slotOffset(slot)
-                    let parent = Int(load(offset + HistogramLayout.parentOffset) as UInt8)
-                    let bucket = Int((load(offset + HistogramLayout.kindOffset) as UInt8) >> 4) & 7
-                    if parent < slotCount {
-                        protectNeighbourhood(group: parent, bucket: bucket, epoch: epoch, &protected)
-                        homes.appendUnique(.level2(slot: parent, bucket: bucket))
-                    }
-                default:
-                    break
+        locate(&ranks) { location in
+            switch location {
+            case .octave(let octave):
+                if let group = level2Slot(ofOctave: octave) {
+                    protected.insert(group)
+                    touch(slot: group, epoch: epoch)
+                } else {
+                    pins.appendUnique(.octave(octave))
                 }
+            case .level2(let slot, let bucket):
+                protectNeighbourhood(group: slot, bucket: bucket, epoch: epoch, &protected, &neighbourhood)
+                homes.appendUnique(.level2(slot: slot, bucket: bucket))
+                if level3Slot(under: slot, bucket: bucket) == nil {
+                    pins.appendUnique(.level2(slot: slot, bucket: bucket))
+                }
+            case .level3(let slot, _):
+                let offset = slotOffset(slot)
+                let parent = Int(load(offset + HistogramLayout.parentOffset) as UInt8)
+                let bucket = Int((load(offset + HistogramLayout.kindOffset) as UInt8) >> 4) & 7
+                if parent < slotCount {
+                    protectNeighbourhood(group: parent, bucket: bucket, epoch: epoch, &protected, &neighbourhood)
+                    homes.appendUnique(.level2(slot: parent, bucket: bucket))
+                }
+            case .clampedLow, .clampedHigh:
+                break
             }
-            return ranks.first != nil
         }
         return (pins, homes)
     }
 
-    /// Protects a level-2 group, the refinement of `bucket` and of the buckets either
-    /// side, and marks them used: a quantile near a bucket edge crosses it back and forth
-    /// as values arrive, and the refinement it left should still be there when it returns.
-    private func protectNeighbourhood(group: Int, bucket: Int, epoch: UInt16, _ protected: inout SlotMask) {
+    /// Calls `body` with the cell holding each rank, in the order of
+    /// `forEachCell(parentsFirst: false)`, but adds up a level-3 group in one go when no
+    /// rank falls inside it (this runs every 512 values).
+    private func locate(_ ranks: inout RankList, _ body: (HistogramCell.Location) -> Void) {
+        var seen = UInt64(clampedLowCount)
+        func settle(_ location: HistogramCell.Location) {
+            while let rank = ranks.first, rank <= seen {
+                ranks.dropFirst()
+                body(location)
+            }
+        }
+        settle(.clampedLow)
+        for octave in 0..<HistogramLayout.octaveCount where ranks.first != nil {
+            if let group = level2Slot(ofOctave: octave) {
+                for bucket in 0..<HistogramLayout.level2Fanout {
+                    if let fine = level3Slot(under: group, bucket: bucket) {
+                        var sum: UInt64 = 0
+                        for sub in 0..<HistogramLayout.level3Fanout { sum &+= UInt64(counter(fine, sub)) }
+                        if let rank = ranks.first, seen &+ sum >= rank {
+                            for sub in 0..<HistogramLayout.level3Fanout {
+                                seen &+= UInt64(counter(fine, sub))
+                                settle(.level3(slot: fine, bucket: sub))
+                            }
+                        } else {
+                            seen &+= sum
+                        }
+                    }
+                    seen &+= UInt64(counter(group, bucket))
+                    settle(.level2(slot: group, bucket: bucket))
+                }
+            }
+            seen &+= UInt64(octaveCount(octave))
+            settle(.octave(octave))
+        }
+        seen &+= UInt64(clampedHighCount)
+        settle(.clampedHigh)
+    }
+
+    /// Protects a level-2 group and the refinement of `bucket`, marks the refinements of
+    /// the buckets either side as neighbours, and marks all of them used: a quantile near
+    /// a bucket edge crosses it back and forth as values arrive, and the refinement it
+    /// left should still be there when it returns.
+    private func protectNeighbourhood(group: Int, bucket: Int, epoch: UInt16,
+                                      _ protected: inout SlotMask, _ neighbourhood: inout SlotMask) {
         protected.insert(group)
         touch(slot: group, epoch: epoch)
         for neighbour in max(bucket - 1, 0)...min(bucket + 1, HistogramLayout.level2Fanout - 1) {
             if let fine = level3Slot(under: group, bucket: neighbour) {
-                protected.insert(fine)
+                if neighbour == bucket { protected.insert(fine) } else { neighbourhood.insert(fine) }
                 touch(slot: fine, epoch: epoch)
             }
         }
@@ -178,20 +224,30 @@ extension LatencyHistogram {
         let epoch: UInt16 = load(HistogramLayout.epochOffset)
         let mayEvict = count >= Self.evictionMinimum
         var stalest: Int?, stalestAge: UInt16 = 0
-        var lightest: Int?, lightestMass = UInt64.max
         for slot in 0..<slotCount {
             guard let kind = slotKind(slot) else { continue }
             if kind == .free { return slot }
-            guard mayEvict, !protected.contains(slot), kind == .level3 || !hasChildren(slot) else { continue }
+            guard mayEvict, isEvictable(slot, kind: kind, protected: protected) else { continue }
             let age = epoch &- (load(slotOffset(slot) + HistogramLayout.lastUseOffset) as UInt16)
             if age >= Self.staleAge, stalest == nil || age > stalestAge { stalest = slot; stalestAge = age }
-            let slotMass = massOf(slot)
-            if slotMass < lightestMass { lightest = slot; lightestMass = slotMass }
         }
-        let victim = stalest ?? lightest.flatMap { pinned || lightestMass * 2 < mass ? $0 : nil }
+        var victim = stalest
+        if victim == nil, mayEvict {
+            // Only now weigh the active groups (16 loads each).
+            var lightestMass = UInt64.max
+            for slot in 0..<slotCount {
+                guard let kind = slotKind(slot), isEvictable(slot, kind: kind, protected: protected) else { continue }
+                let slotMass = massOf(slot)
+                if slotMass < lightestMass, pinned || slotMass * 2 < mass { victim = slot; lightestMass = slotMass }
+            }
+        }
         guard let victim else { return nil }
         mergeIntoParent(victim)
         return victim
+    }
+
+    private func isEvictable(_ slot: Int, kind: SlotKind, protected: SlotMask) -> Bool {
+        kind != .free && !protected.contains(slot) && (kind == .level3 || !hasChildren(slot))
     }
 
     /// The values in the bucket a group refines: its counters and the parent's residual,
@@ -295,6 +351,10 @@ struct SlotMask {
         case 2: words.2 |= bit
         default: words.3 |= bit
         }
+    }
+
+    mutating func formUnion(_ other: SlotMask) {
+        words = (words.0 | other.words.0, words.1 | other.words.1, words.2 | other.words.2, words.3 | other.words.3)
     }
 
     func contains(_ slot: Int) -> Bool {

@@ -79,6 +79,7 @@ extension LatencyHistogram {
 
     /// Halves every counter, rounding up so no non-empty cell empties, and sets the total
     /// to the new sum. Runs only when a counter would overflow.
+    @usableFromInline
     func halveCounts() {
         var total: UInt64 = 0
         func halve(_ offset: Int) {

@@ -27,46 +27,47 @@
 /// A level-2 aux word is either `splitBit | level-3 slot`, or, while its bucket is a leaf,
 /// the change detector's state: the low 16 bits of the bucket's count at the last pass
 /// and the CUSUM score (bits 16–30, in values).
+@usableFromInline
 enum HistogramLayout {
-    static let version: UInt8 = 1
+    @inlinable static var version: UInt8 { 1 }
 
     // Value range: octaves [2^9, 2^10) … [2^41, 2^42) nanoseconds, 512 ns to 73 min.
-    static let lowestExponent = 9
-    static let octaveCount = 33
-    static let lowEdge: UInt64 = 1 << 9
-    static let highEdge: UInt64 = 1 << 42
-    static let level2Fanout = 8
-    static let level3Fanout = 16
-    static let level2Shift = 3   // log2(level2Fanout)
-    static let level3Shift = 7   // log2(level2Fanout · level3Fanout)
+    @inlinable static var lowestExponent: Int { 9 }
+    @inlinable static var octaveCount: Int { 33 }
+    @inlinable static var lowEdge: UInt64 { 1 << 9 }
+    @inlinable static var highEdge: UInt64 { 1 << 42 }
+    @inlinable static var level2Fanout: Int { 8 }
+    @inlinable static var level3Fanout: Int { 16 }
+    @inlinable static var level2Shift: Int { 3 }   // log2(level2Fanout)
+    @inlinable static var level3Shift: Int { 7 }   // log2(level2Fanout · level3Fanout)
 
     // Header.
-    static let versionOffset = 0
-    static let slotCountOffset = 1
-    static let untilAdaptOffset = 4
-    static let epochOffset = 6
-    static let totalOffset = 8
-    static let minOffset = 16
-    static let maxOffset = 24
-    static let clampedLowOffset = 32
-    static let clampedHighOffset = 36
-    static let octaveCountsOffset = 40
-    static let octaveGroupsOffset = 172
-    static let headerSize = 208
+    @inlinable static var versionOffset: Int { 0 }
+    @inlinable static var slotCountOffset: Int { 1 }
+    @inlinable static var untilAdaptOffset: Int { 4 }
+    @inlinable static var epochOffset: Int { 6 }
+    @inlinable static var totalOffset: Int { 8 }
+    @inlinable static var minOffset: Int { 16 }
+    @inlinable static var maxOffset: Int { 24 }
+    @inlinable static var clampedLowOffset: Int { 32 }
+    @inlinable static var clampedHighOffset: Int { 36 }
+    @inlinable static var octaveCountsOffset: Int { 40 }
+    @inlinable static var octaveGroupsOffset: Int { 172 }
+    @inlinable static var headerSize: Int { 208 }
 
     // Slots.
-    static let slotSize = 68
-    static let auxOffset = 32
-    static let kindOffset = 64
-    static let parentOffset = 65
-    static let lastUseOffset = 66
+    @inlinable static var slotSize: Int { 68 }
+    @inlinable static var auxOffset: Int { 32 }
+    @inlinable static var kindOffset: Int { 64 }
+    @inlinable static var parentOffset: Int { 65 }
+    @inlinable static var lastUseOffset: Int { 66 }
     /// Slot references are one byte; a bigger buffer simply leaves its tail unused.
-    static let maxSlots = 255
+    @inlinable static var maxSlots: Int { 255 }
 
-    static let splitBit: UInt32 = 1 << 31
+    @inlinable static var splitBit: UInt32 { 1 << 31 }
 
     /// Values between adaptation passes: the change detector's window.
-    static let adaptInterval: UInt16 = 512
+    @inlinable static var adaptInterval: UInt16 { 512 }
 
     /// A buffer of `capacity` bytes holds this many slots.
     static func slotCount(capacity: Int) -> Int {

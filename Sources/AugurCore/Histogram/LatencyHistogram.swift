@@ -11,10 +11,10 @@
 /// The struct is a view: copying it copies the pointer, not the histogram. Locking is
 /// the caller's: `record` mutates the buffer and must not run concurrently with anything.
 public struct LatencyHistogram {
-    let base: UnsafeMutableRawPointer
-    let slotCount: Int
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let slotCount: Int
 
-    typealias Layout = HistogramLayout
+    @usableFromInline typealias Layout = HistogramLayout
 
     /// Formats `capacity` bytes at `base` as an empty histogram.
     /// Throws when the buffer cannot hold the header or is not 8-byte aligned.
@@ -48,7 +48,7 @@ public struct LatencyHistogram {
     public var byteCount: Int { Layout.headerSize + slotCount * Layout.slotSize }
 
     /// Every value recorded, clamped ones included.
-    public var count: UInt64 { load(Layout.totalOffset) }
+    @inlinable public var count: UInt64 { load(Layout.totalOffset) }
     public var clampedLowCount: UInt32 { load(Layout.clampedLowOffset) }
     public var clampedHighCount: UInt32 { load(Layout.clampedHighOffset) }
     /// The smallest and largest values recorded (exact), nil while empty.
@@ -60,6 +60,7 @@ public struct LatencyHistogram {
     /// Records one latency. Allocates nothing and never traps: values below 512 ns and at
     /// or above 2^42 ns are counted as clamped. Every 512 values it runs one adaptation
     /// pass (`adapt`, a walk over the slots; no allocation either).
+    @inlinable
     public func record(nanoseconds value: UInt64) {
         store(count &+ 1, Layout.totalOffset)
         if value < load(Layout.minOffset) as UInt64 { store(value, Layout.minOffset) }
@@ -93,28 +94,33 @@ public struct LatencyHistogram {
         }
     }
 
-    private func countIntoLeaf(_ value: UInt64) {
+    @inlinable
+    func countIntoLeaf(_ value: UInt64) {
         let topBit = 63 - value.leadingZeroBitCount
         let octave = topBit - Layout.lowestExponent
         guard let group = level2Slot(ofOctave: octave) else {
             increment(Layout.octaveCountsOffset + 4 * octave)
             return
         }
+        // Level 2 or 3 is chosen by selects, not a branch: which buckets are refined is
+        // data-dependent, and a mispredicted branch costs more than the extra arithmetic.
+        let bucket = Int(truncatingIfNeeded: value >> UInt64(topBit - Layout.level2Shift)) & 7
+        let subBucket = Int(truncatingIfNeeded: value >> UInt64(topBit - Layout.level3Shift)) & 15
+        let aux = auxWord(group, bucket)
+        let fine = Int(aux & 0xFF)
+        let isRefined = aux & Layout.splitBit != 0 && fine < slotCount
+        let leafSlot = isRefined ? fine : group
+        let leafIndex = isRefined ? subBucket : bucket
         let epoch: UInt16 = load(Layout.epochOffset)
         touch(slot: group, epoch: epoch)
-        let bucket = Int(truncatingIfNeeded: value >> UInt64(topBit - Layout.level2Shift)) & 7
-        guard let fine = level3Slot(under: group, bucket: bucket) else {
-            increment(slotOffset(group) + 4 * bucket)
-            return
-        }
-        touch(slot: fine, epoch: epoch)
-        let subBucket = Int(truncatingIfNeeded: value >> UInt64(topBit - Layout.level3Shift)) & 15
-        increment(slotOffset(fine) + 4 * subBucket)
+        touch(slot: leafSlot, epoch: epoch)
+        increment(slotOffset(leafSlot) + 4 * leafIndex)
     }
 
     /// Adds one to a 32-bit counter. On overflow every counter is halved first, so counts
     /// stay conserved (the total follows) and quantiles keep their meaning.
-    private func increment(_ offset: Int) {
+    @inlinable
+    func increment(_ offset: Int) {
         let (next, overflow) = (load(offset) as UInt32).addingReportingOverflow(1)
         if overflow {
             halveCounts()   // sets the total to the halved sum, without this value
@@ -154,12 +160,14 @@ public struct LatencyHistogram {
     // MARK: Structure
 
     /// The level-2 slot refining `octave`, if any (a reference out of range reads as none).
+    @inlinable
     func level2Slot(ofOctave octave: Int) -> Int? {
         let reference = Int(load(Layout.octaveGroupsOffset + octave) as UInt8)
         return reference == 0 || reference > slotCount ? nil : reference - 1
     }
 
     /// The level-3 slot refining `bucket` of level-2 slot `group`, if any.
+    @inlinable
     func level3Slot(under group: Int, bucket: Int) -> Int? {
         let aux = auxWord(group, bucket)
         guard aux & Layout.splitBit != 0 else { return nil }
@@ -167,7 +175,7 @@ public struct LatencyHistogram {
         return fine < slotCount ? fine : nil
     }
 
-    func slotOffset(_ slot: Int) -> Int { Layout.headerSize + slot * Layout.slotSize }
+    @inlinable func slotOffset(_ slot: Int) -> Int { Layout.headerSize + slot * Layout.slotSize }
 
     func slotKind(_ slot: Int) -> SlotKind? {
         SlotKind(rawValue: (load(slotOffset(slot) + Layout.kindOffset) as UInt8) & 0x3)
@@ -175,15 +183,15 @@ public struct LatencyHistogram {
 
     func counter(_ slot: Int, _ index: Int) -> UInt32 { load(slotOffset(slot) + 4 * index) }
     func setCounter(_ slot: Int, _ index: Int, _ value: UInt32) { store(value, slotOffset(slot) + 4 * index) }
-    func auxWord(_ slot: Int, _ bucket: Int) -> UInt32 { load(slotOffset(slot) + Layout.auxOffset + 4 * bucket) }
+    @inlinable func auxWord(_ slot: Int, _ bucket: Int) -> UInt32 { load(slotOffset(slot) + Layout.auxOffset + 4 * bucket) }
     func setAuxWord(_ slot: Int, _ bucket: Int, _ value: UInt32) {
         store(value, slotOffset(slot) + Layout.auxOffset + 4 * bucket)
     }
     func octaveCount(_ octave: Int) -> UInt32 { load(Layout.octaveCountsOffset + 4 * octave) }
     func setOctaveCount(_ octave: Int, _ value: UInt32) { store(value, Layout.octaveCountsOffset + 4 * octave) }
 
-    func touch(slot: Int, epoch: UInt16) { store(epoch, slotOffset(slot) + Layout.lastUseOffset) }
+    @inlinable func touch(slot: Int, epoch: UInt16) { store(epoch, slotOffset(slot) + Layout.lastUseOffset) }
 
-    @inline(__always) func load<T>(_ offset: Int) -> T { base.load(fromByteOffset: offset, as: T.self) }
-    @inline(__always) func store<T>(_ value: T, _ offset: Int) { base.storeBytes(of: value, toByteOffset: offset, as: T.self) }
+    @inlinable @inline(__always) func load<T>(_ offset: Int) -> T { base.load(fromByteOffset: offset, as: T.self) }
+    @inlinable @inline(__always) func store<T>(_ value: T, _ offset: Int) { base.storeBytes(of: value, toByteOffset: offset, as: T.self) }
 }
