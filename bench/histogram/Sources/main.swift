@@ -43,6 +43,48 @@ for (name, values) in streams {
         if let augur = sketch as? AugurSketch { row["worstBound"] = augur.buffer.histogram.relativeErrorBound }
         rows.append(row)
     }
+    rows += try perWindowRows(stream: name, values: values, windowSize: 25_000,
+                              udd: augurSmall.counterCapacity)
+}
+
+/// The server's use: one histogram per flush window, counts reset (layout kept) at each
+/// flush. Worst error and worst reported bound over all windows, each window checked
+/// against its own exact quantiles. UDDSketch starts afresh in each window.
+func perWindowRows(stream: String, values: [UInt64], windowSize: Int, udd: Int) throws -> [[String: Any]] {
+    let augurs = [try AugurSketch(bytes: 2048), try AugurSketch(bytes: 512)]
+    var worst = [[String: Double]](repeating: [:], count: 3), worstBound = [[String: Double]](repeating: [:], count: 3)
+    var held = [true, true, true]
+    var augurErrors: [String: [Double]] = [:], augurBounds: [String: [Double]] = [:]
+    for start in stride(from: 0, to: values.count, by: windowSize) {
+        let window = Array(values[start..<min(start + windowSize, values.count)])
+        guard window.count == windowSize else { break }
+        let sorted = window.sorted()
+        let sketches: [QuantileSketch] = augurs + [UDDSketch(maxBuckets: udd)]
+        for (index, sketch) in sketches.enumerated() {
+            (sketch as? AugurSketch)?.buffer.histogram.resetCounts()
+            for value in window { sketch.record(value) }
+            for q in quantiles {
+                let exact = exactQuantile(sorted, q)
+                let error = abs(sketch.quantile(q) - exact) / exact
+                let bound = sketch.reportedBound(q) ?? .nan
+                worst[index]["\(q)"] = max(worst[index]["\(q)"] ?? 0, error)
+                worstBound[index]["\(q)"] = max(worstBound[index]["\(q)"] ?? 0, bound)
+                held[index] = held[index] && error <= bound * (1 + 1e-9)
+                if index == 0 { augurErrors["\(q)", default: []].append(error); augurBounds["\(q)", default: []].append(bound) }
+            }
+        }
+    }
+    let names = ["augur 2048 B per window", "augur 512 B per window", "UDDSketch \(udd) per window"]
+    let bytes = augurs.map(\.bytes) + [udd * 8]
+    let typical: [String: Any] = ["stream": stream, "sketch": "augur 2048 B per window, median", "bytes": bytes[0],
+                                  "errors": augurErrors.mapValues(median), "bounds": augurBounds.mapValues(median)]
+    var rows = [typical]
+    for index in 0..<3 {
+        let row: [String: Any] = ["stream": stream, "sketch": names[index] + ", worst", "bytes": bytes[index],
+                                  "errors": worst[index], "bounds": worstBound[index], "boundHeld": held[index]]
+        rows.append(row)
+    }
+    return rows
 }
 
 let cost = try InsertCost.measure()
