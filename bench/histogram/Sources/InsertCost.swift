@@ -10,6 +10,22 @@ enum InsertCost {
         var hdrNanoseconds: [Double] = []
         /// malloc calls during Augur's timed batches; nil without the preloaded counter.
         var augurMallocs: Int?
+        /// One clock read around each single record (clock cost included), sorted: the
+        /// tail is the record that runs an adaptation pass, i.e. the spinlock hold time.
+        var singleRecordNanoseconds: [Double] = []
+    }
+
+    private static func singleRecordLatencies(_ histogram: LatencyHistogram, _ values: [UInt64]) -> [Double] {
+        var latencies = [Double](repeating: 0, count: values.count)
+        var clock = timespec()
+        for (index, value) in values.enumerated() {
+            clock_gettime(CLOCK_MONOTONIC, &clock)
+            let start = Int(clock.tv_sec) * 1_000_000_000 + clock.tv_nsec
+            histogram.record(nanoseconds: value)
+            clock_gettime(CLOCK_MONOTONIC, &clock)
+            latencies[index] = Double(Int(clock.tv_sec) * 1_000_000_000 + clock.tv_nsec - start)
+        }
+        return latencies.sorted()
     }
 
     static func measure(rounds: Int = 21, valuesPerRound: Int = 1_000_000) throws -> Result {
@@ -41,6 +57,7 @@ enum InsertCost {
             }
             if round % 2 == 0 { timeAugur(); timeHdr() } else { timeHdr(); timeAugur() }
         }
+        result.singleRecordNanoseconds = singleRecordLatencies(augur.histogram, values)
         // Keep the work observable.
         if (try? augur.histogram.quantile(0.5))?.nanoseconds == -1 || hdr.totalCount == 0 { print("") }
         return result

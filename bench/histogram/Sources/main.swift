@@ -93,6 +93,11 @@ var insert: [String: Any] = [
     "rounds": cost.augurNanoseconds.count, "valuesPerRound": 1_000_000,
 ]
 if let mallocs = cost.augurMallocs { insert["augurMallocs"] = mallocs }
+let single = cost.singleRecordNanoseconds
+if !single.isEmpty {
+    func at(_ q: Double) -> Double { single[min(Int(q * Double(single.count)), single.count - 1)] }
+    insert["singleRecordNs"] = ["p50": at(0.5), "p99": at(0.99), "p99.9": at(0.999), "max": single[single.count - 1]]
+}
 let results: [String: Any] = ["rows": rows, "exact": exactByStream, "insert": insert,
                               "streamSizes": Dictionary(uniqueKeysWithValues: streams.map { ($0.0, $0.1.count) })]
 try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
