@@ -13,6 +13,10 @@ let package = Package(
         // PostgreSQL looks up.
         .library(name: "augur", type: .dynamic, targets: ["AugurBridge"]),
     ],
+    dependencies: [
+        // Only for the histogram benchmark (bench/histogram), never linked into augur.so.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+    ],
     targets: [
         .target(name: "AugurCore"),
         .target(name: "CShim", path: "CShim"),
@@ -29,5 +33,9 @@ let package = Package(
         .target(name: "PGHarness", dependencies: ["CLibpq"], path: "Tests/PGHarness"),
         .testTarget(name: "AugurCoreTests", dependencies: ["AugurCore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PGHarness"]),
+        .executableTarget(
+            name: "HistogramBench",
+            dependencies: ["AugurCore", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "bench/histogram/Sources"),
     ]
 )

@@ -1,0 +1,75 @@
+extension LatencyHistogram {
+    /// Adds `other`'s counts to this histogram, keeping this one's layout.
+    ///
+    /// Where both have the same bucket, its count is added there: when the layouts agree
+    /// the result is exactly the histogram of the union. Where `other` is finer, its
+    /// counts go to the residual of this histogram's covering bucket (returns false);
+    /// where it is coarser, its residual stays a residual here. Nothing is ever placed in
+    /// a range it may not belong to, so every bound this histogram reports afterwards
+    /// still holds: a quantile that falls in coarsened counts gets at most the covering
+    /// bucket's bound. Throws, changing nothing, when a counter would overflow.
+    @discardableResult
+    public func merge(_ other: LatencyHistogram) throws -> Bool {
+        let (total, overflow) = count.addingReportingOverflow(other.count)
+        guard !overflow, fold(other, apply: false) else { throw HistogramError.countOverflow }
+        let exact = fold(other, apply: true)
+        store(total, HistogramLayout.totalOffset)
+        store(min(load(HistogramLayout.minOffset) as UInt64, other.load(HistogramLayout.minOffset)),
+              HistogramLayout.minOffset)
+        store(max(load(HistogramLayout.maxOffset) as UInt64, other.load(HistogramLayout.maxOffset)),
+              HistogramLayout.maxOffset)
+        return exact
+    }
+
+    /// One pass over `other`'s cells. Without `apply`, only checks that no counter would
+    /// overflow (returns false if one would); with it, adds and returns exactness.
+    private func fold(_ other: LatencyHistogram, apply: Bool) -> Bool {
+        var fits = true, exact = true
+        func add(_ amount: UInt64, _ offset: Int) {
+            let sum = UInt64(load(offset) as UInt32) + amount
+            if sum > UInt64(UInt32.max) { fits = false } else if apply { store(UInt32(sum), offset) }
+        }
+        add(UInt64(other.clampedLowCount), HistogramLayout.clampedLowOffset)
+        add(UInt64(other.clampedHighCount), HistogramLayout.clampedHighOffset)
+        for octave in 0..<HistogramLayout.octaveCount {
+            var intoOctave = UInt64(other.octaveCount(octave))
+            defer { add(intoOctave, HistogramLayout.octaveCountsOffset + 4 * octave) }
+            guard let theirs = other.level2Slot(ofOctave: octave) else { continue }
+            guard let ours = level2Slot(ofOctave: octave) else {
+                exact = false
+                intoOctave += other.sumOfGroup(theirs)
+                continue
+            }
+            for bucket in 0..<HistogramLayout.level2Fanout {
+                var intoBucket = UInt64(other.counter(theirs, bucket))
+                defer { add(intoBucket, slotOffset(ours) + 4 * bucket) }
+                guard let theirFine = other.level3Slot(under: theirs, bucket: bucket) else { continue }
+                guard let ourFine = level3Slot(under: ours, bucket: bucket) else {
+                    exact = false
+                    intoBucket += other.sumOfFineGroup(theirFine)
+                    continue
+                }
+                for sub in 0..<HistogramLayout.level3Fanout {
+                    add(UInt64(other.counter(theirFine, sub)), slotOffset(ourFine) + 4 * sub)
+                }
+            }
+        }
+        return apply ? exact : fits
+    }
+
+    /// A level-2 group's counts, its level-3 children included.
+    private func sumOfGroup(_ group: Int) -> UInt64 {
+        var sum: UInt64 = 0
+        for bucket in 0..<HistogramLayout.level2Fanout {
+            sum += UInt64(counter(group, bucket))
+            if let fine = level3Slot(under: group, bucket: bucket) { sum += sumOfFineGroup(fine) }
+        }
+        return sum
+    }
+
+    private func sumOfFineGroup(_ fine: Int) -> UInt64 {
+        var sum: UInt64 = 0
+        for sub in 0..<HistogramLayout.level3Fanout { sum += UInt64(counter(fine, sub)) }
+        return sum
+    }
+}

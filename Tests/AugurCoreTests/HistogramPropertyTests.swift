@@ -1,0 +1,152 @@
+import AugurCore
+import XCTest
+
+/// Seeded randomised properties of `LatencyHistogram` over the streams of `TestStream`.
+final class HistogramPropertyTests: XCTestCase {
+    private let budgets = [208, 276, 512, 1024, 2048, 4096]
+
+    func testCountsAreConservedThroughSplitsAndMerges() throws {
+        for seed in UInt64(1)...40 {
+            let buffer = try HistogramBuffer(bytes: budgets[Int(seed) % budgets.count])
+            let values = TestStream.values(seed: seed, count: 20_000)
+            for (index, value) in values.enumerated() {
+                buffer.histogram.record(nanoseconds: value)
+                if index % 997 == 0 { try assertConsistent(buffer.histogram, recorded: index + 1, seed: seed) }
+            }
+            try assertConsistent(buffer.histogram, recorded: values.count, seed: seed)
+        }
+    }
+
+    /// A stream that walks across the whole range in a small budget forces many
+    /// refinements and merges back into parents; nothing may be lost on the way.
+    func testCountsSurviveEvictionUnderPressure() throws {
+        let buffer = try HistogramBuffer(bytes: 512)
+        var random = SplitMix64(state: 99)
+        var recorded = 0, refinedOctaves = Set<UInt64>()
+        for step in 0..<60 {
+            let median = 1_000.0 * pow(1.3, Double(step))
+            for _ in 0..<10_000 { buffer.histogram.record(nanoseconds: random.logNormal(median: median, sigma: 0.1)) }
+            recorded += 10_000
+            try assertConsistent(buffer.histogram, recorded: recorded, seed: 99)
+            for cell in buffer.histogram.cells where cell.level == 3 { refinedOctaves.insert(UInt64(cell.lowerNanoseconds.leadingZeroBitCount)) }
+        }
+        // Four slots, yet level 3 followed the stream across the range: slots were reclaimed.
+        XCTAssertGreaterThan(refinedOctaves.count, 10)
+    }
+
+    func testLeavesAreContiguousAndCoverEverything() throws {
+        for seed in UInt64(100)...140 {
+            let buffer = try HistogramBuffer(bytes: budgets[Int(seed) % budgets.count])
+            buffer.histogram.record(TestStream.values(seed: seed, count: 10_000))
+            let leaves = buffer.histogram.cells.filter(\.isLeaf)
+            XCTAssertEqual(leaves.first?.lowerNanoseconds, 0)
+            XCTAssertEqual(leaves.last?.upperNanoseconds, .max)
+            for (left, right) in zip(leaves, leaves.dropFirst()) {
+                XCTAssertEqual(left.upperNanoseconds, right.lowerNanoseconds, "seed \(seed)")
+                XCTAssertLessThan(left.lowerNanoseconds, left.upperNanoseconds)
+            }
+        }
+    }
+
+    func testReportedBoundHoldsAgainstExactQuantiles() throws {
+        var random = SplitMix64(state: 7)
+        for seed in UInt64(200)...260 {
+            let buffer = try HistogramBuffer(bytes: budgets[Int(seed) % budgets.count])
+            let values = TestStream.values(seed: seed, count: 1 + random.below(30_000))
+            buffer.histogram.record(values)
+            let sorted = values.sorted()
+            let worst = buffer.histogram.relativeErrorBound
+            var quantiles = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 0.9999, 1]
+            for _ in 0..<20 { quantiles.append(random.unit()) }
+            for q in quantiles {
+                let estimate = try buffer.histogram.quantile(q)
+                let exact = exactQuantile(sorted, q)
+                XCTAssertLessThanOrEqual(estimate.lowerNanoseconds, exact, "seed \(seed) q \(q)")
+                XCTAssertGreaterThanOrEqual(estimate.upperNanoseconds, exact, "seed \(seed) q \(q)")
+                if exact > 0 {
+                    let error = abs(estimate.nanoseconds - Double(exact)) / Double(exact)
+                    XCTAssertLessThanOrEqual(error, estimate.relativeErrorBound * (1 + 1e-9) + 1e-12, "seed \(seed) q \(q)")
+                }
+                XCTAssertLessThanOrEqual(estimate.relativeErrorBound, worst * (1 + 1e-12) + 1e-15, "seed \(seed) q \(q)")
+            }
+        }
+    }
+
+    /// Below one adaptation window the layouts cannot diverge: histograms cut from the
+    /// same layout then merge exactly into the histogram of the union.
+    func testMergeEqualsUnionWhenLayoutsAgree() throws {
+        var random = SplitMix64(state: 11)
+        for seed in UInt64(300)...340 {
+            let template = try HistogramBuffer(bytes: budgets[Int(seed) % budgets.count])
+            template.histogram.record(TestStream.values(seed: seed, count: 20_000))
+            let stream = TestStream.values(seed: seed + 1_000, count: 500)
+            let cut = random.below(stream.count)
+            let (left, right, union) = try (copyLayout(template), copyLayout(template), copyLayout(template))
+            left.histogram.record(Array(stream[..<cut]))
+            right.histogram.record(Array(stream[cut...]))
+            union.histogram.record(stream)
+            XCTAssertTrue(try left.histogram.merge(right.histogram), "seed \(seed)")
+            XCTAssertEqual(left.histogram.cells, union.histogram.cells, "seed \(seed)")
+            XCTAssertEqual(left.histogram.count, union.histogram.count)
+            XCTAssertEqual(left.histogram.minimumNanoseconds, union.histogram.minimumNanoseconds)
+            XCTAssertEqual(left.histogram.maximumNanoseconds, union.histogram.maximumNanoseconds)
+        }
+    }
+
+    /// Different layouts: counts are conserved and the bound still holds for the union.
+    func testMergeOfDifferentLayoutsKeepsTheBound() throws {
+        for seed in UInt64(400)...430 {
+            let first = TestStream.values(seed: seed, count: 15_000)
+            let second = TestStream.values(seed: seed + 7, count: 15_000)
+            let left = try HistogramBuffer(bytes: budgets[Int(seed) % budgets.count])
+            let right = try HistogramBuffer(bytes: budgets[Int(seed + 1) % budgets.count])
+            left.histogram.record(first)
+            right.histogram.record(second)
+            try left.histogram.merge(right.histogram)
+            try assertConsistent(left.histogram, recorded: first.count + second.count, seed: seed)
+            let sorted = (first + second).sorted()
+            for q in [0.5, 0.9, 0.99, 0.999] {
+                let estimate = try left.histogram.quantile(q)
+                let exact = exactQuantile(sorted, q)
+                XCTAssertTrue((estimate.lowerNanoseconds...estimate.upperNanoseconds).contains(exact), "seed \(seed) q \(q)")
+            }
+        }
+    }
+
+    func testEncodingRoundTripsAndUnknownVersionsThrow() throws {
+        let buffer = try HistogramBuffer(bytes: 2048)
+        buffer.histogram.record(TestStream.values(seed: 5, count: 30_000))
+        let bytes = buffer.histogram.encoded
+        XCTAssertEqual(bytes.first, 1)
+        let decoded = try HistogramBuffer(decoding: bytes)
+        XCTAssertEqual(decoded.histogram.cells, buffer.histogram.cells)
+        XCTAssertEqual(try decoded.histogram.quantile(0.99), try buffer.histogram.quantile(0.99))
+        for version: UInt8 in [0, 2, 255] {
+            var future = bytes
+            future[0] = version
+            XCTAssertThrowsError(try HistogramBuffer(decoding: future)) {
+                XCTAssertEqual($0 as? HistogramError, .unknownVersion(version))
+            }
+        }
+        XCTAssertThrowsError(try HistogramBuffer(decoding: []))
+        XCTAssertThrowsError(try HistogramBuffer(decoding: Array(bytes.prefix(100))))
+        var lying = bytes
+        lying[8] &+= 1   // the total no longer matches the counters
+        XCTAssertThrowsError(try HistogramBuffer(decoding: lying))
+    }
+
+    /// Checks what every method relies on: the structure decodes, counters sum to the
+    /// total, and the total is what was recorded.
+    private func assertConsistent(_ histogram: LatencyHistogram, recorded: Int, seed: UInt64,
+                                  file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(histogram.count, UInt64(recorded), "seed \(seed)", file: file, line: line)
+        XCTAssertEqual(histogram.cells.reduce(0) { $0 + $1.count }, UInt64(recorded), "seed \(seed)", file: file, line: line)
+        _ = try HistogramBuffer(decoding: histogram.encoded)
+    }
+
+    private func copyLayout(_ source: HistogramBuffer) throws -> HistogramBuffer {
+        let copy = try HistogramBuffer(decoding: source.histogram.encoded)
+        copy.histogram.resetCounts()
+        return copy
+    }
+}
