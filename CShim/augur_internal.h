@@ -29,6 +29,7 @@ extern int    augur_naptime;
 extern int    augur_max_queries;
 extern double augur_sample_rate;
 extern int    augur_max_sampled_xacts;
+extern int    augur_histogram_bytes;
 extern char  *augur_maintenance_window;
 extern int    augur_track;
 extern int    augur_coaccess_half_life;
@@ -153,6 +154,13 @@ extern void    augur_swift_normalize_query(const char *statement, int32_t statem
                                            int32_t count, int32_t first_param,
                                            char *out, size_t out_size);
 extern bool    augur_swift_flush(int64_t *flushed, augur_error *err);
+/* Latency histograms in shared memory (the core's fixed layout); record and reset run
+ * under the entry's spinlock: they allocate nothing and never raise. */
+extern bool    augur_swift_histogram_format(void *buffer, int32_t bytes);
+extern void    augur_swift_histogram_record(void *buffer, uint64_t nanoseconds);
+extern void    augur_swift_histogram_reset(void *buffer);
+extern bool    augur_swift_latency(int64_t queryid, const char *what, const double *quantiles, int32_t nquantiles,
+                                   char **json, augur_error *err);
 extern bool    augur_swift_coaccess_predicted(int32_t k, const char *level, const char *method, char **json,
                                               augur_error *err);
 

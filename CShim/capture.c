@@ -44,22 +44,37 @@ typedef struct AugurQueryEntry
     TimestampTz first_seen;
     TimestampTz last_seen;
     bool        shape_drained;  /* shape already handed to the worker */
+    bool        has_histogram;  /* histogram below formatted (augur.histogram_bytes > 0) */
     AugurQueryShape shape;      /* set once, under the exclusive lock */
+    /* followed by augur.histogram_bytes of latency histogram, guarded by mutex */
 } AugurQueryEntry;
 
 static HTAB *augur_queries = NULL;
 
+/* Each entry carries its latency histogram right after it (the core's fixed layout). */
+static Size
+entry_size(void)
+{
+    return MAXALIGN(sizeof(AugurQueryEntry)) + (Size) augur_histogram_bytes;
+}
+
+static void *
+entry_histogram(AugurQueryEntry *entry)
+{
+    return (char *) entry + MAXALIGN(sizeof(AugurQueryEntry));
+}
+
 Size
 augur_capture_shmem_size(void)
 {
-    return hash_estimate_size(augur_max_queries, sizeof(AugurQueryEntry));
+    return hash_estimate_size(augur_max_queries, entry_size());
 }
 
 void
 augur_capture_shmem_init(void)
 {
     augur_queries = augur_fixed_shared_hash("augur queries", augur_max_queries,
-                                            sizeof(AugurQueryKey), sizeof(AugurQueryEntry));
+                                            sizeof(AugurQueryKey), entry_size());
 }
 
 static int
@@ -136,6 +151,8 @@ create_entry(const AugurQueryKey *key, const AugurQueryShape *shape)
         entry->first_seen = GetCurrentStatementStartTimestamp();
         entry->last_seen = entry->first_seen;
         entry->shape_drained = false;
+        entry->has_histogram = augur_histogram_bytes > 0 &&
+            augur_swift_histogram_format(entry_histogram(entry), augur_histogram_bytes);
         entry->shape.text[0] = '\0';
         entry->shape.nrelations = 0;
         entry->shape.ncolumns = 0;
@@ -225,6 +242,8 @@ augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
     entry->rows += rows;
     entry->usage += 1.0;
     entry->last_seen = now;
+    if (entry->has_histogram)
+        augur_swift_histogram_record(entry_histogram(entry), (uint64) (time_ms * 1000000.0));
     SpinLockRelease(&entry->mutex);
     LWLockRelease(augur_shared->queries_lock);
 }
@@ -241,6 +260,7 @@ drain_queries(augur_capture_batch *out)
     AugurQueryEntry *entry;
     long        capacity;
     int32       n = 0;
+    void       *spare_histogram = NULL;
 
     LWLockAcquire(augur_shared->queries_lock, LW_SHARED);
     capacity = Max(hash_get_num_entries(augur_queries), 1);
@@ -256,6 +276,9 @@ drain_queries(augur_capture_batch *out)
             hash_seq_term(&scan);
             break;
         }
+        /* Room for the histogram's window, taken before the spinlock (palloc may raise). */
+        if (spare_histogram == NULL && augur_histogram_bytes > 0)
+            spare_histogram = MemoryContextAlloc(out->memory, augur_histogram_bytes);
         SpinLockAcquire(&entry->mutex);
         /*
          * Skip entries with nothing new. A top-level text without a call is kept: it is
@@ -279,6 +302,15 @@ drain_queries(augur_capture_batch *out)
         sample->first_seen = (int64_t) entry->first_seen;
         sample->last_seen = (int64_t) entry->last_seen;
         with_shape = !entry->shape_drained && entry->shape.text[0] != '\0';
+        /* The window's latencies go with its counters; the layout stays for the next one. */
+        if (entry->has_histogram && entry->calls > 0 && spare_histogram != NULL)
+        {
+            memcpy(spare_histogram, entry_histogram(entry), augur_histogram_bytes);
+            augur_swift_histogram_reset(entry_histogram(entry));
+            sample->histogram = spare_histogram;
+            sample->histogram_bytes = augur_histogram_bytes;
+            spare_histogram = NULL;
+        }
         entry->calls = 0;
         entry->total_time_ms = 0;
         entry->max_time_ms = 0;

@@ -24,6 +24,8 @@ int     augur_track = AUGUR_TRACK_TOP;
 int     augur_coaccess_half_life = 7 * 24 * 3600;
 int     augur_max_sampled_xacts = 1000;
 int     augur_sample_retention = 7 * 24 * 3600;
+int     augur_histogram_bytes = 2048;
+int     augur_histogram_retention = 24 * 3600;
 
 static const struct config_enum_entry track_options[] = {
     {"none", AUGUR_TRACK_NONE, false},
@@ -45,6 +47,15 @@ check_maintenance_window(char **newval, void **extra, GucSource source)
     GUC_check_errdetail("%s", err.message);
     if (err.hint[0])
         GUC_check_errhint("%s", err.hint);
+    return false;
+}
+
+static bool
+check_histogram_bytes(int *newval, void **extra, GucSource source)
+{
+    if (*newval == 0 || *newval >= 256)
+        return true;
+    GUC_check_errdetail("augur.histogram_bytes must be 0 (no histograms) or at least 256.");
     return false;
 }
 
@@ -84,6 +95,17 @@ define_gucs(void)
                             "each), so changing it needs a restart.",
                             &augur_max_sampled_xacts, 1000, 10, 1000000, PGC_POSTMASTER, 0,
                             NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.histogram_bytes",
+                            "Bytes of latency histogram per query in shared memory (0: none).",
+                            "The histogram's hard budget: at least 256 when not 0. Sizes "
+                            "shared memory (augur.max_queries of them), so changing it needs a restart.",
+                            &augur_histogram_bytes, 2048, 0, 16384, PGC_POSTMASTER, GUC_UNIT_BYTE,
+                            check_histogram_bytes, NULL, NULL);
+    DefineCustomIntVariable("augur.histogram_retention",
+                            "Age after which per-flush histogram deltas are deleted.",
+                            "Cumulative histograms (augur.histogram) are kept.",
+                            &augur_histogram_retention, 24 * 3600, 60, INT_MAX,
+                            PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
     DefineCustomIntVariable("augur.sample_retention",
                             "Age after which sampled transactions are deleted.",
                             NULL,

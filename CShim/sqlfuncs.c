@@ -23,6 +23,8 @@ AUGUR_SQL_FUNCTION(augur_sql_spi_probe);
 AUGUR_SQL_FUNCTION(augur_sql_capture_status);
 AUGUR_SQL_FUNCTION(augur_sql_flush);
 AUGUR_SQL_FUNCTION(augur_sql_coaccess_predicted);
+AUGUR_SQL_FUNCTION(augur_sql_latency_quantiles);
+AUGUR_SQL_FUNCTION(augur_sql_latency_histogram);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -155,6 +157,46 @@ augur_sql_coaccess_predicted(PG_FUNCTION_ARGS)
     augur_error err;
 
     if (!augur_swift_coaccess_predicted(PG_GETARG_INT32(0), level, method, &json, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/* augur.latency_quantiles_json(queryid, q float8[]): estimates with their bounds. */
+Datum
+augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
+{
+    ArrayType  *array = PG_GETARG_ARRAYTYPE_P(1);
+    Datum      *elements;
+    bool       *element_nulls;
+    int         count;
+    double     *quantiles;
+    char       *json = NULL;
+    augur_error err;
+
+    deconstruct_array(array, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                      &elements, &element_nulls, &count);
+    quantiles = palloc(sizeof(double) * Max(count, 1));
+    for (int i = 0; i < count; i++)
+    {
+        if (element_nulls[i])
+            ereport(ERROR,
+                    (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                     errmsg("quantiles must not be NULL")));
+        quantiles[i] = DatumGetFloat8(elements[i]);
+    }
+    if (!augur_swift_latency(PG_GETARG_INT64(0), "quantiles", quantiles, count, &json, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/* augur.latency_histogram_json(queryid): the merged histogram's non-empty cells. */
+Datum
+augur_sql_latency_histogram(PG_FUNCTION_ARGS)
+{
+    char       *json = NULL;
+    augur_error err;
+
+    if (!augur_swift_latency(PG_GETARG_INT64(0), "cells", NULL, 0, &json, &err))
         augur_raise_if_error(&err);
     PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }

@@ -9,6 +9,7 @@ identically configured; only shared_preload_libraries and the extensions created
     augur    shared_preload_libraries = 'augur', CREATE EXTENSION augur, and the Augur
              worker confirmed running (SELECT state FROM augur.worker_status)
     both     shared_preload_libraries = 'pg_stat_statements,augur', both extensions created
+    augur-nohist  as augur, with augur.histogram_bytes = 0 (latency histograms off)
 
 Each cluster is initialised with `pgbench -i -s SCALE -q` followed by a CHECKPOINT. Then,
 for each workload in turn, R rounds are run; a round runs pgbench once against every
@@ -51,6 +52,9 @@ Examples:
     # Augur against pg_stat_statements as the baseline, with every transaction sampled
     bench/overhead.py --configs pgss,augur --extra-conf augur.sample_rate=1.0
 
+    # the cost of latency histograms: capture without them is the baseline
+    bench/overhead.py --configs augur-nohist,augur --workloads select-only --rounds 7
+
     # quick smoke test, results also written as JSON
     bench/overhead.py --rounds 2 --seconds 2 --json /tmp/overhead.json
 """
@@ -78,12 +82,13 @@ COMMON_SETTINGS = {
 # Set per cluster by the script; --extra-conf may not touch them.
 RESERVED_SETTINGS = {"shared_preload_libraries", "port", "unix_socket_directories"}
 
-# name -> (shared_preload_libraries, extensions to create, in order)
+# name -> (shared_preload_libraries, extensions to create in order, settings of its own)
 CONFIGS = {
-    "vanilla": ("", []),
-    "pgss": ("pg_stat_statements", ["pg_stat_statements"]),
-    "augur": ("augur", ["augur"]),
-    "both": ("pg_stat_statements,augur", ["pg_stat_statements", "augur"]),
+    "vanilla": ("", [], {}),
+    "pgss": ("pg_stat_statements", ["pg_stat_statements"], {}),
+    "augur": ("augur", ["augur"], {}),
+    "augur-nohist": ("augur", ["augur"], {"augur.histogram_bytes": "0"}),
+    "both": ("pg_stat_statements,augur", ["pg_stat_statements", "augur"], {}),
 }
 DEFAULT_CONFIGS = "vanilla,pgss,augur,both"
 
@@ -195,8 +200,8 @@ def main():
 
     tmp = make_temp_root("augur-overhead-")
     ports = free_ports(len(a.configs))
-    clusters = [Cluster(tmp, port, bindir, settings, name=name, preload=CONFIGS[name][0],
-                        extensions=CONFIGS[name][1], use_tcp=a.tcp)
+    clusters = [Cluster(tmp, port, bindir, {**settings, **CONFIGS[name][2]}, name=name,
+                        preload=CONFIGS[name][0], extensions=CONFIGS[name][1], use_tcp=a.tcp)
                 for name, port in zip(a.configs, ports)]
     by_name = {c.name: c for c in clusters}
     names = list(a.configs)

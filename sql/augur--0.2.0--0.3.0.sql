@@ -241,3 +241,65 @@ REVOKE ALL ON FUNCTION augur.coaccess_predicted_json(int, text, text) FROM PUBLI
 REVOKE ALL ON FUNCTION augur.coaccess_predicted(int, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION augur.coaccess_predicted_json(int, text, text) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION augur.coaccess_predicted(int, text, text) TO pg_read_all_stats;
+
+-- Latency histograms (docs/histogram.md). Each query's histogram lives in shared memory
+-- (augur.histogram_bytes each); at every flush its window is merged into the cumulative
+-- histogram here, and the window's non-empty cells go to histogram_delta (kept for
+-- augur.histogram_retention).
+CREATE TABLE augur.histogram (
+    userid     oid         NOT NULL,
+    dbid       oid         NOT NULL,
+    queryid    bigint      NOT NULL,
+    toplevel   boolean     NOT NULL,
+    histogram  bytea       NOT NULL,    -- the core's layout, version byte first
+    count      bigint      NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (userid, dbid, queryid, toplevel)
+);
+CREATE TABLE augur.histogram_delta (
+    userid     oid         NOT NULL,
+    dbid       oid         NOT NULL,
+    queryid    bigint      NOT NULL,
+    toplevel   boolean     NOT NULL,
+    window_end timestamptz NOT NULL,
+    level      smallint    NOT NULL,    -- 0: clamped (below 512 ns or above ~73 min), 1-3: bucket level
+    lower_ns   bigint      NOT NULL,
+    upper_ns   bigint,                  -- NULL: unbounded (clamped high)
+    count      bigint      NOT NULL,
+    PRIMARY KEY (userid, dbid, queryid, toplevel, window_end, level, lower_ns)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.histogram', '');
+SELECT pg_catalog.pg_extension_config_dump('augur.histogram_delta', '');
+GRANT SELECT ON augur.histogram, augur.histogram_delta TO pg_read_all_stats;
+
+CREATE FUNCTION augur.latency_quantiles_json(queryid bigint, q float8[]) RETURNS jsonb
+    LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'augur_sql_latency_quantiles';
+CREATE FUNCTION augur.latency_histogram_json(queryid bigint) RETURNS jsonb
+    LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'augur_sql_latency_histogram';
+
+-- A query's latency quantiles (all users' executions in this database, as flushed), each
+-- with the interval the true value is known to lie in and the relative error bound.
+CREATE FUNCTION augur.latency_quantiles(queryid bigint, q float8[] DEFAULT '{0.5,0.9,0.99,0.999}')
+    RETURNS TABLE (q float8, value_ms float8, lower_ms float8, upper_ms float8, error_bound float8, count bigint)
+    LANGUAGE sql STABLE
+    AS $$ SELECT r.q, r.nanoseconds / 1e6, r.lower_ns / 1e6, r.upper_ns / 1e6, r.error_bound, r.count
+            FROM jsonb_to_recordset(augur.latency_quantiles_json(queryid, q))
+                 AS r(q float8, nanoseconds float8, lower_ns float8, upper_ns float8, error_bound float8, count bigint)
+           ORDER BY r.q $$;
+-- The buckets of a query's histogram that hold values: level 1 octaves, level 2 and 3
+-- refinements (a parent's count is what it held before it was refined).
+CREATE FUNCTION augur.latency_histogram(queryid bigint)
+    RETURNS TABLE (level int, lower_ms float8, upper_ms float8, count bigint, leaf boolean)
+    LANGUAGE sql STABLE
+    AS $$ SELECT r.level, r.lower_ns / 1e6, r.upper_ns / 1e6, r.count, r.leaf
+            FROM jsonb_to_recordset(augur.latency_histogram_json(queryid))
+                 AS r(level int, lower_ns float8, upper_ns float8, count bigint, leaf boolean)
+           ORDER BY r.lower_ns, r.level $$;
+REVOKE ALL ON FUNCTION augur.latency_quantiles_json(bigint, float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.latency_histogram_json(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.latency_quantiles(bigint, float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.latency_histogram(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.latency_quantiles_json(bigint, float8[]) TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION augur.latency_histogram_json(bigint) TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION augur.latency_quantiles(bigint, float8[]) TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION augur.latency_histogram(bigint) TO pg_read_all_stats;

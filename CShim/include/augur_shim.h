@@ -149,6 +149,8 @@ typedef struct augur_query_sample
     int64_t     first_seen;     /* PostgreSQL TimestampTz: microseconds since 2000-01-01 UTC */
     int64_t     last_seen;
     const augur_query_shape *shape;     /* NULL if already handed over or unknown */
+    const void *histogram;              /* this window's latency histogram, or NULL */
+    int32_t     histogram_bytes;
 } augur_query_sample;
 
 /* How a query uses a column (bits of augur_query_sample.column_roles). */

@@ -235,7 +235,8 @@ enum CaptureFlush {
     ]
 
     /// Returns the number of rows written (queries, relation and column uses, join pairs,
-    /// lineage edges, error kinds, sampled transactions and their keys).
+    /// lineage edges, latency histograms and their deltas, error kinds, sampled
+    /// transactions and their keys).
     static func run() throws -> Int {
         var batch = augur_capture_batch()
         var error = augur_error()
@@ -265,6 +266,7 @@ enum CaptureFlush {
             { String($0.element.sourceAttnum) }, { $0.element.subtype.kind }, { $0.element.subtype.name },
             { $0.element.sourceLabel },
         ])
+        written += try HistogramFlush.run(queries)
         written += try upsert(upsertErrors, errors, errorColumns)
         let sampled = Array(UnsafeBufferPointer(start: batch.sampled, count: Int(max(batch.sampled_count, 0))))
         written += try upsert(insertSampledXacts, sampled, sampledXactColumns)

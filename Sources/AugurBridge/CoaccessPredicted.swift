@@ -26,13 +26,6 @@ func augurSwiftCoaccessPredicted(_ k: Int32, _ level: UnsafePointer<CChar>, _ me
             [("relation_a", JSONText.string($0.a)), ("relation_b", JSONText.string($0.b)),
              ("score", JSONText.number($0.score)), ("shared_neighbours", String($0.sharedNeighbours))]
         })
-        let bytes = Array(text.utf8)
-        guard let buffer = augur_alloc_result(bytes.count + 1) else {
-            throw PGError(sqlstate: .outOfMemory, message: "out of memory for \(bytes.count) bytes of predicted pairs")
-        }
-        bytes.withUnsafeBufferPointer { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        buffer[bytes.count] = 0
-        json.pointee = buffer
-        return true
+        return try hand(text, to: json)
     }
 }

@@ -1,0 +1,98 @@
+import AugurCore
+import CShim
+
+/// Each drained query's latency window: its non-empty cells go to augur.histogram_delta
+/// (what changed since the last flush), and it is merged into the query's cumulative
+/// histogram in augur.histogram.
+enum HistogramFlush {
+    private static let selectCumulative = """
+        SELECT h.userid, h.dbid, h.queryid, h.toplevel, encode(h.histogram, 'hex') AS histogram
+          FROM augur.histogram h
+          JOIN unnest($1::oid[], $2::oid[], $3::bigint[], $4::bool[]) AS k(userid, dbid, queryid, toplevel)
+            ON (h.userid, h.dbid, h.queryid, h.toplevel) = (k.userid, k.dbid, k.queryid, k.toplevel)
+        """
+
+    private static let upsertCumulative = """
+        INSERT INTO augur.histogram AS h (userid, dbid, queryid, toplevel, histogram, count, updated_at)
+        SELECT s.userid, s.dbid, s.queryid, s.toplevel, decode(s.histogram, 'hex'), s.count, now()
+          FROM unnest($1::oid[], $2::oid[], $3::bigint[], $4::bool[], $5::text[], $6::bigint[])
+               AS s(userid, dbid, queryid, toplevel, histogram, count)
+        ON CONFLICT (userid, dbid, queryid, toplevel) DO UPDATE SET
+            histogram = excluded.histogram, count = excluded.count, updated_at = excluded.updated_at
+        """
+
+    private static let insertDeltas = """
+        INSERT INTO augur.histogram_delta (userid, dbid, queryid, toplevel, window_end, level, lower_ns, upper_ns, count)
+        SELECT s.userid, s.dbid, s.queryid, s.toplevel, now(), s.level, s.lower_ns, s.upper_ns, s.count
+          FROM unnest($1::oid[], $2::oid[], $3::bigint[], $4::bool[], $5::int2[], $6::bigint[], $7::bigint[], $8::bigint[])
+               AS s(userid, dbid, queryid, toplevel, level, lower_ns, upper_ns, count)
+        ON CONFLICT DO NOTHING
+        """
+
+    /// Deltas older than augur.histogram_retention go (the cumulative histograms stay).
+    private static let expireDeltas = """
+        DELETE FROM augur.histogram_delta
+         WHERE window_end < now() - current_setting('augur.histogram_retention')::interval
+        """
+
+    private struct Key: Hashable {
+        var userid: UInt32, dbid: UInt32, queryid: Int64, toplevel: Bool
+        init(userid: UInt32, dbid: UInt32, queryid: Int64, toplevel: Bool) {
+            (self.userid, self.dbid, self.queryid, self.toplevel) = (userid, dbid, queryid, toplevel)
+        }
+        init(_ sample: augur_query_sample) {
+            self.init(userid: sample.userid, dbid: sample.dbid, queryid: sample.queryid, toplevel: sample.toplevel)
+        }
+        var columns: [String] { [String(userid), String(dbid), String(queryid), toplevel ? "t" : "f"] }
+    }
+
+    /// Returns the rows written.
+    static func run(_ samples: UnsafeBufferPointer<augur_query_sample>) throws -> Int {
+        var windows: [(Key, HistogramBuffer)] = []
+        for sample in samples {
+            guard let source = sample.histogram, sample.histogram_bytes > 0 else { continue }
+            let bytes = Array(UnsafeRawBufferPointer(start: source, count: Int(sample.histogram_bytes)))
+            let window = try HistogramBuffer(decoding: bytes)
+            if window.histogram.count > 0 { windows.append((Key(sample), window)) }
+        }
+        guard !windows.isEmpty else {
+            try SPI.execute(expireDeltas)
+            return 0
+        }
+        let keys = windows.map(\.0)
+        func arrays(_ columns: [[String?]]) -> [String?] {
+            (0..<(columns.first?.count ?? 0)).map { column in PostgresArray.literal(columns.map { $0[column] }) }
+        }
+
+        var cumulative: [Key: HistogramBuffer] = [:]
+        for row in try SPI.query(selectCumulative, arrays(keys.map(\.columns))) {
+            guard let userid = row["userid"]?.int, let dbid = row["dbid"]?.int, let queryid = row["queryid"]?.int,
+                  case .bool(let toplevel)? = row["toplevel"], let hex = row["histogram"]?.text,
+                  let bytes = HexBytes.decode(hex), let stored = try? HistogramBuffer(decoding: bytes) else { continue }
+            cumulative[Key(userid: UInt32(truncatingIfNeeded: userid), dbid: UInt32(truncatingIfNeeded: dbid),
+                           queryid: queryid, toplevel: toplevel)] = stored
+        }
+        var merged: [[String?]] = []
+        var deltas: [[String?]] = []
+        for (key, window) in windows {
+            let total: HistogramBuffer
+            if let stored = cumulative[key] {
+                _ = try stored.histogram.merge(window.histogram)
+                total = stored
+            } else {
+                total = window
+            }
+            merged.append(key.columns + [HexBytes.encode(total.histogram.encoded),
+                                         String(total.histogram.count)])
+            for cell in window.histogram.cells where cell.count > 0 {
+                deltas.append(key.columns + [String(cell.level), String(cell.lowerNanoseconds),
+                                             cell.upperNanoseconds == .max ? nil : String(cell.upperNanoseconds),
+                                             String(cell.count)])
+            }
+        }
+        try SPI.execute(upsertCumulative, arrays(merged))
+        try SPI.execute(insertDeltas, arrays(deltas))
+        try SPI.execute(expireDeltas)
+        return merged.count + deltas.count
+    }
+}

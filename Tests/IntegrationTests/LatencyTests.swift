@@ -1,0 +1,67 @@
+import PGHarness
+import XCTest
+
+/// Per-query latency histograms, from ExecutorEnd through the flush to SQL.
+final class LatencyTests: ClusterTestCase {
+    private func queryid(_ db: Connection, _ text: String) throws -> String {
+        try XCTUnwrap(try db.scalar("SELECT queryid FROM augur.query WHERE query = $1", [text]))
+    }
+
+    /// The q-quantile (rank ⌈q·n⌉) of the server log's execute durations, in ms.
+    private func loggedQuantile(_ cluster: Cluster, _ q: Double) -> Double {
+        let durations = cluster.serverLog.split(separator: "\n").compactMap { line -> Double? in
+            guard line.contains("execute <unnamed>: SELECT pg_sleep($1)"),
+                  let range = line.range(of: "duration: ") else { return nil }
+            return Double(line[range.upperBound...].prefix { $0 != " " })
+        }.sorted()
+        guard !durations.isEmpty else { return .nan }
+        return durations[max(Int((q * Double(durations.count)).rounded(.up)) - 1, 0)]
+    }
+
+    /// 900 executions near 1 ms and 300 near 10 ms: p50 is in the fast mode, p99 in the slow
+    /// one, and each reported interval holds the true quantile, read from the server log.
+    func testBimodalLatencyGivesP50AndP99WithHonestBounds() throws {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600", "log_min_duration_statement": "0"]))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        for i in 0..<1200 { try db.query("SELECT pg_sleep($1)", [i % 4 == 3 ? "0.010" : "0.001"]) }
+        try db.query("SELECT augur.flush()")
+        let id = try queryid(db, "SELECT pg_sleep($1)")
+        let rows = try db.query("SELECT q, value_ms, lower_ms, upper_ms, error_bound, count FROM augur.latency_quantiles($1, '{0.5,0.99}')", [id])
+        XCTAssertEqual(rows.count, 2)
+        for (row, q) in zip(rows, [0.5, 0.99]) {
+            let (value, lower, upper, bound) = (Double(row[1] ?? "") ?? -1, Double(row[2] ?? "") ?? -1,
+                                                Double(row[3] ?? "") ?? -1, Double(row[4] ?? "") ?? -1)
+            XCTAssertLessThanOrEqual(lower, value)
+            XCTAssertLessThanOrEqual(value, upper)
+            XCTAssertEqual(bound, (upper - lower) / (upper + lower), accuracy: 1e-9)
+            XCTAssertEqual(row[5], "1200")
+            // The log's execute phase also counts a little outside the executor: 0.3 ms slack.
+            let logged = loggedQuantile(cluster, q)
+            XCTAssertTrue(lower <= logged && logged - 0.3 <= upper, "q \(q): logged \(logged) ms, reported \(row)")
+        }
+        XCTAssertLessThan(Double(rows[0][1] ?? "") ?? 99, 5, "p50 is in the fast mode: \(rows[0])")
+        XCTAssertGreaterThan(Double(rows[1][1] ?? "") ?? 0, 8, "p99 is in the slow mode: \(rows[1])")
+
+        // A second flush window merges into the cumulative histogram.
+        for _ in 0..<100 { try db.query("SELECT pg_sleep($1)", ["0.001"]) }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.scalar("SELECT sum(count) FROM augur.latency_histogram($1)", [id]), "1300")
+        XCTAssertEqual(try db.scalar("SELECT count(DISTINCT window_end) FROM augur.histogram_delta WHERE queryid = $1", [id]), "2")
+        XCTAssertEqual(try db.scalar("SELECT sum(count) FROM augur.histogram_delta WHERE queryid = $1", [id]), "1300")
+
+        assertServerError("22023") { try db.query("SELECT * FROM augur.latency_quantiles($1, '{1.5}')", [id]) }
+        assertServerError("22004") { try db.query("SELECT * FROM augur.latency_quantiles($1, '{0.5,NULL}')", [id]) }
+        XCTAssertEqual(try db.query("SELECT * FROM augur.latency_quantiles(42)"), [])
+    }
+
+    func testHistogramsCanBeTurnedOff() throws {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600", "augur.histogram_bytes": "0"]))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        for _ in 0..<5 { try db.query("SELECT 1") }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.scalar("SELECT calls FROM augur.query WHERE query = 'SELECT $1'"), "5")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.histogram"), "0")
+    }
+}
