@@ -159,8 +159,10 @@ extern bool    augur_swift_flush(int64_t *flushed, augur_error *err);
 extern bool    augur_swift_histogram_format(void *buffer, int32_t bytes);
 extern void    augur_swift_histogram_record(void *buffer, uint64_t nanoseconds);
 extern void    augur_swift_histogram_reset(void *buffer);
-extern bool    augur_swift_latency(int64_t queryid, const char *what, const double *quantiles, int32_t nquantiles,
-                                   char **json, augur_error *err);
+extern bool    augur_swift_latency_quantiles(int64_t queryid, const double *quantiles, int32_t nquantiles,
+                                             const char *since, const char *until, char **json, augur_error *err);
+extern bool    augur_swift_latency_histogram(int64_t queryid, char **json, augur_error *err);
+extern bool    augur_swift_latency_changes(bool all_queries, int64_t queryid, char **json, augur_error *err);
 extern bool    augur_swift_coaccess_predicted(int32_t k, const char *level, const char *method, char **json,
                                               augur_error *err);
 

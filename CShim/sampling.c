@@ -144,7 +144,7 @@ known_value(Node *node, ParamListInfo params, Oid *type, Datum *value)
 
         if (id < 1 || id > params->numParams)
             return false;
-        param = params->paramFetch != NULL ? params->paramFetch(params, id, false, &workspace)
+        param = params->paramFetch != NULL ? params->paramFetch(params, id, true, &workspace)
             : &params->params[id - 1];
         if (param == NULL || param->isnull || !OidIsValid(param->ptype))
             return false;

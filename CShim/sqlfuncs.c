@@ -25,6 +25,7 @@ AUGUR_SQL_FUNCTION(augur_sql_flush);
 AUGUR_SQL_FUNCTION(augur_sql_coaccess_predicted);
 AUGUR_SQL_FUNCTION(augur_sql_latency_quantiles);
 AUGUR_SQL_FUNCTION(augur_sql_latency_histogram);
+AUGUR_SQL_FUNCTION(augur_sql_latency_changes);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -161,11 +162,21 @@ augur_sql_coaccess_predicted(PG_FUNCTION_ARGS)
     PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 
-/* augur.latency_quantiles_json(queryid, q float8[]): estimates with their bounds. */
+/* Text of a nullable timestamptz argument, or NULL. */
+static const char *
+optional_timestamp(FunctionCallInfo fcinfo, int argument)
+{
+    if (PG_ARGISNULL(argument))
+        return NULL;
+    return DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(argument)));
+}
+
+/* augur.latency_quantiles_json(queryid, q float8[], since, until): estimates with their
+ * bounds, from the cumulative histogram or, given a time range, its windows in it. */
 Datum
 augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
 {
-    ArrayType  *array = PG_GETARG_ARRAYTYPE_P(1);
+    ArrayType  *array;
     Datum      *elements;
     bool       *element_nulls;
     int         count;
@@ -173,6 +184,9 @@ augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
     char       *json = NULL;
     augur_error err;
 
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        PG_RETURN_NULL();
+    array = PG_GETARG_ARRAYTYPE_P(1);
     deconstruct_array(array, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
                       &elements, &element_nulls, &count);
     quantiles = palloc(sizeof(double) * Max(count, 1));
@@ -184,7 +198,8 @@ augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
                      errmsg("quantiles must not be NULL")));
         quantiles[i] = DatumGetFloat8(elements[i]);
     }
-    if (!augur_swift_latency(PG_GETARG_INT64(0), "quantiles", quantiles, count, &json, &err))
+    if (!augur_swift_latency_quantiles(PG_GETARG_INT64(0), quantiles, count, optional_timestamp(fcinfo, 2),
+                                       optional_timestamp(fcinfo, 3), &json, &err))
         augur_raise_if_error(&err);
     PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
@@ -196,7 +211,20 @@ augur_sql_latency_histogram(PG_FUNCTION_ARGS)
     char       *json = NULL;
     augur_error err;
 
-    if (!augur_swift_latency(PG_GETARG_INT64(0), "cells", NULL, 0, &json, &err))
+    if (!augur_swift_latency_histogram(PG_GETARG_INT64(0), &json, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/* augur.latency_changes_json(queryid): change points found in the flush windows of one
+ * query, or of all (NULL). */
+Datum
+augur_sql_latency_changes(PG_FUNCTION_ARGS)
+{
+    char       *json = NULL;
+    augur_error err;
+
+    if (!augur_swift_latency_changes(PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &json, &err))
         augur_raise_if_error(&err);
     PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }

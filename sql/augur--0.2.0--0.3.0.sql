@@ -272,18 +272,23 @@ SELECT pg_catalog.pg_extension_config_dump('augur.histogram', '');
 SELECT pg_catalog.pg_extension_config_dump('augur.histogram_delta', '');
 GRANT SELECT ON augur.histogram, augur.histogram_delta TO pg_read_all_stats;
 
-CREATE FUNCTION augur.latency_quantiles_json(queryid bigint, q float8[]) RETURNS jsonb
-    LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'augur_sql_latency_quantiles';
+CREATE FUNCTION augur.latency_quantiles_json(queryid bigint, q float8[], since timestamptz, until timestamptz)
+    RETURNS jsonb LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'augur_sql_latency_quantiles';
 CREATE FUNCTION augur.latency_histogram_json(queryid bigint) RETURNS jsonb
     LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'augur_sql_latency_histogram';
+CREATE FUNCTION augur.latency_changes_json(queryid bigint) RETURNS jsonb
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'augur_sql_latency_changes';
 
 -- A query's latency quantiles (all users' executions in this database, as flushed), each
--- with the interval the true value is known to lie in and the relative error bound.
-CREATE FUNCTION augur.latency_quantiles(queryid bigint, q float8[] DEFAULT '{0.5,0.9,0.99,0.999}')
+-- with the interval the true value is known to lie in and the relative error bound. With
+-- since and/or until, from the flush windows ending in (since, until] (kept for
+-- augur.histogram_retention); otherwise from the cumulative histogram.
+CREATE FUNCTION augur.latency_quantiles(queryid bigint, q float8[] DEFAULT '{0.5,0.9,0.99,0.999}',
+                                        since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
     RETURNS TABLE (q float8, value_ms float8, lower_ms float8, upper_ms float8, error_bound float8, count bigint)
     LANGUAGE sql STABLE
     AS $$ SELECT r.q, r.nanoseconds / 1e6, r.lower_ns / 1e6, r.upper_ns / 1e6, r.error_bound, r.count
-            FROM jsonb_to_recordset(augur.latency_quantiles_json(queryid, q))
+            FROM jsonb_to_recordset(augur.latency_quantiles_json(queryid, q, since, until))
                  AS r(q float8, nanoseconds float8, lower_ns float8, upper_ns float8, error_bound float8, count bigint)
            ORDER BY r.q $$;
 -- The buckets of a query's histogram that hold values: level 1 octaves, level 2 and 3
@@ -295,11 +300,29 @@ CREATE FUNCTION augur.latency_histogram(queryid bigint)
             FROM jsonb_to_recordset(augur.latency_histogram_json(queryid))
                  AS r(level int, lower_ns float8, upper_ns float8, count bigint, leaf boolean)
            ORDER BY r.lower_ns, r.level $$;
-REVOKE ALL ON FUNCTION augur.latency_quantiles_json(bigint, float8[]) FROM PUBLIC;
+-- Latency change points: a query's p50 or p99 moved by 2x or more and stayed, found by
+-- two-sided CUSUMs over its flush windows (merged until each holds 1000 executions; the
+-- first 8 make the baseline). started_at and detected_at are the ends of the flush
+-- windows where the change began and where it was flagged.
+CREATE FUNCTION augur.latency_changes(queryid bigint DEFAULT NULL)
+    RETURNS TABLE (queryid bigint, started_at timestamptz, detected_at timestamptz,
+                   before_p50_ms float8, before_p99_ms float8, after_p50_ms float8, after_p99_ms float8)
+    LANGUAGE sql STABLE
+    AS $$ SELECT r.queryid, r.started_at, r.detected_at, r.before_p50_ns / 1e6, r.before_p99_ns / 1e6,
+                 r.after_p50_ns / 1e6, r.after_p99_ns / 1e6
+            FROM jsonb_to_recordset(augur.latency_changes_json(queryid))
+                 AS r(queryid bigint, started_at timestamptz, detected_at timestamptz, before_p50_ns float8,
+                      before_p99_ns float8, after_p50_ns float8, after_p99_ns float8)
+           ORDER BY r.detected_at, r.queryid $$;
+REVOKE ALL ON FUNCTION augur.latency_quantiles_json(bigint, float8[], timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION augur.latency_histogram_json(bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION augur.latency_quantiles(bigint, float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.latency_changes_json(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.latency_quantiles(bigint, float8[], timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION augur.latency_histogram(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION augur.latency_quantiles_json(bigint, float8[]) TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION augur.latency_changes(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.latency_quantiles_json(bigint, float8[], timestamptz, timestamptz) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION augur.latency_histogram_json(bigint) TO pg_read_all_stats;
-GRANT EXECUTE ON FUNCTION augur.latency_quantiles(bigint, float8[]) TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION augur.latency_changes_json(bigint) TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION augur.latency_quantiles(bigint, float8[], timestamptz, timestamptz) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION augur.latency_histogram(bigint) TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION augur.latency_changes(bigint) TO pg_read_all_stats;

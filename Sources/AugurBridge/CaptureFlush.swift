@@ -36,8 +36,6 @@ enum CaptureFlush {
             decayed_at = now()
         """
 
-    private static let thisDatabase =
-        "(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
 
     /// Names are resolved where they can be: relations of this database, at first sight.
     private static let upsertRelations = """
@@ -45,7 +43,7 @@ enum CaptureFlush {
         SELECT s.dbid, s.queryid, s.relid,
                (SELECT format('%I.%I', n.nspname, c.relname)
                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                 WHERE c.oid = s.relid AND s.dbid = \(thisDatabase)),
+                 WHERE c.oid = s.relid AND s.dbid = \(currentDatabaseOID)),
                s.written
           FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::bool[]) AS s(dbid, queryid, relid, written)
         ON CONFLICT (dbid, queryid, relid) DO UPDATE SET
@@ -59,9 +57,9 @@ enum CaptureFlush {
         SELECT s.dbid, s.queryid, s.relid, s.attnum,
                (SELECT format('%I.%I', n.nspname, c.relname)
                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                 WHERE c.oid = s.relid AND s.dbid = \(thisDatabase)),
+                 WHERE c.oid = s.relid AND s.dbid = \(currentDatabaseOID)),
                (SELECT a.attname FROM pg_catalog.pg_attribute a
-                 WHERE a.attrelid = s.relid AND a.attnum = s.attnum AND s.dbid = \(thisDatabase)),
+                 WHERE a.attrelid = s.relid AND a.attnum = s.attnum AND s.dbid = \(currentDatabaseOID)),
                string_to_array(s.roles, ',')
           FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::text[])
                AS s(dbid, queryid, relid, attnum, roles)
@@ -78,7 +76,7 @@ enum CaptureFlush {
         (SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname)
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
            JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = \(attnum)
-          WHERE c.oid = \(relid) AND s.dbid = \(thisDatabase))
+          WHERE c.oid = \(relid) AND s.dbid = \(currentDatabaseOID))
         """
     }
 
@@ -127,7 +125,7 @@ enum CaptureFlush {
         SELECT s.dbid, s.userid, s.pid, s.lxid, \(timestamp("s.ended_at")), s.sample_rate, s.relids::oid[],
                ARRAY(SELECT (SELECT format('%I.%I', n.nspname, c.relname)
                                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                              WHERE c.oid = u.relid AND s.dbid = \(thisDatabase))
+                              WHERE c.oid = u.relid AND s.dbid = \(currentDatabaseOID))
                        FROM unnest(s.relids::oid[]) WITH ORDINALITY AS u(relid, i) ORDER BY u.i)
           FROM unnest($1::oid[], $2::oid[], $3::int[], $4::bigint[], $5::bigint[], $6::float8[], $7::text[])
                AS s(dbid, userid, pid, lxid, ended_at, sample_rate, relids)

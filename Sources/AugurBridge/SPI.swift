@@ -1,6 +1,9 @@
 import AugurCore
 import CShim
 
+/// This database's OID, in SQL: Augur's tables hold rows of every database.
+let currentDatabaseOID = "(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
+
 /// One result row, decoded into Swift values by column type.
 struct SPIRow {
     let columns: [String]

@@ -1,4 +1,5 @@
 import AugurCore
+import TestSupport
 import XCTest
 
 final class CoaccessPredictionTests: XCTestCase {
@@ -31,7 +32,7 @@ final class CoaccessPredictionTests: XCTestCase {
     /// A synthetic workload of services: each owns 8 of 64 tables, is called with Zipf-like
     /// popularity, and its queries join two of its own tables (popular ones more often),
     /// or, one time in ten, one of its tables and any other table.
-    private func window(_ random: inout SeededRandom, queries: Int) -> [String: Double] {
+    private func window(_ random: inout SplitMix64, queries: Int) -> [String: Double] {
         let services = 8, tablesPerService = 8
         let servicePopularity = (0..<services).map { 1 / Double($0 + 1) }
         let tablePopularity = (0..<tablesPerService).map { 1 / Double($0 + 1) }
@@ -67,7 +68,7 @@ final class CoaccessPredictionTests: XCTestCase {
         var precision: [String: Double] = [:]
         var recurring = 0.0
         for seed in 0..<seeds {
-            var random = SeededRandom(state: UInt64(1000 + seed))
+            var random = SplitMix64(state: UInt64(1000 + seed))
             let training = window(&random, queries: 300)
             let next = window(&random, queries: 300)
             let graph = CoaccessGraph(edges: training.map { (names($0.key).a, names($0.key).b, $0.value) })

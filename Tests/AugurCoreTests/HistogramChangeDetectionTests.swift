@@ -1,5 +1,6 @@
 import AugurCore
 import XCTest
+import TestSupport
 
 /// `LatencyChangeDetector` on per-window summaries taken from real histograms, one
 /// per window, as the worker will produce them.

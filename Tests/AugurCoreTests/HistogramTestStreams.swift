@@ -1,19 +1,9 @@
 import AugurCore
 import Foundation
+import TestSupport
 
-/// SplitMix64: small, seeded, reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in (0, 1).
-    mutating func unit() -> Double { (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992 }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
+/// The distributions the streams draw from.
+extension SplitMix64 {
     mutating func normal() -> Double { sqrt(-2 * log(unit())) * cos(2 * .pi * unit()) }
     /// exp(N(ln median, sigma)) nanoseconds.
     mutating func logNormal(median: Double, sigma: Double) -> UInt64 {

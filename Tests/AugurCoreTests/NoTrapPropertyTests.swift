@@ -1,4 +1,5 @@
 import AugurCore
+import TestSupport
 import XCTest
 
 /// Code that runs inside a server process must never trap. These feed the core's entry
@@ -7,7 +8,7 @@ final class NoTrapPropertyTests: XCTestCase {
     private let alphabet = Array("SunMonFriSatdaily0123456789:-, \t+éZ".unicodeScalars)
 
     func testMaintenanceWindowParsesOrRejectsAnything() {
-        var random = SeededRandom(state: 20261128)
+        var random = SplitMix64(state: 20261128)
         for _ in 0..<20_000 {
             var text = ""
             for _ in 0..<random.below(24) { text.unicodeScalars.append(alphabet[random.below(alphabet.count)]) }
@@ -23,7 +24,7 @@ final class NoTrapPropertyTests: XCTestCase {
     }
 
     func testNormalizerKeepsEverythingOutsideConstants() {
-        var random = SeededRandom(state: 42)
+        var random = SplitMix64(state: 42)
         for _ in 0..<20_000 {
             let statement = (0..<random.below(64)).map { _ in UInt8(truncatingIfNeeded: random.below(256)) }
             let constants = (0..<random.below(6)).map { _ in
@@ -37,7 +38,7 @@ final class NoTrapPropertyTests: XCTestCase {
     }
 
     func testSQLValueDecodesAnyTextForm() {
-        var random = SeededRandom(state: 7)
+        var random = SplitMix64(state: 7)
         for _ in 0..<20_000 {
             let text = String(decoding: (0..<random.below(24)).map { _ in UInt8(truncatingIfNeeded: random.below(128)) },
                               as: UTF8.self)

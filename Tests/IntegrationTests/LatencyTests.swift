@@ -64,4 +64,41 @@ final class LatencyTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT calls FROM augur.query WHERE query = 'SELECT $1'"), "5")
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.histogram"), "0")
     }
+
+    /// A query whose latency steps up 4x: the change is found in its flush windows, and
+    /// quantiles over a time range see either regime.
+    func testLatencyStepIsDetectedAndRangesSeeEachRegime() throws {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600", "augur.track": "'all'"]))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        func window(_ n: Int) throws {
+            try db.query("""
+                DO $$ DECLARE n int := \(n); BEGIN
+                    FOR i IN 1..1000 LOOP PERFORM count(*) FROM generate_series(1, n); END LOOP;
+                END $$
+                """)
+            try db.query("SELECT augur.flush()")
+        }
+        for _ in 0..<10 { try window(2_000) }
+        let stepped = try XCTUnwrap(try db.scalar("SELECT clock_timestamp()"))
+        for _ in 0..<6 { try window(8_000) }
+        let id = try XCTUnwrap(try db.scalar("SELECT queryid FROM augur.query WHERE query LIKE 'SELECT count(*) FROM generate_series%'"))
+
+        let changes = try db.query("""
+            SELECT started_at > $2::timestamptz, detected_at > $2::timestamptz, after_p50_ms / before_p50_ms
+              FROM augur.latency_changes($1)
+            """, [id, stepped])
+        XCTAssertEqual(changes.count, 1, "\(changes)")
+        XCTAssertEqual(changes.first?[0], "t")
+        XCTAssertEqual(changes.first?[1], "t")
+        XCTAssertGreaterThan(Double(changes.first?[2] ?? "") ?? 0, 2)
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.latency_changes()"), "1")
+
+        let before = try db.query("SELECT upper_ms, count FROM augur.latency_quantiles($1, '{0.5}', until => $2)", [id, stepped])
+        let after = try db.query("SELECT lower_ms, count FROM augur.latency_quantiles($1, '{0.5}', since => $2)", [id, stepped])
+        XCTAssertEqual(before.first?[1], "10000")
+        XCTAssertEqual(after.first?[1], "6000")
+        XCTAssertLessThan(Double(before.first?[0] ?? "") ?? .infinity, Double(after.first?[0] ?? "") ?? 0,
+                          "the p50 intervals of the two regimes do not overlap")
+    }
 }

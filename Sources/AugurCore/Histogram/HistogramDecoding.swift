@@ -72,6 +72,8 @@ extension LatencyHistogram {
 /// persisted snapshots. Not for the hot path (the server's live histograms are views of
 /// shared memory).
 public final class HistogramBuffer {
+    /// A view of this buffer's memory: valid only while the buffer lives. Use it inside
+    /// the buffer's scope (`withExtendedLifetime(buffer)` when the buffer is a temporary).
     public let histogram: LatencyHistogram
     private let memory: UnsafeMutableRawPointer
 

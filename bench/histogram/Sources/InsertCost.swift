@@ -1,6 +1,7 @@
 import AugurCore
 import Foundation
 import Histogram
+import TestSupport
 
 /// Time per `record` for Augur (2 KB) and HdrHistogram, in interleaved rounds (the
 /// order alternates) over the same pre-generated values; medians over rounds.
