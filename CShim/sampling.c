@@ -155,9 +155,27 @@ known_value(Node *node, ParamListInfo params, Oid *type, Datum *value)
     return false;
 }
 
+/*
+ * The relation column a Var of a scan's quals stands for: the scanned relation's own, or,
+ * in an index-only scan's quals (varno INDEX_VAR), the one the index column holds.
+ */
+static AttrNumber
+scanned_column(Var *var, Index scanrelid, List *index_tlist)
+{
+    Node       *indexed;
+
+    if (var->varno == scanrelid)
+        return var->varattno;
+    if (index_tlist == NIL || var->varno != INDEX_VAR || var->varattno < 1 ||
+        var->varattno > list_length(index_tlist))
+        return InvalidAttrNumber;
+    indexed = (Node *) ((TargetEntry *) list_nth(index_tlist, var->varattno - 1))->expr;
+    return IsA(indexed, Var) ? ((Var *) indexed)->varattno : InvalidAttrNumber;
+}
+
 /* column = value conjuncts of one scan's quals, for the relation it scans. */
 static void
-add_equality_keys(List *quals, Oid relid, Index scanrelid, ParamListInfo params)
+add_equality_keys(List *quals, Oid relid, Index scanrelid, List *index_tlist, ParamListInfo params)
 {
     ListCell   *cell;
 
@@ -169,6 +187,7 @@ add_equality_keys(List *quals, Oid relid, Index scanrelid, ParamListInfo params)
         Oid         type;
         Datum       value;
         char       *name;
+        AttrNumber  attnum;
 
         if (!IsA(op, OpExpr) || list_length(op->args) != 2)
             continue;
@@ -185,12 +204,13 @@ add_equality_keys(List *quals, Oid relid, Index scanrelid, ParamListInfo params)
             while (column != NULL && IsA(column, RelabelType))
                 column = (Node *) ((RelabelType *) column)->arg;
         }
-        if (column == NULL || !IsA(column, Var) || ((Var *) column)->varno != scanrelid ||
+        if (column == NULL || !IsA(column, Var) ||
+            (attnum = scanned_column((Var *) column, scanrelid, index_tlist)) == InvalidAttrNumber ||
             !known_value(other, params, &type, &value))
             continue;
         name = get_opname(op->opno);
         if (name != NULL && strcmp(name, "=") == 0)
-            add_key(relid, ((Var *) column)->varattno, type, value);
+            add_key(relid, attnum, type, value);
     }
 }
 
@@ -243,17 +263,21 @@ collect_keys(PlanState *state, KeyWalk *walk)
     {
         case T_SeqScan:
         case T_IndexScan:
+        case T_IndexOnlyScan:
         case T_BitmapHeapScan:
         case T_TidScan:
             {
                 Index       scanrelid = ((Scan *) plan)->scanrelid;
                 Oid         relid = exec_rt_fetch(scanrelid, walk->estate)->relid;
 
-                add_equality_keys(plan->qual, relid, scanrelid, walk->params);
+                add_equality_keys(plan->qual, relid, scanrelid, NIL, walk->params);
                 if (IsA(plan, IndexScan))
-                    add_equality_keys(((IndexScan *) plan)->indexqualorig, relid, scanrelid, walk->params);
+                    add_equality_keys(((IndexScan *) plan)->indexqualorig, relid, scanrelid, NIL, walk->params);
+                else if (IsA(plan, IndexOnlyScan))
+                    add_equality_keys(((IndexOnlyScan *) plan)->indexqual, relid, scanrelid,
+                                      ((IndexOnlyScan *) plan)->indextlist, walk->params);
                 else if (IsA(plan, BitmapHeapScan))
-                    add_equality_keys(((BitmapHeapScan *) plan)->bitmapqualorig, relid, scanrelid, walk->params);
+                    add_equality_keys(((BitmapHeapScan *) plan)->bitmapqualorig, relid, scanrelid, NIL, walk->params);
                 break;
             }
         case T_ModifyTable:
@@ -276,6 +300,16 @@ augur_sample_statement(QueryDesc *query_desc)
     {
         decided_lxid = CURRENT_LXID;
         sampled = augur_sample_rate > 0 && pg_prng_double(&pg_global_prng_state) < augur_sample_rate;
+        /*
+         * A full ring would drop the transaction at commit: skip the work now (count read
+         * without the lock: a hint is enough). At high rates this caps sampling at
+         * augur.max_sampled_xacts per flush.
+         */
+        if (sampled && ring->count >= ring->capacity)
+        {
+            pg_atomic_fetch_add_u64(&ring->dropped, 1);
+            sampled = false;
+        }
         if (sampled)
         {
             memset(&current, 0, sizeof(current));

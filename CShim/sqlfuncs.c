@@ -147,6 +147,16 @@ augur_sql_flush(PG_FUNCTION_ARGS)
     PG_RETURN_INT64(flushed);
 }
 
+/* The jsonb text a Swift function handed back, or the error it reported, raised now that
+ * it has returned. */
+static Datum
+jsonb_from_swift(bool ok, const char *json, augur_error *err)
+{
+    if (!ok)
+        augur_raise_if_error(err);
+    return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
 /* augur.coaccess_predicted_json(k, level, method): the predicted pairs as a jsonb array,
  * which augur.coaccess_predicted() turns into rows. */
 Datum
@@ -156,10 +166,9 @@ augur_sql_coaccess_predicted(PG_FUNCTION_ARGS)
     char       *method = text_to_cstring(PG_GETARG_TEXT_PP(2));
     char       *json = NULL;
     augur_error err;
+    bool        ok = augur_swift_coaccess_predicted(PG_GETARG_INT32(0), level, method, &json, &err);
 
-    if (!augur_swift_coaccess_predicted(PG_GETARG_INT32(0), level, method, &json, &err))
-        augur_raise_if_error(&err);
-    PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+    PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }
 
 /* Text of a nullable timestamptz argument, or NULL. */
@@ -183,6 +192,7 @@ augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
     double     *quantiles;
     char       *json = NULL;
     augur_error err;
+    bool        ok;
 
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
         PG_RETURN_NULL();
@@ -198,10 +208,9 @@ augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
                      errmsg("quantiles must not be NULL")));
         quantiles[i] = DatumGetFloat8(elements[i]);
     }
-    if (!augur_swift_latency_quantiles(PG_GETARG_INT64(0), quantiles, count, optional_timestamp(fcinfo, 2),
-                                       optional_timestamp(fcinfo, 3), &json, &err))
-        augur_raise_if_error(&err);
-    PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+    ok = augur_swift_latency_quantiles(PG_GETARG_INT64(0), quantiles, count, optional_timestamp(fcinfo, 2),
+                                       optional_timestamp(fcinfo, 3), &json, &err);
+    PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }
 
 /* augur.latency_histogram_json(queryid): the merged histogram's non-empty cells. */
@@ -210,10 +219,9 @@ augur_sql_latency_histogram(PG_FUNCTION_ARGS)
 {
     char       *json = NULL;
     augur_error err;
+    bool        ok = augur_swift_latency_histogram(PG_GETARG_INT64(0), &json, &err);
 
-    if (!augur_swift_latency_histogram(PG_GETARG_INT64(0), &json, &err))
-        augur_raise_if_error(&err);
-    PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+    PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }
 
 /* augur.latency_changes_json(queryid): change points found in the flush windows of one
@@ -223,10 +231,10 @@ augur_sql_latency_changes(PG_FUNCTION_ARGS)
 {
     char       *json = NULL;
     augur_error err;
+    bool        ok = augur_swift_latency_changes(PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0),
+                                                 &json, &err);
 
-    if (!augur_swift_latency_changes(PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &json, &err))
-        augur_raise_if_error(&err);
-    PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+    PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }
 
 /*

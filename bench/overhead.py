@@ -10,6 +10,7 @@ identically configured; only shared_preload_libraries and the extensions created
              worker confirmed running (SELECT state FROM augur.worker_status)
     both     shared_preload_libraries = 'pg_stat_statements,augur', both extensions created
     augur-nohist  as augur, with augur.histogram_bytes = 0 (latency histograms off)
+    augur-nosample  as augur, with augur.sample_rate = 0 (no transaction sampling)
 
 Each cluster is initialised with `pgbench -i -s SCALE -q` followed by a CHECKPOINT. Then,
 for each workload in turn, R rounds are run; a round runs pgbench once against every
@@ -88,6 +89,7 @@ CONFIGS = {
     "pgss": ("pg_stat_statements", ["pg_stat_statements"], {}),
     "augur": ("augur", ["augur"], {}),
     "augur-nohist": ("augur", ["augur"], {"augur.histogram_bytes": "0"}),
+    "augur-nosample": ("augur", ["augur"], {"augur.sample_rate": "0"}),
     "both": ("pg_stat_statements,augur", ["pg_stat_statements", "augur"], {}),
 }
 DEFAULT_CONFIGS = "vanilla,pgss,augur,both"

@@ -236,6 +236,9 @@ enum CaptureFlush {
     /// lineage edges, latency histograms and their deltas, error kinds, sampled
     /// transactions and their keys).
     static func run() throws -> Int {
+        // One flush at a time (the worker's and augur.flush()): histograms are merged
+        // read-modify-write, and a second flush must see the first one's rows.
+        try SPI.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('augur flush'))")
         var batch = augur_capture_batch()
         var error = augur_error()
         guard augur_capture_drain(&batch, &error) else { throw PGError(copying: error) }
