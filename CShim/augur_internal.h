@@ -90,6 +90,7 @@ bool  augur_root_column(Oid *relid, AttrNumber *attnum);
 void  augur_append_unique(void *array, int16_t *count, int capacity, const void *item, size_t size);
 List *augur_level_quals(Query *query);
 bool  augur_is_equi_join(Node *qual);
+Node *augur_strip_relabel(Node *node);
 /* Lineage of one query level that writes, and of a query that defines target_relid's
  * columns (CREATE TABLE AS, views, materialized views) (lineage.c). */
 void  augur_collect_lineage(Query *query, AugurQueryShape *shape);
@@ -113,6 +114,13 @@ Size  augur_errors_shmem_size(void);
 void  augur_errors_shmem_init(void);
 void  augur_errors_record(const ErrorData *edata);
 void  augur_errors_drain(augur_capture_batch *out);
+
+/* This backend's local transaction id (PostgreSQL 17 moved it into vxid). */
+#if PG_VERSION_NUM >= 170000
+#define CURRENT_LXID (MyProc->vxid.lxid)
+#else
+#define CURRENT_LXID (MyProc->lxid)
+#endif
 
 /* Sampled transactions (sampling.c) */
 struct QueryDesc;

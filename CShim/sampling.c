@@ -24,12 +24,6 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
-#if PG_VERSION_NUM >= 170000
-#define CURRENT_LXID (MyProc->vxid.lxid)
-#else
-#define CURRENT_LXID (MyProc->lxid)
-#endif
-
 typedef struct AugurSampleRing
 {
     int         capacity;
@@ -128,8 +122,7 @@ add_key(Oid relid, AttrNumber attnum, Oid type, Datum value)
 static bool
 known_value(Node *node, ParamListInfo params, Oid *type, Datum *value)
 {
-    while (node != NULL && IsA(node, RelabelType))
-        node = (Node *) ((RelabelType *) node)->arg;
+    node = augur_strip_relabel(node);
     if (node != NULL && IsA(node, Const) && !((Const *) node)->constisnull)
     {
         *type = ((Const *) node)->consttype;
@@ -191,18 +184,13 @@ add_equality_keys(List *quals, Oid relid, Index scanrelid, List *index_tlist, Pa
 
         if (!IsA(op, OpExpr) || list_length(op->args) != 2)
             continue;
-        column = linitial(op->args);
+        column = augur_strip_relabel(linitial(op->args));
         other = lsecond(op->args);
-        while (column != NULL && IsA(column, RelabelType))
-            column = (Node *) ((RelabelType *) column)->arg;
         if (column == NULL || !IsA(column, Var))
         {
-            Node       *swap = column;
-
-            column = other;
-            other = swap;
-            while (column != NULL && IsA(column, RelabelType))
-                column = (Node *) ((RelabelType *) column)->arg;
+            /* value = column */
+            other = column;
+            column = augur_strip_relabel(lsecond(op->args));
         }
         if (column == NULL || !IsA(column, Var) ||
             (attnum = scanned_column((Var *) column, scanrelid, index_tlist)) == InvalidAttrNumber ||

@@ -146,7 +146,6 @@ typedef struct ColumnContext
 } ColumnContext;
 
 static void mark_var(ColumnContext *context, Var *var);
-static Node *strip_casts(Node *node);
 
 /* Marks every column a (non-Query) expression of this level reads with context->roles. */
 static bool
@@ -189,7 +188,7 @@ join_alias(RangeTblEntry *rte, Var *var)
 {
     if (rte->rtekind != RTE_JOIN || var->varattno <= 0 || var->varattno > list_length(rte->joinaliasvars))
         return NULL;
-    return strip_casts(list_nth(rte->joinaliasvars, var->varattno - 1));
+    return augur_strip_relabel(list_nth(rte->joinaliasvars, var->varattno - 1));
 }
 
 /* The relation column a Var of this level stands for, through join aliases; false if
@@ -228,8 +227,9 @@ mark_var(ColumnContext *context, Var *var)
         (void) mark_vars_walker(alias, context);
 }
 
-static Node *
-strip_casts(Node *node)
+/* A binary-compatible cast (RelabelType) leaves the column as it is: see through it. */
+Node *
+augur_strip_relabel(Node *node)
 {
     while (node != NULL && IsA(node, RelabelType))
         node = (Node *) ((RelabelType *) node)->arg;
@@ -262,15 +262,15 @@ operator_role(Oid opno)
 bool
 augur_is_equi_join(Node *qual)
 {
-    OpExpr     *op = (OpExpr *) strip_casts(qual);
+    OpExpr     *op = (OpExpr *) augur_strip_relabel(qual);
     Node       *left;
     Node       *right;
 
     if (op == NULL || !IsA(op, OpExpr) || list_length(op->args) != 2 ||
         operator_role(op->opno) != AUGUR_ROLE_FILTER_EQUALITY)
         return false;
-    left = strip_casts(linitial(op->args));
-    right = strip_casts(lsecond(op->args));
+    left = augur_strip_relabel(linitial(op->args));
+    right = augur_strip_relabel(lsecond(op->args));
     /* a comparison with an enclosing level's column (a correlated sublink) filters */
     return IsA(left, Var) && IsA(right, Var) && ((Var *) left)->varno != ((Var *) right)->varno &&
         ((Var *) left)->varlevelsup == 0 && ((Var *) right)->varlevelsup == 0;
@@ -311,7 +311,7 @@ augur_level_quals(Query *query)
 static void
 mark_qual(ColumnContext *context, Node *qual)
 {
-    qual = strip_casts(qual);
+    qual = augur_strip_relabel(qual);
     if (qual == NULL)
         return;
     if (augur_is_equi_join(qual))
@@ -320,8 +320,8 @@ mark_qual(ColumnContext *context, Node *qual)
         Oid         left_relid, right_relid;
         AttrNumber  left_attnum, right_attnum;
 
-        if (base_column(context, (Var *) strip_casts(linitial(op->args)), &left_relid, &left_attnum) &&
-            base_column(context, (Var *) strip_casts(lsecond(op->args)), &right_relid, &right_attnum))
+        if (base_column(context, (Var *) augur_strip_relabel(linitial(op->args)), &left_relid, &left_attnum) &&
+            base_column(context, (Var *) augur_strip_relabel(lsecond(op->args)), &right_relid, &right_attnum))
             add_join_pair(context->shape, left_relid, left_attnum, right_relid, right_attnum);
         mark_vars(context, qual, AUGUR_ROLE_JOIN_KEY);
     }

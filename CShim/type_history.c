@@ -35,11 +35,6 @@ typedef struct PendingTypeChange
  * current transaction's (a failed ALTER leaves entries behind; the next transaction
  * ignores them). */
 static List *pending = NIL;
-#if PG_VERSION_NUM >= 170000
-#define CURRENT_LXID (MyProc->vxid.lxid)
-#else
-#define CURRENT_LXID (MyProc->lxid)
-#endif
 static LocalTransactionId pending_lxid = InvalidLocalTransactionId;
 
 static EventTriggerData *
