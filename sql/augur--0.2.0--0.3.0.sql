@@ -254,7 +254,7 @@ CREATE TABLE augur.histogram (
     histogram  bytea       NOT NULL,    -- the core's layout, version byte first
     count      bigint      NOT NULL,
     updated_at timestamptz NOT NULL,
-    PRIMARY KEY (userid, dbid, queryid, toplevel)
+    PRIMARY KEY (dbid, queryid, userid, toplevel)       -- read by query id
 );
 CREATE TABLE augur.histogram_delta (
     userid     oid         NOT NULL,
@@ -266,8 +266,10 @@ CREATE TABLE augur.histogram_delta (
     lower_ns   bigint      NOT NULL,
     upper_ns   bigint,                  -- NULL: unbounded (clamped high)
     count      bigint      NOT NULL,
-    PRIMARY KEY (userid, dbid, queryid, toplevel, window_end, level, lower_ns)
+    -- read by query id and time range; expired by time
+    PRIMARY KEY (dbid, queryid, window_end, userid, toplevel, level, lower_ns)
 );
+CREATE INDEX ON augur.histogram_delta (window_end);
 SELECT pg_catalog.pg_extension_config_dump('augur.histogram', '');
 SELECT pg_catalog.pg_extension_config_dump('augur.histogram_delta', '');
 GRANT SELECT ON augur.histogram, augur.histogram_delta TO pg_read_all_stats;
