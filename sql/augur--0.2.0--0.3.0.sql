@@ -188,9 +188,14 @@ BEGIN
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pg_stat_statements';
     IF pgss_schema IS NOT NULL THEN
-        pgss_calls := format('SELECT s.dbid, s.queryid, sum(s.calls)::bigint, '
-                             '(SELECT stats_reset FROM %1$I.pg_stat_statements_info) '
-                             'FROM %1$I.pg_stat_statements(false) s GROUP BY 1, 2', pgss_schema);
+        BEGIN
+            EXECUTE format('SELECT 1 FROM %I.pg_stat_statements(false) LIMIT 1', pgss_schema);
+            pgss_calls := format('SELECT s.dbid, s.queryid, sum(s.calls)::bigint, '
+                                 '(SELECT stats_reset FROM %1$I.pg_stat_statements_info) '
+                                 'FROM %1$I.pg_stat_statements(false) s GROUP BY 1, 2', pgss_schema);
+        EXCEPTION WHEN object_not_in_prerequisite_state THEN
+            NULL;   -- created but not preloaded: it has nothing to merge
+        END;
     END IF;
     RETURN QUERY EXECUTE format($query$
     WITH pgss(dbid, queryid, calls, since) AS (%s),

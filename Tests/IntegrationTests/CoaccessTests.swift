@@ -177,6 +177,15 @@ final class CoaccessTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT calls FROM augur.coaccess()"), "1")
     }
 
+    /// pg_stat_statements created but not preloaded has nothing to add, and breaks nothing.
+    func testPgStatStatementsWithoutPreloadIsIgnored() throws {
+        let (_, db) = try schemaCluster()
+        try db.query("CREATE EXTENSION pg_stat_statements")
+        try db.query("SELECT * FROM customers c JOIN orders o ON o.customer_id = c.id")
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.scalar("SELECT calls FROM augur.coaccess() WHERE relation_a = 'public.customers'"), "1")
+    }
+
     /// customers and items are both used with orders, never together: the predicted pair.
     func testPredictedPairsComeFromSharedNeighbours() throws {
         let (_, db) = try schemaCluster()
