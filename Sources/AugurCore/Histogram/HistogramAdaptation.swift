@@ -7,9 +7,10 @@
 ///    would ever refine them, yet they are what users ask for. A quantile is pinned
 ///    once at least 8 values lie above it (before that its place is noise). Breadth
 ///    first: all tracked quantiles get level 2 before any gets level 3. The buckets
-///    either side of a pinned one are refined next: a quantile near an edge crosses it
-///    as values arrive, and a bucket refined only then carries a residual that widens
-///    the bound.
+///    either side of a pinned one (across an octave edge) are refined next: a quantile
+///    near an edge crosses it as values arrive, and a bucket refined only then carries a
+///    residual that widens the bound. So are the octaves either side of its octave, to
+///    level 2, for a quantile that moves by more than a bucket.
 /// 2. Change detection: a one-sided CUSUM per level-2 leaf over its share of each window,
 ///    S ← max(0, S + hits − k), flags a sustained shift of mass into the leaf or a
 ///    concentration that its 1/8-octave resolution blurs (share above k/512 for long
@@ -20,7 +21,8 @@
 /// childless group is merged back into its parent (its counts become the parent's
 /// residual): the one idle longest, if one has caught nothing for `staleAge` passes,
 /// else the one holding the fewest values. Groups holding a tracked quantile are never
-/// taken; their neighbours only by a tracked quantile. A detector-driven refinement may
+/// taken, but for a level-3 group by a tracked quantile whose octave has no group; their
+/// neighbours (buckets and octaves) only by a tracked quantile. A detector-driven refinement may
 /// take a group that is still active only if that group holds under half the values of
 /// the bucket to be refined, so two candidates cannot take a slot from each other back
 /// and forth.
