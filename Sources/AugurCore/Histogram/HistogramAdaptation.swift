@@ -7,9 +7,10 @@
 ///    would ever refine them, yet they are what users ask for. A quantile is pinned
 ///    once at least 8 values lie above it (before that its place is noise). Breadth
 ///    first: all tracked quantiles get level 2 before any gets level 3. The buckets
-///    either side of a pinned one are refined next: a quantile near an edge crosses it
-///    as values arrive, and a bucket refined only then carries a residual that widens
-///    the bound.
+///    either side of a pinned one (across an octave edge) are refined next: a quantile
+///    near an edge crosses it as values arrive, and a bucket refined only then carries a
+///    residual that widens the bound. So are the octaves either side of its octave, to
+///    level 2, for a quantile that moves by more than a bucket.
 /// 2. Change detection: a one-sided CUSUM per level-2 leaf over its share of each window,
 ///    S ← max(0, S + hits − k), flags a sustained shift of mass into the leaf or a
 ///    concentration that its 1/8-octave resolution blurs (share above k/512 for long
@@ -20,7 +21,8 @@
 /// childless group is merged back into its parent (its counts become the parent's
 /// residual): the one idle longest, if one has caught nothing for `staleAge` passes,
 /// else the one holding the fewest values. Groups holding a tracked quantile are never
-/// taken; their neighbours only by a tracked quantile. A detector-driven refinement may
+/// taken, but for a level-3 group by a tracked quantile whose octave has no group; their
+/// neighbours (buckets and octaves) only by a tracked quantile. A detector-driven refinement may
 /// take a group that is still active only if that group holds under half the values of
 /// the bucket to be refined, so two candidates cannot take a slot from each other back
 /// and forth.
@@ -49,14 +51,36 @@ extension LatencyHistogram {
         // small budget spends its slots evenly; then the neighbours, which may not take a
         // slot from each other or from a quantile.
         var octaves = pins, buckets = pins, neighbours = homes
-        while let pin = octaves.popFirst() { if case .octave = pin { refine(pin, pinned: true, protected: &protected) } }
+        // The octaves either side of a tracked quantile's octave get level 2: a quantile
+        // that moves into one then finds it refined, rather than an octave-wide residual
+        // of everything it caught before. Their groups are kept like the quantiles' own,
+        // except from a tracked quantile's octave.
+        var octaveNeighbours = SlotMask(), missingOctaves = OctaveMask()
+        forEachNeighbourOctave(of: homes) { octave in
+            if let existing = level2Slot(ofOctave: octave) {
+                touch(slot: existing, epoch: epoch)
+                octaveNeighbours.insert(existing)
+            } else {
+                missingOctaves.insert(octave)
+            }
+        }
+        // A tracked quantile's octave outranks another quantile's level-3 group and an
+        // octave neighbour: it may take one (a level-1 bound is 33%, a level-2 one 3%).
+        var groups = level2Groups(in: protected)
+        while let pin = octaves.popFirst() { if case .octave = pin { refine(pin, pinned: true, protected: &groups) } }
+        protected.formUnion(groups)
         while let pin = buckets.popFirst() { if case .level2 = pin { refine(pin, pinned: true, protected: &protected) } }
+        protected.formUnion(octaveNeighbours)
         protected.formUnion(neighbourhood)
         while case .level2(let group, let bucket)? = neighbours.popFirst() {
-            for neighbour in stride(from: bucket - 1, through: bucket + 1, by: 2)
-            where (0..<HistogramLayout.level2Fanout).contains(neighbour) {
-                refine(.level2(slot: group, bucket: neighbour), pinned: true, protected: &protected)
+            for step in stride(from: -1, through: 1, by: 2) {
+                if let (slot, neighbour) = adjacentBucket(group: group, bucket: bucket, step: step) {
+                    refine(.level2(slot: slot, bucket: neighbour), pinned: true, protected: &protected)
+                }
             }
+        }
+        for octave in 0..<HistogramLayout.octaveCount where missingOctaves.contains(octave) {
+            refine(.octave(octave), pinned: true, protected: &protected)
         }
         if let alarm { refine(alarm, pinned: false, protected: &protected) }
         if let heavy = heaviestUnrefinedOctave() { refine(heavy, pinned: false, protected: &protected) }
@@ -175,12 +199,48 @@ extension LatencyHistogram {
                                       _ protected: inout SlotMask, _ neighbourhood: inout SlotMask) {
         protected.insert(group)
         touch(slot: group, epoch: epoch)
-        for neighbour in max(bucket - 1, 0)...min(bucket + 1, HistogramLayout.level2Fanout - 1) {
-            if let fine = level3Slot(under: group, bucket: neighbour) {
-                if neighbour == bucket { protected.insert(fine) } else { neighbourhood.insert(fine) }
+        if let fine = level3Slot(under: group, bucket: bucket) {
+            protected.insert(fine)
+            touch(slot: fine, epoch: epoch)
+        }
+        for step in stride(from: -1, through: 1, by: 2) {
+            if let (slot, neighbour) = adjacentBucket(group: group, bucket: bucket, step: step),
+               let fine = level3Slot(under: slot, bucket: neighbour) {
+                neighbourhood.insert(fine)
                 touch(slot: fine, epoch: epoch)
             }
         }
+    }
+
+    /// The level-2 bucket next to `bucket` of `group` (step −1 or +1), across an octave
+    /// edge when the next octave has a group; nil when there is none.
+    private func adjacentBucket(group: Int, bucket: Int, step: Int) -> (slot: Int, bucket: Int)? {
+        let next = bucket + step
+        if (0..<HistogramLayout.level2Fanout).contains(next) { return (group, next) }
+        let octave = Int(load(slotOffset(group) + HistogramLayout.parentOffset) as UInt8) + step
+        guard (0..<HistogramLayout.octaveCount).contains(octave), let slot = level2Slot(ofOctave: octave)
+        else { return nil }
+        return (slot, next < 0 ? HistogramLayout.level2Fanout - 1 : 0)
+    }
+
+    /// Calls `body` with each octave next to one holding a home (no repeats, any order).
+    private func forEachNeighbourOctave(of homes: RefinementList, _ body: (Int) -> Void) {
+        var list = homes, seen = OctaveMask()
+        while case .level2(let group, _)? = list.popFirst() {
+            let octave = Int(load(slotOffset(group) + HistogramLayout.parentOffset) as UInt8)
+            for neighbour in stride(from: octave - 1, through: octave + 1, by: 2)
+            where (0..<HistogramLayout.octaveCount).contains(neighbour) && !seen.contains(neighbour) {
+                seen.insert(neighbour)
+                body(neighbour)
+            }
+        }
+    }
+
+    /// The level-2 groups among `mask`.
+    private func level2Groups(in mask: SlotMask) -> SlotMask {
+        var groups = SlotMask()
+        for slot in 0..<slotCount where mask.contains(slot) && slotKind(slot) == .level2 { groups.insert(slot) }
+        return groups
     }
 
     private func heaviestUnrefinedOctave() -> Refinement? {
@@ -194,12 +254,13 @@ extension LatencyHistogram {
     }
 
     /// Gives `target` children, if a slot is free or can be reclaimed (see above).
-    func refine(_ target: Refinement, pinned: Bool, protected: inout SlotMask) {
+    func refine(_ target: Refinement, pinned: Bool, mayEvict: Bool = true, protected: inout SlotMask) {
         let epoch: UInt16 = load(HistogramLayout.epochOffset)
         switch target {
         case .octave(let octave):
             guard level2Slot(ofOctave: octave) == nil,
-                  let slot = claimSlot(for: UInt64(octaveCount(octave)), pinned: pinned, protected: protected)
+                  let slot = claimSlot(for: UInt64(octaveCount(octave)), pinned: pinned,
+                                     mayEvict: mayEvict, protected: protected)
             else { return }
             store(SlotKind.level2.rawValue, slotOffset(slot) + HistogramLayout.kindOffset)
             store(UInt8(octave), slotOffset(slot) + HistogramLayout.parentOffset)
@@ -209,7 +270,8 @@ extension LatencyHistogram {
         case .level2(let group, let bucket):
             guard slotKind(group) == .level2, level3Slot(under: group, bucket: bucket) == nil else { return }
             protected.insert(group)
-            guard let slot = claimSlot(for: UInt64(counter(group, bucket)), pinned: pinned, protected: protected)
+            guard let slot = claimSlot(for: UInt64(counter(group, bucket)), pinned: pinned,
+                                       mayEvict: mayEvict, protected: protected)
             else { return }
             store(SlotKind.level3.rawValue | UInt8(bucket << 4), slotOffset(slot) + HistogramLayout.kindOffset)
             store(UInt8(group), slotOffset(slot) + HistogramLayout.parentOffset)
@@ -220,9 +282,10 @@ extension LatencyHistogram {
     }
 
     /// A zeroed slot for a bucket holding `mass` values: a free one, else a reclaimed one.
-    private func claimSlot(for mass: UInt64, pinned: Bool, protected: SlotMask) -> Int? {
+    private func claimSlot(for mass: UInt64, pinned: Bool, mayEvict evictionWanted: Bool,
+                           protected: SlotMask) -> Int? {
         let epoch: UInt16 = load(HistogramLayout.epochOffset)
-        let mayEvict = count >= Self.evictionMinimum
+        let mayEvict = evictionWanted && count >= Self.evictionMinimum
         var stalest: Int?, stalestAge: UInt16 = 0
         for slot in 0..<slotCount {
             guard let kind = slotKind(slot) else { continue }
@@ -367,6 +430,13 @@ struct SlotMask {
         }
         return word & (UInt64(1) << UInt64(slot & 63)) != 0
     }
+}
+
+/// A set of octaves (0…63).
+struct OctaveMask {
+    private var bits: UInt64 = 0
+    mutating func insert(_ octave: Int) { bits |= 1 << UInt64(octave & 63) }
+    func contains(_ octave: Int) -> Bool { bits & (1 << UInt64(octave & 63)) != 0 }
 }
 
 /// The four tracked ranks, ascending, consumed from the front.
