@@ -94,14 +94,16 @@ run_cycle(int32 previous_state)
 }
 
 /*
- * Sleeps until augur.naptime has passed since the cycle ended. The latch is also set by
- * things that are not for us (sinval catch-up after a burst of DDL, for one), so a wake
- * alone does not start a cycle; a reload does, so a new naptime applies at once.
+ * Sleeps until augur.naptime has passed since the cycle started, so that cycles start
+ * every naptime however long a flush takes (the flush lag stays within naptime plus one
+ * flush). The latch is also set by things that are not for us (sinval catch-up after a
+ * burst of DDL, for one), so a wake alone does not start a cycle; a reload does, so a new
+ * naptime applies at once.
  */
 static void
-wait_for_next_cycle(void)
+wait_for_next_cycle(TimestampTz cycle_started)
 {
-    TimestampTz due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), augur_naptime * 1000L);
+    TimestampTz due = TimestampTzPlusMilliseconds(cycle_started, augur_naptime * 1000L);
 
     for (;;)
     {
@@ -126,6 +128,7 @@ void
 augur_worker_main(Datum main_arg)
 {
     int32       state = AUGUR_WORKER_STARTING;
+    TimestampTz cycle_started;
 
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGTERM, die);
@@ -151,7 +154,8 @@ augur_worker_main(Datum main_arg)
             ProcessConfigFile(PGC_SIGHUP);
         }
 
+        cycle_started = GetCurrentTimestamp();
         state = run_cycle(state);
-        wait_for_next_cycle();
+        wait_for_next_cycle(cycle_started);
     }
 }
