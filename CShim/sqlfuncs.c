@@ -12,6 +12,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/timestamp.h"
 
 #define AUGUR_SQL_FUNCTION(name) \
     PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
@@ -26,6 +27,7 @@ AUGUR_SQL_FUNCTION(augur_sql_coaccess_predicted);
 AUGUR_SQL_FUNCTION(augur_sql_latency_quantiles);
 AUGUR_SQL_FUNCTION(augur_sql_latency_histogram);
 AUGUR_SQL_FUNCTION(augur_sql_latency_changes);
+AUGUR_SQL_FUNCTION(augur_sql_refresh_index_advice);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -235,6 +237,26 @@ augur_sql_latency_changes(PG_FUNCTION_ARGS)
                                                  &json, &err);
 
     PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
+}
+
+/* augur.refresh_index_advice(unused_after interval): refreshes the drop_index
+ * recommendations; returns how many indexes are proposed. */
+Datum
+augur_sql_refresh_index_advice(PG_FUNCTION_ARGS)
+{
+    Interval   *unused_after = PG_GETARG_INTERVAL_P(0);
+    double      seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
+                                                             IntervalPGetDatum(unused_after)));
+    int64_t     proposed = 0;
+    augur_error err;
+
+    if (seconds < 0)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("unused_after must not be negative")));
+    if (!augur_swift_recommend_indexes(seconds, &proposed, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_INT64(proposed);
 }
 
 /*

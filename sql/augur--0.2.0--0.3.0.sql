@@ -333,3 +333,109 @@ GRANT EXECUTE ON FUNCTION augur.latency_changes_json(bigint) TO pg_read_all_stat
 GRANT EXECUTE ON FUNCTION augur.latency_quantiles(bigint, float8[], timestamptz, timestamptz) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION augur.latency_histogram(bigint) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION augur.latency_changes(bigint) TO pg_read_all_stats;
+
+-- Advisories (issue 6). Each recommendation has a kind (so far 'drop_index'), the object
+-- it concerns, the DDL that carries it out and the DDL that undoes it, a status
+-- (proposed, simulated, approved, applied, verified, rolled_back, rejected), a one-line
+-- reason, its evidence and its estimated benefit (for drop_index: bytes freed). Every
+-- action a DBA or Augur takes on one goes to augur.action_log.
+CREATE TABLE augur.recommendation (
+    id                bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    dbid              oid         NOT NULL,
+    kind              text        NOT NULL,
+    target            text        NOT NULL,
+    ddl               text        NOT NULL,
+    rollback_ddl      text,
+    status            text        NOT NULL DEFAULT 'proposed'
+                      CHECK (status IN ('proposed', 'simulated', 'approved', 'applied', 'verified',
+                                        'rolled_back', 'rejected')),
+    reason            text        NOT NULL,
+    evidence          jsonb       NOT NULL,
+    estimated_benefit float8,
+    measured_benefit  float8,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);
+-- One open recommendation per object and kind.
+CREATE UNIQUE INDEX ON augur.recommendation (dbid, kind, target)
+    WHERE status IN ('proposed', 'simulated', 'approved');
+CREATE TABLE augur.action_log (
+    id                bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    recommendation_id bigint      REFERENCES augur.recommendation ON DELETE SET NULL,
+    at                timestamptz NOT NULL DEFAULT now(),
+    actor             name        NOT NULL DEFAULT session_user,
+    action            text        NOT NULL,
+    ddl               text,
+    outcome           text        NOT NULL,
+    error             text
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.recommendation', '');
+SELECT pg_catalog.pg_extension_config_dump('augur.action_log', '');
+GRANT SELECT ON augur.recommendation, augur.action_log TO pg_read_all_stats;
+
+-- This database's recommendations, best first.
+CREATE VIEW augur.recommendations AS
+SELECT r.id, r.kind, r.target, r.ddl, r.rollback_ddl, r.status, r.reason, r.evidence,
+       r.estimated_benefit, r.measured_benefit, r.created_at, r.updated_at
+  FROM augur.recommendation r
+ WHERE r.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database());
+GRANT SELECT ON augur.recommendations TO pg_read_all_stats;
+
+CREATE FUNCTION augur.refresh_index_advice(unused_after interval) RETURNS bigint
+    LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_refresh_index_advice';
+REVOKE ALL ON FUNCTION augur.refresh_index_advice(interval) FROM PUBLIC;
+
+-- Index advice, refreshed: for now the indexes worth dropping (exact duplicates, B-tree
+-- indexes whose columns lead another B-tree, indexes not scanned in the `unused_after`
+-- the statistics cover), never a primary key, unique or constraint index. Returns the
+-- open drop_index recommendations, largest first; none gives a NOTICE.
+CREATE FUNCTION augur.recommend_indexes(unused_after interval DEFAULT '7 days')
+    RETURNS SETOF augur.recommendations
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF augur.refresh_index_advice(unused_after) = 0 THEN
+        RAISE NOTICE 'no index to drop';
+    END IF;
+    RETURN QUERY SELECT * FROM augur.recommendations r
+                  WHERE r.kind = 'drop_index' AND r.status IN ('proposed', 'simulated', 'approved')
+                  ORDER BY r.estimated_benefit DESC NULLS LAST, r.target;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.recommend_indexes(interval) FROM PUBLIC;
+
+-- Status changes a DBA makes, logged. An unknown id is 22023; a recommendation not in a
+-- state the change applies to is 55000.
+CREATE FUNCTION augur.set_status(id bigint, action text, allowed text[], new_status text)
+    RETURNS SETOF augur.recommendations
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current augur.recommendation;
+BEGIN
+    SELECT * INTO current FROM augur.recommendation r WHERE r.id = set_status.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'recommendation % does not exist', id
+            USING ERRCODE = '22023', HINT = 'augur.recommendations lists the ids.';
+    END IF;
+    IF current.status <> ALL (allowed) THEN
+        RAISE EXCEPTION 'recommendation % is %, so it cannot be %', id, current.status, new_status
+            USING ERRCODE = '55000', HINT = format('Only a recommendation that is %s can be.', array_to_string(allowed, ' or '));
+    END IF;
+    UPDATE augur.recommendation r SET status = new_status, updated_at = now() WHERE r.id = set_status.id;
+    INSERT INTO augur.action_log (recommendation_id, action, ddl, outcome)
+    VALUES (id, action, current.ddl, new_status);
+    RETURN QUERY SELECT * FROM augur.recommendations r WHERE r.id = set_status.id;
+END
+$$;
+CREATE FUNCTION augur.approve(id bigint) RETURNS SETOF augur.recommendations
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT * FROM augur.set_status(id, 'approve', '{proposed,simulated}', 'approved') $$;
+CREATE FUNCTION augur.reject(id bigint) RETURNS SETOF augur.recommendations
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT * FROM augur.set_status(id, 'reject', '{proposed,simulated,approved}', 'rejected') $$;
+REVOKE ALL ON FUNCTION augur.set_status(bigint, text, text[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.approve(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.reject(bigint) FROM PUBLIC;

@@ -24,9 +24,13 @@ public enum JSONText {
         value.isFinite ? value.description : "null"
     }
 
+    /// An object given as (key, already-encoded value) pairs.
+    public static func object(_ members: [(String, String)]) -> String {
+        "{" + members.map { string($0.0) + ": " + $0.1 }.joined(separator: ", ") + "}"
+    }
+
     /// An array of objects, each given as (key, already-encoded value) pairs.
     public static func array(of objects: [[(String, String)]]) -> String {
-        "[" + objects.map { "{" + $0.map { string($0.0) + ": " + $0.1 }.joined(separator: ", ") + "}" }
-            .joined(separator: ", ") + "]"
+        "[" + objects.map(object).joined(separator: ", ") + "]"
     }
 }
