@@ -5,10 +5,7 @@ import XCTest
 /// status changes a DBA makes.
 final class IndexAdviceTests: ClusterTestCase {
     private func cluster() throws -> Connection {
-        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"]))
-        let db = try cluster.connect()
-        try db.query("""
-            CREATE EXTENSION augur;
+        try augurCluster(setup: """
             CREATE TABLE orders (id int PRIMARY KEY, customer_id int, placed date, status text);
             INSERT INTO orders SELECT g, g % 100, date '2026-01-01' + g % 300, 'new' FROM generate_series(1, 1000) g;
             CREATE INDEX orders_id_again ON orders (id);                       -- duplicates the primary key
@@ -18,7 +15,6 @@ final class IndexAdviceTests: ClusterTestCase {
             CREATE UNIQUE INDEX orders_placed_id ON orders (placed, id);       -- unique: never proposed
             CREATE INDEX orders_lower_status ON orders (lower(status))         -- an expression, not a prefix
             """)
-        return db
     }
 
     func testDropAdviceNamesTheRightIndexesWithTheirDDL() throws {

@@ -4,16 +4,12 @@ import XCTest
 /// Column-level lineage of INSERT ... SELECT and UPDATE ... SET.
 final class LineageTests: ClusterTestCase {
     private func lineageCluster() throws -> Connection {
-        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"]))
-        let db = try cluster.connect()
-        try db.query("""
-            CREATE EXTENSION augur;
+        try augurCluster(setup: """
             CREATE TABLE raw_orders(id int, customer text, amount numeric, status text);
             CREATE TABLE orders(id bigint, customer text, amount numeric);
             CREATE TABLE totals(customer text, total numeric, n bigint);
             CREATE TABLE ranked(customer text, total numeric)
             """)
-        return db
     }
 
     /// "target<-source:SUBTYPE ..." of the edges written by statements matching `text`.

@@ -4,15 +4,11 @@ import XCTest
 /// Transactions sampled by augur.sample_rate: their relations and key values.
 final class SamplingTests: ClusterTestCase {
     private func cluster(_ settings: [String: String] = [:]) throws -> Connection {
-        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"].merging(settings) { $1 }))
-        let db = try cluster.connect()
-        try db.query("""
-            CREATE EXTENSION augur;
+        try augurCluster(settings, setup: """
             CREATE TABLE customers(id int PRIMARY KEY, name text);
             CREATE TABLE orders(id int PRIMARY KEY, customer_id int REFERENCES customers, total numeric);
             CREATE TABLE notes(body text)
             """)
-        return db
     }
 
     func testSampledTransactionKeepsItsRelationsAndKeyValues() throws {

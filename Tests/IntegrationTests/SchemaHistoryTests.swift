@@ -4,15 +4,11 @@ import XCTest
 /// Column type changes and dropped objects, recorded by the extension's event triggers.
 final class SchemaHistoryTests: ClusterTestCase {
     private func cluster() throws -> Connection {
-        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"]))
-        let db = try cluster.connect()
-        try db.query("""
-            CREATE EXTENSION augur;
+        try augurCluster(setup: """
             CREATE ROLE app LOGIN;
             CREATE TABLE orders(id int PRIMARY KEY, amount numeric, status text, placed date);
             ALTER TABLE orders OWNER TO app
             """)
-        return db
     }
 
     func testTypeChangesAreKeptWithOldAndNewTypeAndWho() throws {

@@ -12,6 +12,17 @@ open class ClusterTestCase: XCTestCase {
         return cluster
     }
 
+    /// A cluster with Augur created and its worker asleep (`augur.naptime` 3600 unless
+    /// `settings` says otherwise), so the test's own `augur.flush()` calls are the only
+    /// flushes; then `setup` (SQL) is run. Returns a connection to its postgres database.
+    public func augurCluster(_ settings: [String: String] = [:], setup: String = "") throws -> Connection {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"].merging(settings) { $1 }))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        if !setup.isEmpty { try db.query(setup) }
+        return db
+    }
+
     open override func tearDown() {
         for cluster in clusters {
             cluster.stop()
