@@ -222,7 +222,10 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string, READ_ONLY_TR
     if (counted && !shaped && IsA(statement, CreateTableAsStmt) &&
         IsA(((CreateTableAsStmt *) statement)->query, Query))
         definition = copyObject((Query *) ((CreateTableAsStmt *) statement)->query);
-    INSTR_TIME_SET_CURRENT(start);
+    /* Read the clock only for statements that are counted (BEGIN and COMMIT are many). */
+    INSTR_TIME_SET_ZERO(start);
+    if (counted)
+        INSTR_TIME_SET_CURRENT(start);
     if (nested)
         nesting_level++;
     PG_TRY();
