@@ -84,7 +84,23 @@ extension LatencyHistogram {
         }
         if let alarm { refine(alarm, pinned: false, protected: &protected) }
         if let heavy = heaviestUnrefinedOctave() { refine(heavy, pinned: false, protected: &protected) }
+        refineOccupiedOctaves(protected: &protected)
         store(epoch &+ 1, HistogramLayout.epochOffset)
+    }
+
+    /// While slots are plentiful, every octave that caught a value gets level 2 at once:
+    /// a quantile that later moves there finds it refined, not an octave-wide residual of
+    /// what it caught before. A quarter of the slots (at least 4) stays free for the
+    /// triggers above; these groups are evictable like any detector-driven one.
+    private func refineOccupiedOctaves(protected: inout SlotMask) {
+        var free = 0
+        for slot in 0..<slotCount where slotKind(slot) == .free { free += 1 }
+        let reserve = max(4, slotCount / 4)
+        for octave in 0..<HistogramLayout.octaveCount where free > reserve {
+            guard octaveCount(octave) > 0, level2Slot(ofOctave: octave) == nil else { continue }
+            refine(.octave(octave), pinned: false, mayEvict: false, protected: &protected)
+            free -= 1
+        }
     }
 
     /// Updates every level-2 leaf's CUSUM; returns the leaf with the highest score past h.

@@ -68,6 +68,12 @@ enum HistogramLayout {
 
     /// Values between adaptation passes: the change detector's window.
     @inlinable static var adaptInterval: UInt16 { 512 }
+    /// Values until the next pass, given the count after this one: passes at 16, 32, 64,
+    /// … 512 values, then every 512. Values counted before a bucket is refined stay in its
+    /// residual for good, so a fresh histogram takes its first shape early.
+    @inlinable static func adaptInterval(afterCount count: UInt64) -> UInt16 {
+        count >= UInt64(adaptInterval) ? adaptInterval : UInt16(max(count, 16))
+    }
 
     /// A buffer of `capacity` bytes holds this many slots.
     static func slotCount(capacity: Int) -> Int {

@@ -30,7 +30,7 @@ public struct LatencyHistogram {
         base.storeBytes(of: Layout.version, toByteOffset: Layout.versionOffset, as: UInt8.self)
         base.storeBytes(of: UInt8(slotCount), toByteOffset: Layout.slotCountOffset, as: UInt8.self)
         base.storeBytes(of: UInt64.max, toByteOffset: Layout.minOffset, as: UInt64.self)
-        base.storeBytes(of: Layout.adaptInterval, toByteOffset: Layout.untilAdaptOffset, as: UInt16.self)
+        base.storeBytes(of: Layout.adaptInterval(afterCount: 0), toByteOffset: Layout.untilAdaptOffset, as: UInt16.self)
     }
 
     /// A view of a buffer this library formatted itself (the hot path: the C side keeps
@@ -75,7 +75,7 @@ public struct LatencyHistogram {
         let untilAdapt: UInt16 = load(Layout.untilAdaptOffset)
         if untilAdapt <= 1 {
             adapt()
-            store(Layout.adaptInterval, Layout.untilAdaptOffset)
+            store(Layout.adaptInterval(afterCount: count), Layout.untilAdaptOffset)
         } else {
             store(untilAdapt &- 1, Layout.untilAdaptOffset)
         }
@@ -133,9 +133,11 @@ public struct LatencyHistogram {
 
     /// Empties every counter but keeps the layout: a histogram per flush window starts
     /// with the resolution the previous window found, so its quantiles are fine at once.
-    /// The next adaptation pass is a full window away.
+    /// The next adaptation pass is a full window away, or, while nothing is refined yet,
+    /// the warm-up schedule starts again.
     public func resetCounts() {
-        store(Layout.adaptInterval, Layout.untilAdaptOffset)
+        let refined = (0..<Layout.octaveCount).contains { level2Slot(ofOctave: $0) != nil }
+        store(refined ? Layout.adaptInterval : Layout.adaptInterval(afterCount: 0), Layout.untilAdaptOffset)
         store(UInt64(0), Layout.totalOffset)
         store(UInt64.max, Layout.minOffset)
         store(UInt64(0), Layout.maxOffset)
