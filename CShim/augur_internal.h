@@ -172,6 +172,7 @@ extern bool    augur_swift_latency_quantiles(int64_t queryid, const double *quan
 extern bool    augur_swift_latency_histogram(int64_t queryid, char **json, augur_error *err);
 extern bool    augur_swift_latency_changes(bool all_queries, int64_t queryid, char **json, augur_error *err);
 extern bool    augur_swift_recommend_indexes(double unused_after_seconds, int64_t *proposed, augur_error *err);
+extern bool    augur_swift_recommend_new_indexes(double budget_bytes, int64_t *proposed, augur_error *err);
 extern bool    augur_swift_coaccess_predicted(int32_t k, const char *level, const char *method, char **json,
                                               augur_error *err);
 

@@ -20,6 +20,7 @@ int     augur_naptime = 10;
 int     augur_max_queries = 5000;
 double  augur_sample_rate = 0.01;
 char   *augur_maintenance_window = NULL;
+static char *augur_index_budget = NULL;
 int     augur_track = AUGUR_TRACK_TOP;
 int     augur_coaccess_half_life = 7 * 24 * 3600;
 int     augur_max_sampled_xacts = 1000;
@@ -128,6 +129,11 @@ define_gucs(void)
                                "a range such as Mon-Fri, or daily. Empty means never.",
                                &augur_maintenance_window, "", PGC_SIGHUP, 0,
                                check_maintenance_window, NULL, NULL);
+    DefineCustomStringVariable("augur.index_budget",
+                               "Storage the index advice may spend on new indexes.",
+                               "A size such as '2GB' or a percentage of the database's size such as '10%'.",
+                               &augur_index_budget, "10%", PGC_USERSET, 0,
+                               NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("augur");
 #else

@@ -28,6 +28,7 @@ AUGUR_SQL_FUNCTION(augur_sql_latency_quantiles);
 AUGUR_SQL_FUNCTION(augur_sql_latency_histogram);
 AUGUR_SQL_FUNCTION(augur_sql_latency_changes);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_index_advice);
+AUGUR_SQL_FUNCTION(augur_sql_refresh_index_creation_advice);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -255,6 +256,24 @@ augur_sql_refresh_index_advice(PG_FUNCTION_ARGS)
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("unused_after must not be negative")));
     if (!augur_swift_recommend_indexes(seconds, &proposed, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_INT64(proposed);
+}
+
+/* augur.refresh_index_creation_advice(budget_bytes float8): refreshes the create_index
+ * recommendations (hypopg what-if, Extend under the budget); returns how many. */
+Datum
+augur_sql_refresh_index_creation_advice(PG_FUNCTION_ARGS)
+{
+    double      budget = PG_GETARG_FLOAT8(0);
+    int64_t     proposed = 0;
+    augur_error err;
+
+    if (!(budget >= 0))
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("the index budget must not be negative")));
+    if (!augur_swift_recommend_new_indexes(budget, &proposed, &err))
         augur_raise_if_error(&err);
     PG_RETURN_INT64(proposed);
 }

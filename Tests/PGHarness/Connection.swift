@@ -16,6 +16,8 @@ public struct ServerError: Error, CustomStringConvertible {
 /// A libpq connection. Rows come back in text form, nil for NULL.
 public final class Connection {
     private let conn: OpaquePointer
+    /// Every NOTICE (and WARNING) the server sent, primary message only, oldest first.
+    public private(set) var notices: [String] = []
 
     public init(conninfo: String) throws {
         guard let conn = PQconnectdb(conninfo) else {
@@ -27,6 +29,11 @@ public final class Connection {
             throw ServerError(sqlstate: "08006", message: message)
         }
         self.conn = conn
+        PQsetNoticeReceiver(conn, { context, result in
+            guard let context, let result,
+                  let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))) else { return }
+            Unmanaged<Connection>.fromOpaque(context).takeUnretainedValue().notices.append(String(cString: message))
+        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit { PQfinish(conn) }

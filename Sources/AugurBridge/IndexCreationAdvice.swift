@@ -1,0 +1,252 @@
+import AugurCore
+import CShim
+
+/// augur.recommend_indexes(): the indexes worth creating for this database's captured
+/// workload, chosen by the core's Extend search with costs from the planner and hypopg's
+/// hypothetical indexes (no real index is built), kept in augur.recommendation.
+enum IndexCreationAdvice {
+    /// Captured statements of this database with the share of a day they cover.
+    private static let statements = """
+        WITH q AS (
+            SELECT queryid, sum(calls)::float8 AS calls, sum(rows)::float8 AS rows, min(query) AS query
+              FROM augur.query WHERE dbid = \(currentDatabaseOID) AND query IS NOT NULL GROUP BY queryid),
+        span AS (
+            SELECT greatest(extract(epoch FROM max(last_seen) - min(first_seen)), 3600)::float8 AS seconds
+              FROM augur.query WHERE dbid = \(currentDatabaseOID))
+        SELECT q.queryid, q.calls * 86400 / span.seconds AS calls_per_day, q.rows / greatest(q.calls, 1) AS rows_per_call,
+               q.query
+          FROM q, span
+        """
+
+    /// How each statement uses each column of an ordinary table that still exists (a
+    /// dropped table or column simply drops out here).
+    private static let columnUses = """
+        SELECT u.queryid, format('%I.%I', n.nspname, c.relname) AS table_name, quote_ident(a.attname) AS column_name,
+               array_to_string(u.roles, ',') AS roles, coalesce(r.written, false) AS table_written
+          FROM augur.column_use u
+          JOIN pg_catalog.pg_class c ON c.oid = u.relid AND c.relkind IN ('r', 'm', 'p')
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = u.relid AND a.attnum = u.attnum AND NOT a.attisdropped
+          LEFT JOIN augur.relation_use r ON r.dbid = u.dbid AND r.queryid = u.queryid AND r.relid = u.relid
+         WHERE u.dbid = \(currentDatabaseOID) AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
+        """
+
+    private static let hypopgSchema = """
+        SELECT quote_ident(n.nspname) AS schema FROM pg_catalog.pg_extension e
+          JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'
+        """
+
+    private static let forgetStale = """
+        DELETE FROM augur.recommendation
+         WHERE dbid = \(currentDatabaseOID) AND kind = 'create_index' AND status = 'proposed' AND target <> ALL ($1::text[])
+        """
+
+    private static let upsert = """
+        INSERT INTO augur.recommendation AS r (dbid, kind, target, ddl, rollback_ddl, reason, evidence, estimated_benefit)
+        SELECT \(currentDatabaseOID), 'create_index', s.target, s.ddl, s.rollback_ddl, s.reason, s.evidence::jsonb, s.benefit
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[])
+               AS s(target, ddl, rollback_ddl, reason, evidence, benefit)
+         WHERE NOT EXISTS (SELECT 1 FROM augur.recommendation x
+                            WHERE x.dbid = \(currentDatabaseOID) AND x.kind = 'create_index' AND x.target = s.target
+                              AND x.status = 'rejected')
+        ON CONFLICT (dbid, kind, target) WHERE status IN ('proposed', 'simulated', 'approved') DO UPDATE SET
+            ddl = excluded.ddl, rollback_ddl = excluded.rollback_ddl, reason = excluded.reason,
+            evidence = excluded.evidence, estimated_benefit = excluded.estimated_benefit, updated_at = now()
+        """
+
+    /// The roles a B-tree can serve: equality and IN lists, ranges, join keys, GROUP BY and ORDER BY.
+    private static let indexableRoles: Set<Substring> = ["filter_equality", "filter_in", "filter_range", "join_key",
+                                                         "grouped", "ordered"]
+
+    /// Returns the number of indexes proposed for creation.
+    static func refresh(budgetBytes: Double) throws -> Int {
+        guard let schema = try SPI.query(hypopgSchema).first?["schema"]?.text else {
+            throw PGError(sqlstate: SQLState("55000")!, message: "index creation advice needs the hypopg extension",
+                          hint: "CREATE EXTENSION hypopg; or call augur.recommend_indexes(include_new => false) for drop advice alone.")
+        }
+        var texts: [Int64: String] = [:]
+        var byQuery: [Int64: (callsPerDay: Double, rowsPerCall: Double)] = [:]
+        for row in try SPI.query(statements) {
+            guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
+            texts[queryid] = text
+            byQuery[queryid] = (row["calls_per_day"]?.double ?? 0, row["rows_per_call"]?.double ?? 0)
+        }
+        var columns: [String: [String]] = [:]
+        var reads: [Int64: Set<String>] = [:]
+        var written: [Int64: [String: Set<String>]] = [:]
+        for row in try SPI.query(columnUses) {
+            guard let queryid = row["queryid"]?.int, let table = row["table_name"]?.text,
+                  let column = row["column_name"]?.text, let roles = row["roles"]?.text else { continue }
+            let roleSet = Set(roles.split(separator: ","))
+            if !roleSet.isDisjoint(with: indexableRoles) {
+                reads[queryid, default: []].insert(table)
+                if !(columns[table] ?? []).contains(column) { columns[table, default: []].append(column) }
+            }
+            if case .bool(true)? = row["table_written"] {
+                written[queryid, default: [:]][table, default: []].formUnion(roleSet.contains("written") ? [column] : [])
+            }
+        }
+        let workload = byQuery.keys.sorted().compactMap { queryid -> IndexSelection.Statement? in
+            guard let text = texts[queryid], let usage = byQuery[queryid] else { return nil }
+            let kind = NormalizedStatement.Kind(text)
+            var writes: [String: IndexSelection.Statement.Write] = [:]
+            for (table, changed) in written[queryid] ?? [:] {
+                writes[table] = .init(rowsPerCall: usage.rowsPerCall, columns: kind == .update ? changed : nil)
+            }
+            let tables = kind.isPlannable ? reads[queryid] ?? [] : []
+            guard !tables.isEmpty || !writes.isEmpty else { return nil }
+            return IndexSelection.Statement(queryid: queryid, callsPerDay: usage.callsPerDay, tables: tables, writes: writes)
+        }
+        guard workload.contains(where: { !$0.tables.isEmpty }) else {
+            try SPI.execute(forgetStale, [PostgresArray.literal([String]())])
+            return 0
+        }
+        var costing = HypoPGCosting(schema: schema, texts: texts)
+        defer { costing.cleanUp() }
+        try costing.begin()
+        try notice("augur: index advice over \(workload.count) statements, \(columns.values.map(\.count).reduce(0, +)) candidate columns in \(columns.count) tables")
+        let options = IndexSelection.Options(budgetBytes: budgetBytes)
+        let result = try IndexSelection.extend(statements: workload, columns: columns, options: options,
+                                               costing: &costing) { step, index, cost in
+            try notice("augur: index advice step \(step): \(index), workload cost \(whole(cost)) per day")
+        }
+        try notice("augur: index advice planned \(costing.plannable) of \(workload.count) statements, \(result.statementsCosted) plans costed")
+        try store(result)
+        return result.chosen.count
+    }
+
+    private static func store(_ result: IndexSelection.Result) throws {
+        try SPI.execute(forgetStale, [PostgresArray.literal(result.chosen.map { $0.index.description })])
+        guard !result.chosen.isEmpty else { return }
+        let saving = result.costBefore > 0 ? 100 * (result.costBefore - result.costAfter) / result.costBefore : 0
+        let columns: [(IndexSelection.Choice) -> String?] = [
+            { $0.index.description },
+            { "CREATE INDEX CONCURRENTLY \(indexName($0.index)) ON \($0.index.table) (\($0.index.columns.joined(separator: ", ")));" },
+            { "DROP INDEX CONCURRENTLY \(schemaOf($0.index.table)).\(indexName($0.index));" },
+            { choice in
+                "helps \(choice.effects.count) quer\(choice.effects.count == 1 ? "y" : "ies"): "
+                    + "\(whole(choice.benefitPerDay)) planner cost units a day, about \(whole((choice.bytes / 1_048_576).rounded(.up))) MB"
+            },
+            { choice in
+                JSONText.object([
+                    ("table", JSONText.string(choice.index.table)),
+                    ("columns", "[" + choice.index.columns.map(JSONText.string).joined(separator: ",") + "]"),
+                    ("bytes", JSONText.number(choice.bytes)),
+                    ("benefit_per_day", JSONText.number(choice.benefitPerDay)),
+                    ("queries", JSONText.array(of: choice.effects.map { effect in
+                        [("queryid", String(effect.queryid)), ("calls_per_day", JSONText.number(effect.callsPerDay)),
+                         ("cost_before", JSONText.number(effect.costWithout)), ("cost_after", JSONText.number(effect.costWith))]
+                    })),
+                    ("workload_cost_saved_percent", JSONText.number(saving)),
+                    ("algorithm", JSONText.string("extend")),
+                ])
+            },
+            { JSONText.number($0.benefitPerDay) },
+        ]
+        try SPI.execute(upsert, columns.map { column in PostgresArray.literal(result.chosen.map(column)) })
+    }
+
+    /// augur_<table>_<columns>, lower-case letters, digits and underscores, within 63 bytes.
+    static func indexName(_ index: IndexDesign) -> String {
+        let table = index.table.split(separator: ".").last.map(String.init) ?? index.table
+        let raw = (["augur", table] + index.columns).joined(separator: "_").lowercased()
+        let cleaned = String(raw.unicodeScalars.map { scalar -> Character in
+            ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) ? Character(scalar) : "_"
+        })
+        return String(cleaned.prefix(63))
+    }
+
+    private static func schemaOf(_ table: String) -> String {
+        table.split(separator: ".").first.map(String.init) ?? "public"
+    }
+
+    /// A cost or size as a whole number (never traps, whatever the planner said).
+    private static func whole(_ value: Double) -> String {
+        value.isFinite && abs(value) < 9e18 ? String(Int64(value.rounded())) : JSONText.number(value)
+    }
+
+    /// Tells the caller where a long run is (client_min_messages decides if they see it).
+    private static func notice(_ message: String) throws {
+        try SPI.execute("SELECT augur.progress($1)", [message])
+    }
+}
+
+/// The planner's costs with hypothetical indexes: a statement is prepared (its
+/// parameters' types inferred), planned generically and explained with exactly the
+/// hypothetical indexes asked for, then deallocated: a cached generic plan would not see
+/// hypothetical indexes created after it.
+struct HypoPGCosting: WhatIfCosting {
+    let schema: String
+    let texts: [Int64: String]
+    private var plans: [Int64: Bool] = [:]
+    private var sizes: [IndexDesign: Double] = [:]
+    private var previousPlanCacheMode: String?
+    private static let statementName = "augur_whatif"
+    /// Statements that could be planned.
+    var plannable: Int { plans.values.filter { $0 }.count }
+
+    init(schema: String, texts: [Int64: String]) {
+        self.schema = schema
+        self.texts = texts
+    }
+
+    mutating func begin() throws {
+        previousPlanCacheMode = try SPI.query("SELECT current_setting('plan_cache_mode') AS mode").first?["mode"]?.text
+        try SPI.execute("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
+    }
+
+    /// Leaves no hypothetical index, prepared statement or setting behind, also after an error.
+    func cleanUp() {
+        _ = try? SPI.execute("SELECT \(schema).hypopg_reset()")
+        _ = try? SPI.execute("DEALLOCATE \(Self.statementName)")
+        if let previousPlanCacheMode {
+            _ = try? SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [previousPlanCacheMode])
+        }
+    }
+
+    mutating func cost(of statement: IndexSelection.Statement, with indexes: [IndexDesign]) throws -> Double? {
+        guard plans[statement.queryid] != false, let text = texts[statement.queryid] else { return nil }
+        try SPI.execute("SELECT \(schema).hypopg_reset()")
+        for index in indexes { try SPI.execute("SELECT \(schema).hypopg_create_index($1)", [index.definition]) }
+        do {
+            try SPI.execute("PREPARE \(Self.statementName) AS \(NormalizedStatement.castingTypedLiterals(text))")
+        } catch let error as PGError where !error.isInterruption {
+            plans[statement.queryid] = false   // its parameters' types cannot be inferred, or it no longer plans
+            return nil
+        }
+        defer { _ = try? SPI.execute("DEALLOCATE \(Self.statementName)") }
+        let parameters = NormalizedStatement.parameterCount(text)
+        let arguments = parameters == 0 ? "" : "(" + Array(repeating: "NULL", count: parameters).joined(separator: ", ") + ")"
+        do {
+            let plan = try SPI.execute("EXPLAIN (FORMAT JSON) EXECUTE \(Self.statementName)\(arguments)").rows.first?.values.first?.text
+            plans[statement.queryid] = true
+            return plan.flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
+        } catch let error as PGError where !error.isInterruption {
+            plans[statement.queryid] = false
+            return nil
+        }
+    }
+
+    mutating func bytes(of index: IndexDesign) throws -> Double {
+        if let known = sizes[index] { return known }
+        try SPI.execute("SELECT \(schema).hypopg_reset()")
+        let size = try SPI.query("SELECT \(schema).hypopg_relation_size(indexrelid)::float8 AS bytes FROM \(schema).hypopg_create_index($1)",
+                                 [index.definition]).first?["bytes"]?.double ?? 0
+        sizes[index] = size
+        return size
+    }
+}
+
+extension PGError {
+    /// A cancel, a timeout or a shutdown: never swallowed.
+    var isInterruption: Bool { sqlstate.description.hasPrefix("57") }
+}
+
+@_cdecl("augur_swift_recommend_new_indexes")
+func augurSwiftRecommendNewIndexes(_ budgetBytes: Double, _ proposed: UnsafeMutablePointer<Int64>,
+                                   _ error: UnsafeMutablePointer<augur_error>) -> Bool {
+    reportingErrors(error, fallback: false) {
+        proposed.pointee = Int64(try IndexCreationAdvice.refresh(budgetBytes: budgetBytes))
+        return true
+    }
+}

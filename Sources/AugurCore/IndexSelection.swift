@@ -1,0 +1,224 @@
+/// Which B-tree indexes to create for a captured workload, under a storage budget.
+///
+/// The search is Extend (Schlosser, Kossmann, Boissier, "Efficient Scalable Multi-attribute
+/// Index Selection Using Recursive Strategies", ICDE 2019), which Kossmann et al. (VLDB
+/// 2020) found best or tied with DB2Advis among the index selection algorithms they
+/// compared: start with no index; at each step either add a one-column index or append
+/// one column to an index already chosen, whichever cuts the workload's cost most per
+/// byte it adds; stop when nothing fits the budget or helps. Interactions are priced in,
+/// because every step is costed with the whole configuration (an index that makes
+/// another useless gains nothing). Write cost is priced in as well: each index on a
+/// table costs its writes a maintenance charge per row.
+///
+/// Costs come from a `WhatIfCosting` (the planner with hypothetical indexes in the
+/// server, a table in tests); this file only decides.
+public protocol WhatIfCosting {
+    /// The planner's total cost of one statement when exactly `indexes` (all on tables it
+    /// reads) exist besides the real ones; nil if it cannot be planned.
+    mutating func cost(of statement: IndexSelection.Statement, with indexes: [IndexDesign]) throws -> Double?
+    /// The estimated size of an index, in bytes.
+    mutating func bytes(of index: IndexDesign) throws -> Double
+}
+
+/// A B-tree index: a table and its key columns, in order (identifiers already quoted).
+public struct IndexDesign: Hashable, Sendable, CustomStringConvertible {
+    public let table: String
+    public let columns: [String]
+
+    public init(table: String, columns: [String]) {
+        self.table = table
+        self.columns = columns
+    }
+
+    public var definition: String { "CREATE INDEX ON \(table) (\(columns.joined(separator: ", ")))" }
+    public var description: String { "\(table) (\(columns.joined(separator: ", ")))" }
+}
+
+public enum IndexSelection {
+    /// One captured statement as the selection sees it.
+    public struct Statement: Hashable, Sendable {
+        public let queryid: Int64
+        /// Executions per day of workload.
+        public let callsPerDay: Double
+        /// Tables it reads, whose indexes can change its plan.
+        public let tables: Set<String>
+        /// Per table it writes: rows written per call, and the columns it changes (nil for
+        /// INSERT and DELETE, which touch every index).
+        public let writes: [String: Write]
+
+        public struct Write: Hashable, Sendable {
+            public let rowsPerCall: Double
+            public let columns: Set<String>?
+            public init(rowsPerCall: Double, columns: Set<String>?) {
+                self.rowsPerCall = rowsPerCall
+                self.columns = columns
+            }
+        }
+
+        public init(queryid: Int64, callsPerDay: Double, tables: Set<String>, writes: [String: Write] = [:]) {
+            self.queryid = queryid
+            self.callsPerDay = callsPerDay
+            self.tables = tables
+            self.writes = writes
+        }
+    }
+
+    public struct Options: Sendable {
+        public var budgetBytes: Double
+        /// Planner cost units an index adds per row written (an index tuple inserted, its
+        /// page dirtied): about a page access.
+        public var maintenanceCostPerRow: Double = 2
+        public var maxColumns = 4
+        public var maxSteps = 64
+        /// A step must save at least this share of the workload's cost.
+        public var minimumGain = 0.001
+
+        public init(budgetBytes: Double) { self.budgetBytes = budgetBytes }
+    }
+
+    /// What one chosen index does to one statement.
+    public struct Effect: Equatable, Sendable {
+        public let queryid: Int64
+        public let callsPerDay: Double
+        public let costWithout: Double
+        public let costWith: Double
+
+        public init(queryid: Int64, callsPerDay: Double, costWithout: Double, costWith: Double) {
+            self.queryid = queryid
+            self.callsPerDay = callsPerDay
+            self.costWithout = costWithout
+            self.costWith = costWith
+        }
+    }
+
+    public struct Choice: Equatable, Sendable {
+        public let index: IndexDesign
+        public let bytes: Double
+        /// Cost per day saved by this index given the others chosen, writes included.
+        public let benefitPerDay: Double
+        public let effects: [Effect]
+    }
+
+    public struct Result: Equatable, Sendable {
+        public let chosen: [Choice]
+        public let costBefore: Double
+        public let costAfter: Double
+        public let statementsCosted: Int
+    }
+
+    /// Runs Extend over `columns` (per table, the columns the workload filters, joins,
+    /// groups or orders by). `progress` is told each step taken.
+    public static func extend<Costing: WhatIfCosting>(
+        statements: [Statement], columns: [String: [String]], options: Options,
+        costing: inout Costing, progress: (Int, IndexDesign, Double) throws -> Void = { _, _, _ in }
+    ) throws -> Result {
+        var model = Model(statements: statements, options: options)
+        var configuration: [IndexDesign] = []
+        var size = 0.0
+        var cost = try model.workloadCost(configuration, &costing)
+        let initial = cost
+        for step in 1...max(1, options.maxSteps) {
+            var best: (configuration: [IndexDesign], cost: Double, size: Double, ratio: Double, added: IndexDesign)?
+            for move in moves(from: configuration, columns: columns, maxColumns: options.maxColumns) {
+                let added = try costing.bytes(of: move.added) - (try move.replaced.map { try costing.bytes(of: $0) } ?? 0)
+                guard added > 0, size + added <= options.budgetBytes else { continue }
+                let next = configuration.filter { $0 != move.replaced } + [move.added]
+                let nextCost = try model.workloadCost(next, &costing)
+                let gain = cost - nextCost
+                guard gain > options.minimumGain * max(initial, 1) else { continue }
+                let ratio = gain / added
+                if best == nil || ratio > best!.ratio {
+                    best = (next, nextCost, size + added, ratio, move.added)
+                }
+            }
+            guard let chosen = best else { break }
+            configuration = chosen.configuration
+            cost = chosen.cost
+            size = chosen.size
+            try progress(step, chosen.added, cost)
+        }
+        var choices: [Choice] = []
+        for index in configuration {
+            let without = configuration.filter { $0 != index }
+            var effects: [Effect] = []
+            for statement in statements where statement.tables.contains(index.table) {
+                guard let with = try model.statementCost(statement, configuration, &costing),
+                      let before = try model.statementCost(statement, without, &costing), with != before else { continue }
+                effects.append(Effect(queryid: statement.queryid, callsPerDay: statement.callsPerDay,
+                                      costWithout: before, costWith: with))
+            }
+            let benefit = try model.workloadCost(without, &costing) - cost
+            choices.append(Choice(index: index, bytes: try costing.bytes(of: index), benefitPerDay: benefit,
+                                  effects: effects.sorted { ($0.costWithout - $0.costWith) * $0.callsPerDay
+                                                              > ($1.costWithout - $1.costWith) * $1.callsPerDay }))
+        }
+        return Result(chosen: choices.sorted { $0.benefitPerDay > $1.benefitPerDay }, costBefore: initial,
+                      costAfter: cost, statementsCosted: model.costed)
+    }
+
+    /// Extend's moves: a new one-column index, or one more column on a chosen index.
+    static func moves(from configuration: [IndexDesign], columns: [String: [String]],
+                      maxColumns: Int) -> [(added: IndexDesign, replaced: IndexDesign?)] {
+        var moves: [(IndexDesign, IndexDesign?)] = []
+        for table in columns.keys.sorted() {
+            for column in columns[table] ?? [] {
+                let single = IndexDesign(table: table, columns: [column])
+                if !configuration.contains(where: { $0.table == table && $0.columns.first == column }) {
+                    moves.append((single, nil))
+                }
+            }
+        }
+        for index in configuration where index.columns.count < maxColumns {
+            for column in columns[index.table] ?? [] where !index.columns.contains(column) {
+                let wider = IndexDesign(table: index.table, columns: index.columns + [column])
+                if !configuration.contains(wider) { moves.append((wider, index)) }
+            }
+        }
+        return moves
+    }
+
+    /// The workload's cost under a configuration, remembering each statement's cost per
+    /// set of indexes on its tables (most moves change one table).
+    struct Model {
+        let statements: [Statement]
+        let options: Options
+        var cache: [Key: Double?] = [:]
+        var costed = 0
+
+        struct Key: Hashable {
+            let queryid: Int64
+            let indexes: Set<IndexDesign>
+        }
+
+        init(statements: [Statement], options: Options) {
+            self.statements = statements
+            self.options = options
+        }
+
+        mutating func statementCost<Costing: WhatIfCosting>(_ statement: Statement, _ configuration: [IndexDesign],
+                                                          _ costing: inout Costing) throws -> Double? {
+            let relevant = configuration.filter { statement.tables.contains($0.table) }
+            let key = Key(queryid: statement.queryid, indexes: Set(relevant))
+            if let known = cache[key] { return known }
+            let cost = try costing.cost(of: statement, with: relevant)
+            cache[key] = cost
+            costed += 1
+            return cost
+        }
+
+        mutating func workloadCost<Costing: WhatIfCosting>(_ configuration: [IndexDesign],
+                                                         _ costing: inout Costing) throws -> Double {
+            var total = 0.0
+            for statement in statements {
+                total += statement.callsPerDay * (try statementCost(statement, configuration, &costing) ?? 0)
+                for (table, write) in statement.writes {
+                    let maintained = configuration.filter { index in
+                        index.table == table && (write.columns.map { !$0.isDisjoint(with: index.columns) } ?? true)
+                    }
+                    total += statement.callsPerDay * write.rowsPerCall * options.maintenanceCostPerRow * Double(maintained.count)
+                }
+            }
+            return total
+        }
+    }
+}

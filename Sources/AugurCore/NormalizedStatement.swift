@@ -1,0 +1,71 @@
+/// What the index advisor needs to know of a normalized statement text (constants
+/// replaced by $n, as `augur.query` keeps it) to plan it again.
+public enum NormalizedStatement {
+    /// What a captured statement is, from its first keyword.
+    public enum Kind: Equatable, Sendable {
+        case select, update, delete, insert, other
+
+        public init(_ text: String) {
+            let word = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }.prefix { $0.isLetter }.lowercased()
+            switch word {
+            case "select", "with", "table", "values": self = .select
+            case "update": self = .update
+            case "delete": self = .delete
+            case "insert": self = .insert
+            default: self = .other
+            }
+        }
+
+        /// Whether an index can change its plan (an INSERT … VALUES only pays to maintain them).
+        public var isPlannable: Bool { self == .select || self == .update || self == .delete }
+    }
+
+    /// Typed literals lose their quotes when normalized (`date '2026-01-01'` becomes
+    /// `date $1`, which does not parse): written as casts (`$1::date`) they prepare.
+    public static func castingTypedLiterals(_ text: String) -> String {
+        let types: Set<String> = ["date", "time", "timestamp", "timestamptz", "interval", "numeric", "uuid", "json",
+                                  "jsonb", "inet", "cidr", "bytea", "text", "int", "integer", "bigint", "smallint", "boolean"]
+        var words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        var index = 0
+        while index + 1 < words.count {
+            let parameter = words[index + 1]
+            if types.contains(words[index].lowercased()), parameter.hasPrefix("$"),
+               parameter.dropFirst().first?.isNumber == true {
+                let digits = parameter.dropFirst().prefix { $0.isNumber }
+                words[index] = "$\(digits)::\(words[index])" + parameter.dropFirst(1 + digits.count)
+                words.remove(at: index + 1)
+            }
+            index += 1
+        }
+        return words.joined(separator: " ")
+    }
+
+    /// The highest $n in a normalized text.
+    public static func parameterCount(_ text: String) -> Int {
+        var highest = 0, digits = 0, afterDollar = false
+        for scalar in text.unicodeScalars {
+            if afterDollar, ("0"..."9").contains(scalar) {
+                digits = min(digits * 10 + Int(scalar.value - 48), 65_535)
+                continue
+            }
+            if afterDollar { highest = max(highest, digits) }
+            afterDollar = scalar == "$"
+            digits = 0
+        }
+        if afterDollar { highest = max(highest, digits) }
+        return highest
+    }
+
+    /// The top plan node's "Total Cost" in EXPLAIN's JSON.
+    public static func totalCost(ofExplainJSON json: String) -> Double? {
+        let key = Array("\"Total Cost\": ".utf8), bytes = Array(json.utf8)
+        guard bytes.count >= key.count,
+              let start = (0...(bytes.count - key.count)).first(where: { bytes[$0..<($0 + key.count)].elementsEqual(key) })
+        else { return nil }
+        let number = bytes[(start + key.count)...].prefix { byte in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
+        }
+        return Double(String(decoding: number, as: UTF8.self))
+    }
+}

@@ -1,0 +1,122 @@
+import AugurCore
+import XCTest
+
+/// Extend over a planner stand-in: a statement's cost is its scan cost, or less with the
+/// best index whose leading columns it can use.
+final class IndexSelectionTests: XCTestCase {
+    /// Per statement: its cost without an index, and what an index leading with given
+    /// columns brings it down to (the longest matching prefix counts).
+    struct Planner: WhatIfCosting {
+        var scanCost: [Int64: Double]
+        var withPrefix: [Int64: [[String]: Double]]
+        var bytesPerColumn = 1_000.0
+        var calls = 0
+
+        mutating func cost(of statement: IndexSelection.Statement, with indexes: [IndexDesign]) throws -> Double? {
+            calls += 1
+            var best = scanCost[statement.queryid]
+            for index in indexes {
+                for length in stride(from: index.columns.count, through: 1, by: -1) {
+                    if let cost = withPrefix[statement.queryid]?[Array(index.columns.prefix(length))] {
+                        best = min(best ?? cost, cost)
+                        break
+                    }
+                }
+            }
+            return best
+        }
+
+        mutating func bytes(of index: IndexDesign) throws -> Double { bytesPerColumn * Double(index.columns.count) }
+    }
+
+    private func statement(_ id: Int64, calls: Double = 100, writes: [String: IndexSelection.Statement.Write] = [:]) -> IndexSelection.Statement {
+        IndexSelection.Statement(queryid: id, callsPerDay: calls, tables: writes.isEmpty ? ["t"] : [], writes: writes)
+    }
+
+    func testExtendWidensAnIndexWhenTheSecondColumnPays() throws {
+        var planner = Planner(scanCost: [1: 1_000], withPrefix: [1: [["a"]: 100, ["a", "b"]: 5]])
+        let result = try IndexSelection.extend(statements: [statement(1)], columns: ["t": ["a", "b"]],
+                                               options: .init(budgetBytes: 10_000), costing: &planner)
+        XCTAssertEqual(result.chosen.map(\.index.columns), [["a", "b"]])
+        XCTAssertEqual(result.costBefore, 100_000)
+        XCTAssertEqual(result.costAfter, 500)
+        XCTAssertEqual(result.chosen.first?.effects, [.init(queryid: 1, callsPerDay: 100, costWithout: 1_000, costWith: 5)])
+    }
+
+    func testAnIndexMadeUselessByAnotherIsNotChosen() throws {
+        // (a, b) serves both statements; a separate (a) would add nothing once it exists.
+        var planner = Planner(scanCost: [1: 1_000, 2: 1_000],
+                              withPrefix: [1: [["a"]: 10], 2: [["a"]: 300, ["a", "b"]: 10]])
+        let result = try IndexSelection.extend(statements: [statement(1), statement(2)], columns: ["t": ["a", "b"]],
+                                               options: .init(budgetBytes: 10_000), costing: &planner)
+        XCTAssertEqual(result.chosen.map(\.index.columns), [["a", "b"]])
+    }
+
+    func testTheBudgetIsNeverExceeded() throws {
+        var planner = Planner(scanCost: [1: 1_000, 2: 1_000], withPrefix: [1: [["a"]: 10], 2: [["b"]: 20]])
+        for budget in [0.0, 999, 1_000, 1_999, 2_000] {
+            let result = try IndexSelection.extend(statements: [statement(1), statement(2)], columns: ["t": ["a", "b"]],
+                                                   options: .init(budgetBytes: budget), costing: &planner)
+            XCTAssertLessThanOrEqual(result.chosen.map(\.bytes).reduce(0, +), budget)
+            XCTAssertEqual(result.chosen.count, Int(budget / 1_000), "budget \(budget)")
+        }
+        // With room for one, the index that saves more per byte comes first.
+        let one = try IndexSelection.extend(statements: [statement(1), statement(2)], columns: ["t": ["a", "b"]],
+                                            options: .init(budgetBytes: 1_000), costing: &planner)
+        XCTAssertEqual(one.chosen.map(\.index.columns), [["a"]])
+    }
+
+    func testWriteTrafficOutweighsARareRead() throws {
+        var planner = Planner(scanCost: [1: 1_000], withPrefix: [1: [["a"]: 10]])
+        let inserts = statement(2, calls: 10_000, writes: ["t": .init(rowsPerCall: 10, columns: nil)])
+        let rare = try IndexSelection.extend(statements: [statement(1, calls: 1), inserts], columns: ["t": ["a"]],
+                                             options: .init(budgetBytes: 10_000), costing: &planner)
+        XCTAssertEqual(rare.chosen, [], "saves 990 a day, costs 200,000 in index maintenance")
+        // An UPDATE that changes other columns does not maintain the index (HOT).
+        let updates = statement(3, calls: 10_000, writes: ["t": .init(rowsPerCall: 10, columns: ["z"])])
+        let hot = try IndexSelection.extend(statements: [statement(1, calls: 1), updates], columns: ["t": ["a"]],
+                                            options: .init(budgetBytes: 10_000), costing: &planner)
+        XCTAssertEqual(hot.chosen.map(\.index.columns), [["a"]])
+    }
+
+    func testNothingHelpsNothingIsChosenAndUnplannableStatementsAreSkipped() throws {
+        var planner = Planner(scanCost: [1: 1_000], withPrefix: [:])
+        let none = try IndexSelection.extend(statements: [statement(1), statement(7)], columns: ["t": ["a"]],
+                                             options: .init(budgetBytes: 10_000), costing: &planner)
+        XCTAssertEqual(none.chosen, [])
+        XCTAssertEqual(none.costBefore, none.costAfter)
+        let empty = try IndexSelection.extend(statements: [], columns: [:], options: .init(budgetBytes: 10_000),
+                                              costing: &planner)
+        XCTAssertEqual(empty.chosen, [])
+    }
+
+    func testEachConfigurationOfAStatementIsCostedOnce() throws {
+        var planner = Planner(scanCost: [1: 1_000, 2: 500],
+                              withPrefix: [1: [["a"]: 100, ["a", "b"]: 5], 2: [["c"]: 50]])
+        let result = try IndexSelection.extend(statements: [statement(1), statement(2)], columns: ["t": ["a", "b", "c"]],
+                                               options: .init(budgetBytes: 100_000), costing: &planner)
+        XCTAssertEqual(planner.calls, result.statementsCosted)
+        XCTAssertEqual(Set(result.chosen.map(\.index.columns)), [["a", "b"], ["c"]])
+    }
+
+    func testNormalizedStatementsPrepareAgain() {
+        XCTAssertEqual(NormalizedStatement.castingTypedLiterals("SELECT * FROM t WHERE d > date $2 AND x = $1"),
+                       "SELECT * FROM t WHERE d > $2::date AND x = $1")
+        XCTAssertEqual(NormalizedStatement.castingTypedLiterals("SELECT interval $1, timestamp $10)"),
+                       "SELECT $1::interval, $10::timestamp)")
+        XCTAssertEqual(NormalizedStatement.castingTypedLiterals("SELECT date FROM t WHERE x = $1"),
+                       "SELECT date FROM t WHERE x = $1")
+        XCTAssertEqual(NormalizedStatement.parameterCount("SELECT $1, $12, $3"), 12)
+        XCTAssertEqual(NormalizedStatement.parameterCount("SELECT 1 -- $"), 0)
+        XCTAssertEqual(NormalizedStatement.parameterCount("SELECT $99999999999999999999999"), 65_535)
+        XCTAssertEqual(NormalizedStatement.totalCost(ofExplainJSON: #"[{"Plan": {"Startup Cost": 1.5, "Total Cost": 1234.56, "Plans": [{"Total Cost": 9}]}}]"#),
+                       1234.56)
+        XCTAssertNil(NormalizedStatement.totalCost(ofExplainJSON: "nonsense"))
+        XCTAssertEqual(NormalizedStatement.Kind("  (SELECT 1)"), .select)
+        XCTAssertEqual(NormalizedStatement.Kind("WITH x AS (DELETE FROM t) SELECT 1"), .select)
+        XCTAssertEqual(NormalizedStatement.Kind("update t set a = $1"), .update)
+        XCTAssertEqual(NormalizedStatement.Kind("INSERT INTO t VALUES ($1)"), .insert)
+        XCTAssertEqual(NormalizedStatement.Kind("VACUUM t"), .other)
+        XCTAssertFalse(NormalizedStatement.Kind("INSERT INTO t VALUES ($1)").isPlannable)
+    }
+}

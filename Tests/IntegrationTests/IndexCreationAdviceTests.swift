@@ -1,0 +1,115 @@
+import PGHarness
+import XCTest
+
+/// Index creation advice: candidates from the captured workload, priced by the planner
+/// with hypopg's hypothetical indexes, chosen by Extend under a budget.
+final class IndexCreationAdviceTests: ClusterTestCase {
+    private func cluster(hypopg: Bool = true) throws -> Connection {
+        try augurCluster(setup: (hypopg ? "CREATE EXTENSION hypopg;\n" : "") + """
+            CREATE TABLE orders (id int PRIMARY KEY, customer_id int, placed date, amount int);
+            INSERT INTO orders SELECT g, g % 20000 + 1, date '2025-01-01' + g % 600, g % 1000
+              FROM generate_series(1, 200000) g;
+            CREATE TABLE events (id bigserial PRIMARY KEY, ref int, payload text);
+            INSERT INTO events (ref, payload) SELECT g, 'x' FROM generate_series(1, 100000) g;
+            ANALYZE
+            """)
+    }
+
+    /// Runs a query shape `times` times with different constants.
+    private func run(_ db: Connection, _ times: Int, _ shape: (Int) -> String) throws {
+        try db.query((1...times).map { shape($0) + ";" }.joined(separator: "\n"))
+    }
+
+    private func createAdvice(_ db: Connection, budget: String = "100MB") throws -> [[String?]] {
+        try db.query("SELECT target, ddl, rollback_ddl FROM augur.recommend_indexes(budget => $1) WHERE kind = 'create_index'",
+                     [budget])
+    }
+
+    func testProposesWhatTheWorkloadNeedsProvesItAndBuildsNothing() throws {
+        let db = try cluster()
+        // Enough reads to outweigh the 200,000 rows loaded once, which count as writes too.
+        try run(db, 400) { "SELECT * FROM orders WHERE customer_id = \($0) AND placed > date '2025-03-01'" }
+        try run(db, 20) { "UPDATE orders SET amount = amount + 1 WHERE id = \($0)" }
+        try db.query("SELECT augur.flush()")
+
+        let advice = try createAdvice(db)
+        XCTAssertEqual(advice.count, 1, "\(advice)")
+        let target = try XCTUnwrap(advice.first?[0])
+        XCTAssertTrue(target.hasPrefix("public.orders (customer_id"), target)
+        XCTAssertTrue(db.notices.contains { $0.hasPrefix("augur: index advice step 1: public.orders (customer_id)") }, "\(db.notices)")
+        // The evidence: the query it helps, its planner cost with and without, the size.
+        let evidence = try db.query("""
+            SELECT (q ->> 'cost_before')::float8 > 10 * (q ->> 'cost_after')::float8, (evidence ->> 'bytes')::float8 > 0,
+                   estimated_benefit > 0, reason LIKE 'helps 1 query:%'
+              FROM augur.recommendations, jsonb_array_elements(evidence -> 'queries') q WHERE kind = 'create_index'
+            """)
+        XCTAssertEqual(evidence, [["t", "t", "t", "t"]])
+
+        // Nothing real was built, nothing hypothetical is left, the setting is back.
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_index WHERE indrelid = 'orders'::regclass"), "1")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM hypopg_list_indexes"), "0")
+        XCTAssertEqual(try db.scalar("SHOW plan_cache_mode"), "auto")
+
+        // The DDL is what a DBA can run: it builds the index the planner then uses, and the
+        // rollback DDL removes it again.
+        try db.query(try XCTUnwrap(advice.first?[1]))
+        XCTAssertTrue(try db.query("EXPLAIN SELECT * FROM orders WHERE customer_id = 7 AND placed > date '2025-03-01'")
+            .contains { $0[0]?.contains("augur_orders_customer_id") == true })
+        // Built, it is no longer proposed.
+        XCTAssertEqual(try createAdvice(db), [])
+        try db.query(try XCTUnwrap(advice.first?[2]))
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_index WHERE indrelid = 'orders'::regclass"), "1")
+
+        // A dropped table takes its advice with it.
+        XCTAssertEqual(try createAdvice(db).count, 1)
+        try db.query("DROP TABLE orders")
+        XCTAssertEqual(try createAdvice(db), [])
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.recommendations WHERE kind = 'create_index'"), "0")
+    }
+
+    func testWriteTrafficIsWeighedAgainstReads() throws {
+        let db = try cluster()
+        try run(db, 400) { _ in "INSERT INTO events (ref, payload) SELECT g, 'y' FROM generate_series(1, 50) g" }
+        try run(db, 2) { "SELECT * FROM events WHERE ref = \($0)" }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try createAdvice(db), [], "two reads do not pay for 20,000 index insertions")
+        try run(db, 400) { "SELECT * FROM events WHERE ref = \($0)" }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try createAdvice(db).map { $0[0] }, ["public.events (ref)"])
+    }
+
+    func testBudgetsAndBadInput() throws {
+        let db = try cluster()
+        try run(db, 400) { "SELECT * FROM orders WHERE customer_id = \($0)" }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try createAdvice(db, budget: "0").count, 0, "no room for any index")
+        XCTAssertEqual(try createAdvice(db, budget: "8kB").count, 0)
+        XCTAssertEqual(try createAdvice(db, budget: "1000%").count, 1)
+        XCTAssertEqual(try db.query("SET augur.index_budget = '100MB'; SELECT count(*) FROM augur.recommend_indexes() WHERE kind = 'create_index'"),
+                       [["1"]])
+        for bad in ["lots", "-1%", "0%", "1001%"] {
+            let error = assertServerError("22023") { try self.createAdvice(db, budget: bad) }
+            XCTAssertNotNil(error?.hint, bad)
+        }
+        assertServerError("22004") { try db.query("SELECT * FROM augur.recommend_indexes(include_new => NULL)") }
+        assertServerError("22023") { try db.query("SELECT augur.refresh_index_creation_advice(-1)") }
+    }
+
+    func testWithoutHypopgItSaysWhatToDoAndDropAdviceStillWorks() throws {
+        let db = try cluster(hypopg: false)
+        try run(db, 10) { "SELECT * FROM orders WHERE customer_id = \($0)" }
+        try db.query("SELECT augur.flush()")
+        let error = assertServerError("55000") { try db.query("SELECT * FROM augur.recommend_indexes()") }
+        XCTAssertTrue(error?.hint?.contains("CREATE EXTENSION hypopg") == true, "\(String(describing: error))")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.recommendations"), "0")
+        try db.query("CREATE INDEX orders_id_again ON orders (id)")
+        XCTAssertEqual(try db.query("SELECT kind, target FROM augur.recommend_indexes(include_new => false)"),
+                       [["drop_index", "public.orders_id_again"]])
+    }
+
+    func testAnEmptyWorkloadIsANoticeNotAnError() throws {
+        let db = try cluster()
+        XCTAssertEqual(try createAdvice(db), [])
+        XCTAssertTrue(db.notices.contains("no index to create or drop"), "\(db.notices)")
+    }
+}

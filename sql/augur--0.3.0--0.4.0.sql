@@ -1,0 +1,85 @@
+-- Augur 0.4.0: index creation advice. Candidates come from the captured workload's column
+-- roles; the planner, with hypopg's hypothetical indexes, prices every configuration; the
+-- core's Extend search picks the set under augur.index_budget.
+\echo Use "ALTER EXTENSION augur UPDATE TO '0.4.0'" to load this file. \quit
+
+-- A progress line from a long operation (client_min_messages decides who sees it).
+CREATE FUNCTION augur.progress(message text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ BEGIN RAISE NOTICE '%', message; END $$;
+REVOKE ALL ON FUNCTION augur.progress(text) FROM PUBLIC;
+
+CREATE FUNCTION augur.refresh_index_creation_advice(budget_bytes float8) RETURNS bigint
+    LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_refresh_index_creation_advice';
+REVOKE ALL ON FUNCTION augur.refresh_index_creation_advice(float8) FROM PUBLIC;
+
+-- An index budget in bytes: a size ('2GB', '500 MB') or a percentage of this database's
+-- size ('10%'). Anything else is 22023.
+CREATE FUNCTION augur.index_budget_bytes(budget text) RETURNS float8
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    percent float8;
+BEGIN
+    IF budget ~ '^\s*[0-9]+(\.[0-9]+)?\s*%\s*$' THEN
+        percent := trim(both ' %' FROM budget)::float8;
+        IF percent <= 0 OR percent > 1000 THEN
+            RAISE EXCEPTION 'index budget % is out of range', budget
+                USING ERRCODE = '22023', HINT = 'A percentage of the database size lies in (0%, 1000%].';
+        END IF;
+        RETURN pg_database_size(current_database()) * percent / 100;
+    END IF;
+    BEGIN
+        RETURN pg_size_bytes(budget)::float8;
+    EXCEPTION WHEN invalid_parameter_value THEN
+        RAISE EXCEPTION 'index budget "%" is neither a size nor a percentage', budget
+            USING ERRCODE = '22023', HINT = 'Use a size such as ''2GB'' or a percentage of the database size such as ''10%''.';
+    END;
+END
+$$;
+
+-- Index advice, refreshed: indexes worth creating for the captured workload (with
+-- include_new, which needs hypopg: 55000 without it) within budget (default
+-- augur.index_budget), and indexes worth dropping (duplicates, redundant B-tree
+-- prefixes, indexes not scanned in unused_after). Returns the open recommendations,
+-- create_index first (estimated_benefit: planner cost per day saved), then drop_index
+-- (estimated_benefit: bytes freed), each largest first; none gives a NOTICE.
+-- It runs under the caller's search_path (Augur's objects are qualified, pg_catalog is
+-- always searched first): the captured statements are planned as the caller names tables.
+DROP FUNCTION augur.recommend_indexes(interval);
+CREATE FUNCTION augur.recommend_indexes(unused_after interval DEFAULT '7 days', budget text DEFAULT NULL,
+                                        include_new boolean DEFAULT true)
+    RETURNS SETOF augur.recommendations
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    created bigint := 0;
+    dropped bigint;
+BEGIN
+    IF include_new IS NULL THEN
+        RAISE EXCEPTION 'include_new must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF include_new THEN
+        created := augur.refresh_index_creation_advice(
+            augur.index_budget_bytes(coalesce(budget, current_setting('augur.index_budget'))));
+    END IF;
+    dropped := augur.refresh_index_advice(unused_after);
+    IF created + dropped = 0 THEN
+        IF include_new AND NOT EXISTS (SELECT 1 FROM augur.query q
+                                        WHERE q.dbid = (SELECT d.oid FROM pg_catalog.pg_database d
+                                                         WHERE d.datname = pg_catalog.current_database())) THEN
+            RAISE NOTICE 'no index to create or drop'
+                USING HINT = 'Augur has captured no workload in this database yet; augur.flush() writes out what it holds.';
+        ELSE
+            RAISE NOTICE 'no index to create or drop';
+        END IF;
+    END IF;
+    RETURN QUERY SELECT * FROM augur.recommendations r
+                  WHERE r.kind IN ('create_index', 'drop_index') AND r.status IN ('proposed', 'simulated', 'approved')
+                    AND (include_new OR r.kind = 'drop_index')
+                  ORDER BY r.kind, r.estimated_benefit DESC NULLS LAST, r.target;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.recommend_indexes(interval, text, boolean) FROM PUBLIC;
