@@ -106,7 +106,8 @@ Size  augur_capture_shmem_size(void);
 void  augur_capture_shmem_init(void);
 bool  augur_capture_has_shape(int64 queryid, bool toplevel);
 void  augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape);
-void  augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows);
+bool  augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows);
+void  augur_capture_store_example(int64 queryid, bool toplevel, const augur_query_example *example);
 int64 augur_capture_entry_count(void);
 
 /* Error counts (capture_errors.c) */
@@ -128,6 +129,8 @@ Size  augur_sampling_shmem_size(void);
 void  augur_sampling_shmem_init(void);
 void  augur_install_sampling(void);
 void  augur_sample_statement(struct QueryDesc *query_desc);
+/* One execution as sent, for the index advisor (example.c). */
+bool  augur_take_example(struct QueryDesc *query_desc, augur_query_example *example);
 void  augur_sampling_drain(augur_capture_batch *out);
 int64 augur_sampling_dropped(void);
 

@@ -17,6 +17,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
+#include "common/pg_prng.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
@@ -45,6 +46,7 @@ typedef struct AugurQueryEntry
     TimestampTz last_seen;
     bool        shape_drained;  /* shape already handed to the worker */
     bool        has_histogram;  /* histogram below formatted (augur.histogram_bytes > 0) */
+    augur_query_example example;    /* one execution of this window, uniformly chosen */
     AugurQueryShape shape;      /* set once, under the exclusive lock */
     /* followed by augur.histogram_bytes of latency histogram, guarded by mutex */
 } AugurQueryEntry;
@@ -151,6 +153,7 @@ create_entry(const AugurQueryKey *key, const AugurQueryShape *shape)
         entry->first_seen = GetCurrentStatementStartTimestamp();
         entry->last_seen = entry->first_seen;
         entry->shape_drained = false;
+        entry->example.present = false;
         entry->has_histogram = augur_histogram_bytes > 0 &&
             augur_swift_histogram_format(entry_histogram(entry), augur_histogram_bytes);
         entry->shape.text[0] = '\0';
@@ -205,18 +208,25 @@ augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *s
     LWLockRelease(augur_shared->queries_lock);
 }
 
-void
+/*
+ * Counts one execution. Returns whether it should become the window's example: the n-th
+ * execution of a window replaces the example with probability 1/n (a reservoir of one),
+ * so the example is uniformly chosen among the window's executions, and is taken about
+ * ln(n) times per window rather than n.
+ */
+bool
 augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
 {
     AugurQueryKey key;
     AugurQueryEntry *entry;
     TimestampTz now = GetCurrentStatementStartTimestamp();
+    bool        take_example;
 
     make_key(&key, queryid, toplevel);
     if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_SHARED))
     {
         count_dropped();
-        return;
+        return false;
     }
     entry = hash_search(augur_queries, &key, HASH_FIND, NULL);
     if (entry == NULL)
@@ -226,13 +236,13 @@ augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
         if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_EXCLUSIVE))
         {
             count_dropped();
-            return;
+            return false;
         }
         entry = create_entry(&key, NULL);
         if (entry == NULL)
         {
             LWLockRelease(augur_shared->queries_lock);
-            return;
+            return false;
         }
     }
     SpinLockAcquire(&entry->mutex);
@@ -244,7 +254,29 @@ augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
     entry->last_seen = now;
     if (entry->has_histogram)
         augur_swift_histogram_record(entry_histogram(entry), (uint64) (time_ms * 1000000.0));
+    take_example = pg_prng_double(&pg_global_prng_state) * (double) entry->calls < 1.0;
     SpinLockRelease(&entry->mutex);
+    LWLockRelease(augur_shared->queries_lock);
+    return take_example;
+}
+
+/* Makes an execution the query's example for this window (see augur_capture_record). */
+void
+augur_capture_store_example(int64 queryid, bool toplevel, const augur_query_example *example)
+{
+    AugurQueryKey key;
+    AugurQueryEntry *entry;
+
+    make_key(&key, queryid, toplevel);
+    if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_SHARED))
+        return;
+    entry = hash_search(augur_queries, &key, HASH_FIND, NULL);
+    if (entry != NULL)
+    {
+        SpinLockAcquire(&entry->mutex);
+        entry->example = *example;
+        SpinLockRelease(&entry->mutex);
+    }
     LWLockRelease(augur_shared->queries_lock);
 }
 
@@ -261,6 +293,7 @@ drain_queries(augur_capture_batch *out)
     long        capacity;
     int32       n = 0;
     void       *spare_histogram = NULL;
+    augur_query_example *spare_example = NULL;
 
     LWLockAcquire(augur_shared->queries_lock, LW_SHARED);
     capacity = Max(hash_get_num_entries(augur_queries), 1);
@@ -279,6 +312,8 @@ drain_queries(augur_capture_batch *out)
         /* Room for the histogram's window, taken before the spinlock (palloc may raise). */
         if (spare_histogram == NULL && augur_histogram_bytes > 0)
             spare_histogram = MemoryContextAlloc(out->memory, augur_histogram_bytes);
+        if (spare_example == NULL)
+            spare_example = MemoryContextAlloc(out->memory, sizeof(augur_query_example));
         SpinLockAcquire(&entry->mutex);
         /*
          * Skip entries with nothing new. A top-level text without a call is kept: it is
@@ -310,6 +345,13 @@ drain_queries(augur_capture_batch *out)
             sample->histogram = spare_histogram;
             sample->histogram_bytes = augur_histogram_bytes;
             spare_histogram = NULL;
+        }
+        if (entry->example.present && spare_example != NULL)
+        {
+            *spare_example = entry->example;
+            sample->example = spare_example;
+            spare_example = NULL;
+            entry->example.present = false;
         }
         entry->calls = 0;
         entry->total_time_ms = 0;

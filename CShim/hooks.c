@@ -150,9 +150,15 @@ augur_executor_end(QueryDesc *query_desc)
     {
         /* Make sure the timer's totals are up to date. */
         InstrEndLoop(query_desc->totaltime);
-        augur_capture_record((int64) queryid, nesting_level == 0,
-                             query_desc->totaltime->total * 1000.0,
-                             query_desc->estate->es_processed);
+        if (augur_capture_record((int64) queryid, nesting_level == 0,
+                                 query_desc->totaltime->total * 1000.0,
+                                 query_desc->estate->es_processed))
+        {
+            augur_query_example example;
+
+            if (augur_take_example(query_desc, &example))
+                augur_capture_store_example((int64) queryid, nesting_level == 0, &example);
+        }
     }
     if (prev_executor_end)
         prev_executor_end(query_desc);

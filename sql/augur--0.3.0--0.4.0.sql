@@ -3,6 +3,22 @@
 -- core's Extend search picks the set under augur.index_budget.
 \echo Use "ALTER EXTENSION augur UPDATE TO '0.4.0'" to load this file. \quit
 
+-- Example executions of the captured queries, constants and bound parameters as sent: at
+-- most one per query and flush window, the latest 5 per query kept. The index advisor
+-- plans them again, so skewed constants are priced as the workload uses them. They hold
+-- the workload's constants: only superusers and pg_read_all_stats may read them.
+CREATE TABLE augur.query_example (
+    id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    dbid        oid         NOT NULL,
+    queryid     bigint      NOT NULL,
+    captured_at timestamptz NOT NULL,
+    query       text        NOT NULL,   -- the statement as sent, $n where it was parameterized
+    params      text[]      NOT NULL    -- the values bound to $1..$n, in text form
+);
+CREATE INDEX ON augur.query_example (dbid, queryid, captured_at);
+SELECT pg_catalog.pg_extension_config_dump('augur.query_example', '');
+GRANT SELECT ON augur.query_example TO pg_read_all_stats;
+
 -- A progress line from a long operation (client_min_messages decides who sees it).
 CREATE FUNCTION augur.progress(message text) RETURNS void
     LANGUAGE plpgsql VOLATILE
@@ -83,3 +99,25 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION augur.recommend_indexes(interval, text, boolean) FROM PUBLIC;
+
+-- Forgets the workload statistics gathered so far, as pg_stat_statements_reset() does:
+-- what shared memory holds is flushed first, then calls, times and rows are zeroed and
+-- the latency histograms, example executions, error counts and sampled transactions
+-- deleted, for every database. What Augur learnt of the queries themselves (texts,
+-- relations, column roles, joins, lineage, type history) stays.
+CREATE FUNCTION augur.reset() RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM augur.flush();
+    UPDATE augur.query SET calls = 0, total_exec_time = 0, max_exec_time = 0, rows = 0,
+                           decayed_calls = 0, decayed_at = now(), first_seen = now(), last_seen = now();
+    DELETE FROM augur.histogram;
+    DELETE FROM augur.histogram_delta;
+    DELETE FROM augur.query_example;
+    DELETE FROM augur.error_count;
+    DELETE FROM augur.sampled_xact;     -- and their keys
+END
+$$;
+REVOKE ALL ON FUNCTION augur.reset() FROM PUBLIC;

@@ -135,6 +135,24 @@ enum
     AUGUR_LINEAGE_CONDITIONAL = 8,
 };
 
+/*
+ * One execution of a query as it was sent, constants and all: the index advisor plans it
+ * again with the constants the workload really uses. Its text is the statement alone;
+ * params holds nparams NUL-terminated values, the bound parameters $1..$n in text form.
+ * One per query and flush window, chosen uniformly among its executions, for SELECT,
+ * UPDATE and DELETE only, and only when text and parameters fit (none NULL).
+ */
+#define AUGUR_EXAMPLE_TEXT_LEN 768
+#define AUGUR_EXAMPLE_PARAMS_LEN 256
+typedef struct augur_query_example
+{
+    bool        present;
+    int32_t     nparams;
+    int64_t     captured_at;    /* TimestampTz */
+    char        text[AUGUR_EXAMPLE_TEXT_LEN];
+    char        params[AUGUR_EXAMPLE_PARAMS_LEN];
+} augur_query_example;
+
 /* The pending statistics of one captured query (see CShim/capture.c). */
 typedef struct augur_query_sample
 {
@@ -151,6 +169,7 @@ typedef struct augur_query_sample
     const augur_query_shape *shape;     /* NULL if already handed over or unknown */
     const void *histogram;              /* this window's latency histogram, or NULL */
     int32_t     histogram_bytes;
+    const augur_query_example *example; /* one execution of this window, or NULL */
 } augur_query_sample;
 
 /* How a query uses a column (bits of augur_query_sample.column_roles). */

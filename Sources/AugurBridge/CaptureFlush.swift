@@ -223,6 +223,40 @@ enum CaptureFlush {
         { String($0.rows) },
     ]
 
+    /// Example executions, the latest `examplesKept` per query kept. Parameters arrive as
+    /// a JSON array of strings (rows differ in how many they have).
+    private static let insertExamples = """
+        WITH added AS (
+            INSERT INTO augur.query_example (dbid, queryid, captured_at, query, params)
+            SELECT s.dbid, s.queryid, \(timestamp("s.captured_at")), s.query,
+                   ARRAY(SELECT pg_catalog.jsonb_array_elements_text(s.params::jsonb))
+              FROM unnest($1::oid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
+                   AS s(dbid, queryid, captured_at, query, params)
+            RETURNING dbid, queryid)
+        DELETE FROM augur.query_example e
+         USING (SELECT id, row_number() OVER (PARTITION BY dbid, queryid ORDER BY captured_at DESC, id DESC) AS age
+                  FROM augur.query_example WHERE (dbid, queryid) IN (SELECT dbid, queryid FROM added)) old
+         WHERE e.id = old.id AND old.age > \(examplesKept)
+        """
+    private static let examplesKept = 5
+
+    private static let exampleColumns: [(augur_query_sample) -> String?] = [
+        { String($0.dbid) }, { String($0.queryid) }, { $0.example.map { String($0.pointee.captured_at) } },
+        { $0.example.map { example in NormalizedStatement.preparedBody(cString(example.pointee.text)) } },
+        { $0.example.map { example in
+            withUnsafeBytes(of: example.pointee.params) { bytes in
+                let values = bytes.split(separator: 0, omittingEmptySubsequences: false)
+                    .prefix(Int(max(example.pointee.nparams, 0)))
+                    .map { JSONText.string(String(decoding: $0, as: UTF8.self)) }
+                return "[" + values.joined(separator: ",") + "]"
+            }
+        } },
+    ]
+
+    private static func cString<Tuple>(_ tuple: Tuple) -> String {
+        withUnsafeBytes(of: tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
     private static func text(of shape: augur_query_shape) -> String {
         withUnsafeBytes(of: shape.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
@@ -268,6 +302,7 @@ enum CaptureFlush {
             { $0.element.sourceLabel },
         ])
         written += try HistogramFlush.run(queries)
+        written += try upsert(insertExamples, queries.filter { $0.example != nil }, exampleColumns)
         written += try upsert(upsertErrors, errors, errorColumns)
         let sampled = Array(UnsafeBufferPointer(start: batch.sampled, count: Int(max(batch.sampled_count, 0))))
         written += try upsert(insertSampledXacts, sampled, sampledXactColumns)

@@ -31,6 +31,33 @@ enum IndexCreationAdvice {
          WHERE u.dbid = \(currentDatabaseOID) AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
         """
 
+    /// The latest example executions per query, with their parameters as a list of
+    /// literals for EXECUTE (NULL when there were none).
+    private static let examples = """
+        SELECT queryid, query,
+               CASE WHEN cardinality(params) > 0 THEN
+                   (SELECT '(' || string_agg(quote_literal(p), ', ' ORDER BY o) || ')'
+                      FROM unnest(params) WITH ORDINALITY AS u(p, o)) END AS arguments
+          FROM (SELECT e.*, row_number() OVER (PARTITION BY queryid ORDER BY captured_at DESC, id DESC) AS age
+                  FROM augur.query_example e WHERE dbid = \(currentDatabaseOID)) latest
+         WHERE age <= \(HypoPGCosting.examplesPerStatement)
+        """
+
+    /// The key columns of each valid, plain B-tree index (no expression, no predicate).
+    private static let existingIndexes = """
+        SELECT format('%I.%I', n.nspname, c.relname) AS table_name,
+               (SELECT string_agg(quote_ident(a.attname), ',' ORDER BY k.position)
+                  FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, position)
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS key_columns
+          FROM pg_catalog.pg_index i
+          JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+          JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+         WHERE i.indisvalid AND am.amname = 'btree' AND i.indexprs IS NULL AND i.indpred IS NULL
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
+        """
+
     private static let hypopgSchema = """
         SELECT quote_ident(n.nspname) AS schema FROM pg_catalog.pg_extension e
           JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'
@@ -68,7 +95,7 @@ enum IndexCreationAdvice {
         var byQuery: [Int64: (callsPerDay: Double, rowsPerCall: Double)] = [:]
         for row in try SPI.query(statements) {
             guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
-            texts[queryid] = text
+            texts[queryid] = NormalizedStatement.preparedBody(text)   // an EXECUTE runs what it prepared
             byQuery[queryid] = (row["calls_per_day"]?.double ?? 0, row["rows_per_call"]?.double ?? 0)
         }
         var columns: [String: [String]] = [:]
@@ -101,16 +128,28 @@ enum IndexCreationAdvice {
             try SPI.execute(forgetStale, [PostgresArray.literal([String]())])
             return 0
         }
-        var costing = HypoPGCosting(schema: schema, texts: texts)
+        var examplesByQuery: [Int64: [HypoPGCosting.Example]] = [:]
+        for row in try SPI.query(examples) {
+            guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
+            examplesByQuery[queryid, default: []].append(.init(text: text, arguments: row["arguments"]?.text))
+        }
+        var costing = HypoPGCosting(schema: schema, texts: texts, examples: examplesByQuery)
         defer { costing.cleanUp() }
         try costing.begin()
         try notice("augur: index advice over \(workload.count) statements, \(columns.values.map(\.count).reduce(0, +)) candidate columns in \(columns.count) tables")
+        var existing: [String: [[String]]] = [:]
+        for row in try SPI.query(existingIndexes) {
+            guard let table = row["table_name"]?.text, let keys = row["key_columns"]?.text else { continue }
+            existing[table, default: []].append(keys.split(separator: ",").map(String.init))
+        }
         let options = IndexSelection.Options(budgetBytes: budgetBytes)
-        let result = try IndexSelection.extend(statements: workload, columns: columns, options: options,
+        let result = try IndexSelection.extend(statements: workload, columns: columns, existing: existing, options: options,
                                                costing: &costing) { step, index, cost in
             try notice("augur: index advice step \(step): \(index), workload cost \(whole(cost)) per day")
         }
-        try notice("augur: index advice planned \(costing.plannable) of \(workload.count) statements, \(result.statementsCosted) plans costed")
+        try notice("augur: index advice planned \(costing.plannable) of \(workload.count) statements "
+                   + "(\(costing.plannedFromExamples.count) from their example executions, the others as generic plans), "
+                   + "\(result.statementsCosted) configurations costed")
         try store(result)
         return result.chosen.count
     }
@@ -171,28 +210,41 @@ enum IndexCreationAdvice {
     }
 }
 
-/// The planner's costs with hypothetical indexes: a statement is prepared (its
-/// parameters' types inferred), planned generically and explained with exactly the
-/// hypothetical indexes asked for, then deallocated: a cached generic plan would not see
-/// hypothetical indexes created after it.
+/// The planner's costs with hypothetical indexes, for exactly the indexes asked for. A
+/// statement is planned from its latest example executions, with the constants and
+/// parameters they were sent with (custom plans, averaged), so that skewed values are
+/// priced as the workload uses them; without examples, from its normalized text as a
+/// generic plan. Parameterized texts are prepared, explained and deallocated each time:
+/// a cached plan would not see hypothetical indexes created after it.
 struct HypoPGCosting: WhatIfCosting {
+    struct Example {
+        let text: String
+        /// "('v1', 'v2')" for EXECUTE, nil when the text has its constants inline.
+        let arguments: String?
+    }
+
+    static let examplesPerStatement = 5
+    private static let statementName = "augur_whatif"
+
     let schema: String
     let texts: [Int64: String]
+    let examples: [Int64: [Example]]
     private var plans: [Int64: Bool] = [:]
     private var sizes: [IndexDesign: Double] = [:]
     private var previousPlanCacheMode: String?
-    private static let statementName = "augur_whatif"
     /// Statements that could be planned.
     var plannable: Int { plans.values.filter { $0 }.count }
+    /// Statements planned from examples rather than generic plans.
+    private(set) var plannedFromExamples: Set<Int64> = []
 
-    init(schema: String, texts: [Int64: String]) {
+    init(schema: String, texts: [Int64: String], examples: [Int64: [Example]]) {
         self.schema = schema
         self.texts = texts
+        self.examples = examples
     }
 
     mutating func begin() throws {
         previousPlanCacheMode = try SPI.query("SELECT current_setting('plan_cache_mode') AS mode").first?["mode"]?.text
-        try SPI.execute("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
     }
 
     /// Leaves no hypothetical index, prepared statement or setting behind, also after an error.
@@ -205,36 +257,93 @@ struct HypoPGCosting: WhatIfCosting {
     }
 
     mutating func cost(of statement: IndexSelection.Statement, with indexes: [IndexDesign]) throws -> Double? {
-        guard plans[statement.queryid] != false, let text = texts[statement.queryid] else { return nil }
+        let id = statement.queryid
+        guard plans[id] != false else { return nil }
         try SPI.execute("SELECT \(schema).hypopg_reset()")
         for index in indexes { try SPI.execute("SELECT \(schema).hypopg_create_index($1)", [index.definition]) }
-        do {
-            try SPI.execute("PREPARE \(Self.statementName) AS \(NormalizedStatement.castingTypedLiterals(text))")
-        } catch let error as PGError where !error.isInterruption {
-            plans[statement.queryid] = false   // its parameters' types cannot be inferred, or it no longer plans
-            return nil
+        var costs: [Double] = []
+        for example in examples[id] ?? [] {
+            if let cost = try explain(example.text, arguments: example.arguments, planCacheMode: "force_custom_plan") {
+                costs.append(cost)
+            }
         }
-        defer { _ = try? SPI.execute("DEALLOCATE \(Self.statementName)") }
-        let parameters = NormalizedStatement.parameterCount(text)
-        let arguments = parameters == 0 ? "" : "(" + Array(repeating: "NULL", count: parameters).joined(separator: ", ") + ")"
+        if costs.isEmpty {
+            plannedFromExamples.remove(id)
+            if let text = texts[id] {
+                let parameters = NormalizedStatement.parameterCount(text)
+                let arguments = parameters == 0 ? nil : "(" + Array(repeating: "NULL", count: parameters).joined(separator: ", ") + ")"
+                if let cost = try explain(NormalizedStatement.castingTypedLiterals(text), arguments: arguments,
+                                          planCacheMode: "force_generic_plan") {
+                    costs.append(cost)
+                }
+            }
+        } else {
+            plannedFromExamples.insert(id)
+        }
+        plans[id] = !costs.isEmpty
+        return costs.isEmpty ? nil : costs.reduce(0, +) / Double(costs.count)
+    }
+
+    /// The planner's total cost of one statement, nil if it does not plan (its parameters'
+    /// types cannot be inferred, a table or column is gone, …). A cancel is never swallowed.
+    private func explain(_ text: String, arguments: String?, planCacheMode: String) throws -> Double? {
         do {
-            let plan = try SPI.execute("EXPLAIN (FORMAT JSON) EXECUTE \(Self.statementName)\(arguments)").rows.first?.values.first?.text
-            plans[statement.queryid] = true
-            return plan.flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
+            guard let arguments else {
+                return try Self.totalCost(SPI.execute("EXPLAIN (FORMAT JSON) \(text)"))
+            }
+            try SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [planCacheMode])
+            try SPI.execute("PREPARE \(Self.statementName) AS \(text)")
+            defer { _ = try? SPI.execute("DEALLOCATE \(Self.statementName)") }
+            return try Self.totalCost(SPI.execute("EXPLAIN (FORMAT JSON) EXECUTE \(Self.statementName)\(arguments)"))
         } catch let error as PGError where !error.isInterruption {
-            plans[statement.queryid] = false
             return nil
         }
     }
 
+    private static func totalCost(_ result: SPIResult) -> Double? {
+        result.rows.first?.values.first?.text.flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
+    }
+
+    /// The index's size once built: estimated from the table's statistics, deduplication
+    /// included (`IndexSizeEstimate`); hypopg's estimate when a column has no statistics.
     mutating func bytes(of index: IndexDesign) throws -> Double {
         if let known = sizes[index] { return known }
-        try SPI.execute("SELECT \(schema).hypopg_reset()")
-        let size = try SPI.query("SELECT \(schema).hypopg_relation_size(indexrelid)::float8 AS bytes FROM \(schema).hypopg_create_index($1)",
+        let stats = try SPI.query(Self.columnStatistics, [index.table, PostgresArray.literal(index.columns)])
+        var columns: [IndexSizeEstimate.Column] = []
+        for row in stats {
+            guard let distinct = row["distinct_values"]?.double, let width = row["width"]?.double,
+                  case .bool(let deduplicates)? = row["deduplicates"] else { break }
+            columns.append(.init(distinct: distinct, width: width, deduplicates: deduplicates))
+        }
+        let size: Double
+        if let rows = stats.first?["rows"]?.double, rows >= 0, columns.count == index.columns.count {
+            size = IndexSizeEstimate.bytes(rows: rows, columns: columns)
+        } else {
+            try SPI.execute("SELECT \(schema).hypopg_reset()")
+            size = try SPI.query("SELECT \(schema).hypopg_relation_size(indexrelid)::float8 AS bytes FROM \(schema).hypopg_create_index($1)",
                                  [index.definition]).first?["bytes"]?.double ?? 0
+        }
         sizes[index] = size
         return size
     }
+
+    /// Per key column, in order: the table's rows, the column's distinct values and average
+    /// width, and whether its type deduplicates in a B-tree. NULLs where ANALYZE has not run.
+    private static let columnStatistics = """
+        SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples END::float8 AS rows,
+               (CASE WHEN s.n_distinct >= 0 THEN s.n_distinct ELSE -s.n_distinct * greatest(c.reltuples, 0) END)::float8
+                   AS distinct_values,
+               s.avg_width::float8 AS width,
+               t.typname NOT IN ('numeric', 'float4', 'float8', 'jsonb') AS deduplicates
+          FROM unnest($2::text[]) WITH ORDINALITY AS k(name, position)
+          JOIN pg_catalog.pg_class c ON c.oid = $1::regclass
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND quote_ident(a.attname) = k.name AND NOT a.attisdropped
+          LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+          LEFT JOIN pg_catalog.pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
+                                         AND NOT s.inherited
+         ORDER BY k.position
+        """
 }
 
 extension PGError {

@@ -107,9 +107,11 @@ public enum IndexSelection {
     }
 
     /// Runs Extend over `columns` (per table, the columns the workload filters, joins,
-    /// groups or orders by). `progress` is told each step taken.
+    /// groups or orders by). An index whose columns lead one of the table's `existing`
+    /// B-tree indexes (per table, their key columns) is never proposed: that one serves.
+    /// `progress` is told each step taken.
     public static func extend<Costing: WhatIfCosting>(
-        statements: [Statement], columns: [String: [String]], options: Options,
+        statements: [Statement], columns: [String: [String]], existing: [String: [[String]]] = [:], options: Options,
         costing: inout Costing, progress: (Int, IndexDesign, Double) throws -> Void = { _, _, _ in }
     ) throws -> Result {
         var model = Model(statements: statements, options: options)
@@ -119,7 +121,8 @@ public enum IndexSelection {
         let initial = cost
         for step in 1...max(1, options.maxSteps) {
             var best: (configuration: [IndexDesign], cost: Double, size: Double, ratio: Double, added: IndexDesign)?
-            for move in moves(from: configuration, columns: columns, maxColumns: options.maxColumns) {
+            for move in moves(from: configuration, columns: columns, maxColumns: options.maxColumns)
+            where !(existing[move.added.table] ?? []).contains(where: { $0.starts(with: move.added.columns) }) {
                 let added = try costing.bytes(of: move.added) - (try move.replaced.map { try costing.bytes(of: $0) } ?? 0)
                 guard added > 0, size + added <= options.budgetBytes else { continue }
                 let next = configuration.filter { $0 != move.replaced } + [move.added]

@@ -68,4 +68,46 @@ public enum NormalizedStatement {
         }
         return Double(String(decoding: number, as: UTF8.self))
     }
+
+    /// The statement a `PREPARE name [(types)] AS statement` prepares (what an EXECUTE of
+    /// it runs, while its text is the PREPARE's); any other text as it is.
+    public static func preparedBody(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
+        var index = 0
+        func skipSpace() { while index < scalars.count, scalars[index].properties.isWhitespace { index += 1 } }
+        func keyword(_ word: String) -> Bool {
+            let letters = Array(word.unicodeScalars)
+            guard index + letters.count < scalars.count,
+                  zip(scalars[index..<(index + letters.count)], letters).allSatisfy({ String($0).lowercased() == String($1) }),
+                  scalars[index + letters.count].properties.isWhitespace
+            else { return false }
+            index += letters.count
+            return true
+        }
+        skipSpace()
+        guard keyword("prepare") else { return text }
+        skipSpace()
+        if index < scalars.count, scalars[index] == "\"" {
+            index += 1
+            while index < scalars.count, scalars[index] != "\"" { index += 1 }
+            index += 1
+        } else {
+            while index < scalars.count, scalars[index] == "_" || scalars[index].properties.isAlphabetic
+                    || ("0"..."9").contains(scalars[index]) || scalars[index] == "$" { index += 1 }
+        }
+        skipSpace()
+        if index < scalars.count, scalars[index] == "(" {
+            var depth = 0
+            while index < scalars.count {
+                if scalars[index] == "(" { depth += 1 }
+                if scalars[index] == ")" { depth -= 1 }
+                index += 1
+                if depth == 0 { break }
+            }
+        }
+        skipSpace()
+        guard keyword("as") else { return text }
+        skipSpace()
+        return String(String.UnicodeScalarView(scalars[index...]))
+    }
 }

@@ -12,7 +12,8 @@ final class ExtensionTests: ClusterTestCase {
 
         let settings = try db.query("SELECT name, description FROM augur.settings")
         XCTAssertEqual(settings.map { $0[0] }, ["augur.coaccess_half_life", "augur.database", "augur.enabled",
-                                               "augur.histogram_bytes", "augur.histogram_retention", "augur.maintenance_window",
+                                               "augur.histogram_bytes", "augur.histogram_retention", "augur.index_budget",
+                                               "augur.maintenance_window",
                                                "augur.max_queries", "augur.max_sampled_xacts", "augur.naptime",
                                                "augur.sample_rate", "augur.sample_retention", "augur.track"])
         for row in settings { XCTAssertFalse((row[1] ?? "").isEmpty, "\(row[0] ?? "") has no description") }
@@ -50,6 +51,6 @@ final class ExtensionTests: ClusterTestCase {
         assertServerError("42501") { try nobody.query("SELECT * FROM augur.worker_status") }
         let watcher = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=watcher"))
         XCTAssertEqual(try watcher.query("SELECT state FROM augur.worker_status").count, 1)
-        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "12")
+        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "13")
     }
 }

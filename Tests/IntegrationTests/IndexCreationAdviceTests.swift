@@ -67,6 +67,28 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.recommendations WHERE kind = 'create_index'"), "0")
     }
 
+    /// 1% of the jobs are new, and the workload only ever asks for those: a generic plan
+    /// (2 distinct states, so half the table) sees no use for an index; the example
+    /// executions, planned with the constant they were sent with, do.
+    func testSkewedConstantsArePricedAsTheWorkloadUsesThem() throws {
+        let db = try cluster()
+        try db.query("""
+            CREATE TABLE jobs (id int PRIMARY KEY, state text, payload text);
+            INSERT INTO jobs SELECT g, CASE WHEN g % 100 = 0 THEN 'new' ELSE 'done' END, 'p' FROM generate_series(1, 200000) g;
+            ANALYZE jobs;
+            PREPARE new_jobs(text) AS SELECT count(*) FROM jobs WHERE state = $1
+            """)
+        try run(db, 300) { _ in "EXECUTE new_jobs('new')" }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.query("SELECT query, params FROM augur.query_example WHERE query LIKE '%FROM jobs%'"),
+                       [["SELECT count(*) FROM jobs WHERE state = $1", "{new}"]])
+        XCTAssertEqual(try createAdvice(db).map { $0[0] }, ["public.jobs (state)"])
+        XCTAssertTrue(db.notices.contains { $0.contains("(1 from their example executions") }, "\(db.notices)")
+        // Without the examples, the generic plan finds nothing to gain.
+        try db.query("DELETE FROM augur.query_example")
+        XCTAssertEqual(try createAdvice(db), [])
+    }
+
     func testWriteTrafficIsWeighedAgainstReads() throws {
         let db = try cluster()
         try run(db, 400) { _ in "INSERT INTO events (ref, payload) SELECT g, 'y' FROM generate_series(1, 50) g" }

@@ -106,7 +106,7 @@ SETTINGS = {
 RESERVED_SETTINGS = {"shared_preload_libraries", "port", "unix_socket_directories"}
 ADVISORS = ["pg_qualstats", "augur"]
 BASELINE = "none"
-NAPTIME = "3600"   # augur.naptime once the worker runs: this script flushes itself
+NAPTIME = "10"   # augur.naptime once the worker runs: its default, so training spans several flush windows
 TIME_RE = re.compile(r"^Time: ([0-9.]+) ms", re.M)
 
 
@@ -351,7 +351,8 @@ def ask_augur(cluster, a):
     t0 = time.monotonic()
     flushed = cluster.psql("SELECT augur.flush()")
     flush_s = time.monotonic() - t0
-    sql = ("SELECT coalesce(json_agg(to_jsonb(r)), '[]') FROM augur.recommend_indexes() r "
+    budget = "" if a.augur_budget_used is None else f"budget => {sql_literal(a.augur_budget_used)}"
+    sql = (f"SELECT coalesce(json_agg(to_jsonb(r)), '[]') FROM augur.recommend_indexes({budget}) r "
            "WHERE r.kind = 'create_index'")
     rows, ms, msgs = psql_timed(cluster, sql)
     recs = json.loads(rows[-1]) if rows else []
@@ -403,6 +404,11 @@ def parse_args():
     p.add_argument("--qualstats-min-filter", type=int, default=None, metavar="N",
                    help="min_filter passed to pg_qualstats_index_advisor (default: its own "
                         "default 1000 at --scale >= 1, 50 below)")
+    p.add_argument("--augur-budget", default="match", metavar="BUDGET",
+                   help="Augur's index budget: 'match' (default) gives it the storage "
+                        "pg_qualstats' indexes take when built, so that the comparison is at "
+                        "equal storage; 'server' leaves augur.index_budget; anything else "
+                        "('500MB', '10%%') is passed as recommend_indexes(budget => ...)")
     p.add_argument("--extra-conf", action="append", default=[], metavar="KEY=VALUE",
                    help="postgresql.conf setting (repeatable)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
@@ -490,7 +496,7 @@ def main():
         assert not extra_indexes(cluster, baseline)
         cluster.psql("SELECT pg_stat_statements_reset()")
         cluster.psql("SELECT pg_qualstats_reset()")
-        cluster.psql("SELECT augur.flush()")
+        cluster.psql("SELECT augur.reset()")     # the load is not the workload, for any advisor
 
         # 2. training
         state["phase"] = "training"
@@ -516,7 +522,14 @@ def main():
         cluster.psql("VACUUM ANALYZE")
         log("\n== advice")
         advice = {BASELINE: {"ddl": [], "runtime_ms": 0.0}}
+        a.augur_budget_used = None if a.augur_budget in ("match", "server") else a.augur_budget
         for name in a.advisors:
+            if name == "augur" and a.augur_budget == "match" and "pg_qualstats" in advice:
+                # Equal storage: what pg_qualstats' indexes take, built for real.
+                _, built = build(cluster, baseline, advice["pg_qualstats"]["ddl"])
+                a.augur_budget_used = str(sum(ix["size"] for ix in built))
+                drop_extra_indexes(cluster, baseline)
+                log(f"augur budget: {fmt_bytes(int(a.augur_budget_used))}, what pg_qualstats' indexes take")
             try:
                 advice[name] = ASK[name](cluster, a)
             except (RuntimeError, ValueError, KeyError, TypeError) as e:
