@@ -68,7 +68,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pgbench_cluster import (TPS_RE, Cluster, conf_value, free_ports,  # noqa: E402
+from pgbench_cluster import (TPS_RE, Cluster, conf_value, free_ports, parse_extra_conf,  # noqa: E402
                              log, make_temp_root, pg_bindir, require_libraries,
                              require_runuser, run_benchmark, sql_literal,
                              wait_worker_running, write_results_json)
@@ -177,16 +177,7 @@ def parse_args():
             p.error(f"--{name} must be >= 1")
     a.configs = comma_list(p, "--configs", a.configs, list(CONFIGS))
     a.workloads = comma_list(p, "--workloads", a.workloads, list(WORKLOADS))
-    extra = {}
-    for item in a.extra_conf:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", key):
-            p.error(f"--extra-conf {item!r}: expected KEY=VALUE")
-        if key.lower() in RESERVED_SETTINGS:
-            p.error(f"--extra-conf: {key} is set per cluster by this script")
-        extra[key] = value.strip()
-    a.extra = extra
+    a.extra = parse_extra_conf(p, a.extra_conf, RESERVED_SETTINGS)
     return a
 
 

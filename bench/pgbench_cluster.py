@@ -121,6 +121,21 @@ def conf_value(v):
     return sql_literal(v)
 
 
+def parse_extra_conf(parser, items, reserved):
+    """--extra-conf KEY=VALUE items as {key: raw value}; a bad item or a setting the
+    script sets itself (in `reserved`) is a usage error."""
+    extra = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", key):
+            parser.error(f"--extra-conf {item!r}: expected KEY=VALUE")
+        if key.lower() in reserved:
+            parser.error(f"--extra-conf: {key} is set by this script")
+        extra[key] = value.strip()
+    return extra
+
+
 class Cluster:
     """One throwaway cluster: data directory, unix socket and server.log in one directory.
 

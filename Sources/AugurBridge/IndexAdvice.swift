@@ -37,23 +37,8 @@ enum IndexAdvice {
           FROM pg_catalog.pg_stat_database d WHERE d.datname = current_database()
         """
 
-    private static let forgetStale = """
-        DELETE FROM augur.recommendation
-         WHERE dbid = \(currentDatabaseOID) AND kind = 'drop_index' AND status = 'proposed' AND target <> ALL ($1::text[])
-        """
-
-    private static let upsert = """
-        INSERT INTO augur.recommendation AS r (dbid, kind, target, ddl, rollback_ddl, reason, evidence, estimated_benefit)
-        SELECT \(currentDatabaseOID), 'drop_index', s.target, s.ddl, s.rollback_ddl, s.reason, s.evidence::jsonb, s.bytes
-          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[])
-               AS s(target, ddl, rollback_ddl, reason, evidence, bytes)
-         WHERE NOT EXISTS (SELECT 1 FROM augur.recommendation x
-                            WHERE x.dbid = \(currentDatabaseOID) AND x.kind = 'drop_index' AND x.target = s.target
-                              AND x.status = 'rejected')
-        ON CONFLICT (dbid, kind, target) WHERE status IN ('proposed', 'simulated', 'approved') DO UPDATE SET
-            ddl = excluded.ddl, rollback_ddl = excluded.rollback_ddl, reason = excluded.reason,
-            evidence = excluded.evidence, estimated_benefit = excluded.estimated_benefit, updated_at = now()
-        """
+    private static let forgetStale = Recommendations.forgetStale(kind: "drop_index")
+    private static let upsert = Recommendations.upsert(kind: "drop_index")
 
     /// Returns the number of indexes proposed for dropping.
     static func refresh(unusedAfter seconds: Double) throws -> Int {

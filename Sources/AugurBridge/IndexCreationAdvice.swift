@@ -63,23 +63,8 @@ enum IndexCreationAdvice {
           JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'
         """
 
-    private static let forgetStale = """
-        DELETE FROM augur.recommendation
-         WHERE dbid = \(currentDatabaseOID) AND kind = 'create_index' AND status = 'proposed' AND target <> ALL ($1::text[])
-        """
-
-    private static let upsert = """
-        INSERT INTO augur.recommendation AS r (dbid, kind, target, ddl, rollback_ddl, reason, evidence, estimated_benefit)
-        SELECT \(currentDatabaseOID), 'create_index', s.target, s.ddl, s.rollback_ddl, s.reason, s.evidence::jsonb, s.benefit
-          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[])
-               AS s(target, ddl, rollback_ddl, reason, evidence, benefit)
-         WHERE NOT EXISTS (SELECT 1 FROM augur.recommendation x
-                            WHERE x.dbid = \(currentDatabaseOID) AND x.kind = 'create_index' AND x.target = s.target
-                              AND x.status = 'rejected')
-        ON CONFLICT (dbid, kind, target) WHERE status IN ('proposed', 'simulated', 'approved') DO UPDATE SET
-            ddl = excluded.ddl, rollback_ddl = excluded.rollback_ddl, reason = excluded.reason,
-            evidence = excluded.evidence, estimated_benefit = excluded.estimated_benefit, updated_at = now()
-        """
+    private static let forgetStale = Recommendations.forgetStale(kind: "create_index")
+    private static let upsert = Recommendations.upsert(kind: "create_index")
 
     /// The roles a B-tree can serve: equality and IN lists, ranges, join keys, GROUP BY and ORDER BY.
     private static let indexableRoles: Set<Substring> = ["filter_equality", "filter_in", "filter_range", "join_key",

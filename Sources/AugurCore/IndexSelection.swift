@@ -71,7 +71,7 @@ public enum IndexSelection {
         public var maxColumns = 4
         public var maxSteps = 64
         /// A step must save at least this share of the workload's cost.
-        public var minimumGain = 0.001
+        public var minimumGain = 0.00001
 
         public init(budgetBytes: Double) { self.budgetBytes = budgetBytes }
     }

@@ -83,7 +83,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from pgbench_cluster import (DB, Cluster, conf_value, free_ports, log,  # noqa: E402
+from pgbench_cluster import (DB, Cluster, conf_value, free_ports, log, parse_extra_conf,  # noqa: E402
                              make_temp_root, pg_bindir, require_libraries, require_runuser,
                              run, run_benchmark, sql_literal, wait_worker_running,
                              write_results_json)
@@ -425,16 +425,7 @@ def parse_args():
     a.advisors = adv
     if a.qualstats_min_filter is None:
         a.qualstats_min_filter = 1000 if a.scale >= 1 else 50
-    extra = {}
-    for item in a.extra_conf:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", key):
-            p.error(f"--extra-conf {item!r}: expected KEY=VALUE")
-        if key.lower() in RESERVED_SETTINGS:
-            p.error(f"--extra-conf: {key} is set by this script")
-        extra[key] = conf_value(value.strip())
-    a.extra = extra
+    a.extra = {k: conf_value(v) for k, v in parse_extra_conf(p, a.extra_conf, RESERVED_SETTINGS).items()}
     return a
 
 
