@@ -19,7 +19,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "AugurCore"),
-        .target(name: "CShim", path: "CShim"),
+        // libpq: the worker applies DDL over a session of its own (CShim/remote.c).
+        .target(name: "CShim", dependencies: ["CLibpq"], path: "CShim"),
         .target(
             name: "AugurBridge",
             dependencies: ["AugurCore", "CShim"],

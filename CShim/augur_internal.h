@@ -66,6 +66,7 @@ typedef struct AugurSharedState
     LWLock           *sampling_lock;    /* the sampled transactions (sampling.c) */
     pg_atomic_uint64  evictions;        /* entries evicted to make room */
     pg_atomic_uint64  dropped;          /* executions or errors not recorded: busy or full */
+    pg_atomic_uint32  apply_requested;  /* augur.apply() asked the worker to look now */
 } AugurSharedState;
 
 extern AugurSharedState *augur_shared;
@@ -176,6 +177,16 @@ extern bool    augur_swift_latency_histogram(int64_t queryid, char **json, augur
 extern bool    augur_swift_latency_changes(bool all_queries, int64_t queryid, char **json, augur_error *err);
 extern bool    augur_swift_recommend_indexes(double unused_after_seconds, int64_t *proposed, augur_error *err);
 extern bool    augur_swift_recommend_new_indexes(double budget_bytes, int64_t *proposed, augur_error *err);
+extern bool    augur_swift_next_apply(augur_apply_item *item, augur_error *err);
+extern bool    augur_swift_finish_apply(int64_t id, bool applied, const char *error, augur_error *err);
+
+/* SQL in a session of the worker's own (remote.c). */
+bool  augur_remote_execute(const char *database, const char *user, const char *sql, int64_t *rows,
+                           augur_error *err);
+bool  augur_remote_drop_invalid_index(const char *database, const char *user, const char *index,
+                                      augur_error *err);
+/* Wakes the worker at this transaction's commit to apply what was asked (worker.c). */
+void  augur_wake_worker_at_commit(void);
 extern bool    augur_swift_coaccess_predicted(int32_t k, const char *level, const char *method, char **json,
                                               augur_error *err);
 

@@ -81,6 +81,7 @@ augur_shmem_startup(void)
         augur_shared->worker.state = AUGUR_WORKER_STARTING;
         pg_atomic_init_u64(&augur_shared->evictions, 0);
         pg_atomic_init_u64(&augur_shared->dropped, 0);
+        pg_atomic_init_u32(&augur_shared->apply_requested, 0);
     }
     augur_capture_shmem_init();
     augur_errors_shmem_init();

@@ -29,6 +29,7 @@ AUGUR_SQL_FUNCTION(augur_sql_latency_histogram);
 AUGUR_SQL_FUNCTION(augur_sql_latency_changes);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_index_advice);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_index_creation_advice);
+AUGUR_SQL_FUNCTION(augur_sql_wake_worker);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -276,6 +277,14 @@ augur_sql_refresh_index_creation_advice(PG_FUNCTION_ARGS)
     if (!augur_swift_recommend_new_indexes(budget, &proposed, &err))
         augur_raise_if_error(&err);
     PG_RETURN_INT64(proposed);
+}
+
+/* augur.wake_worker(): when this transaction commits, the worker looks for work at once. */
+Datum
+augur_sql_wake_worker(PG_FUNCTION_ARGS)
+{
+    augur_wake_worker_at_commit();
+    PG_RETURN_VOID();
 }
 
 /*

@@ -18,8 +18,10 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -93,6 +95,138 @@ run_cycle(int32 previous_state)
     return state;
 }
 
+/* Most recommendations applied in one go, so that a long list cannot starve the flushes. */
+#define AUGUR_APPLIES_PER_ROUND 8
+
+/* Runs body in a transaction of its own, with a snapshot; errors come back in *err. */
+static bool
+in_transaction(bool (*body) (void *, augur_error *), void *arg, augur_error *err)
+{
+    bool        result;
+
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    result = body(arg, err);
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+    return result;
+}
+
+static bool
+next_apply(void *item, augur_error *err)
+{
+    return augur_swift_next_apply((augur_apply_item *) item, err);
+}
+
+typedef struct ApplyOutcome
+{
+    int64_t     id;
+    bool        applied;
+    const char *error;
+} ApplyOutcome;
+
+static bool
+finish_apply(void *outcome, augur_error *err)
+{
+    ApplyOutcome *o = (ApplyOutcome *) outcome;
+
+    return augur_swift_finish_apply(o->id, o->applied, o->error, err);
+}
+
+/*
+ * Applies the approved recommendations that are due (asked for with augur.apply(), or
+ * any while augur.maintenance_window is open), each outside any transaction over a
+ * session of its own, so that CONCURRENTLY works. An INVALID index a failed, cancelled or
+ * interrupted build left is dropped before the build and after a failure. The outcome
+ * goes to augur.recommendation and augur.action_log.
+ */
+static void
+run_pending_applies(void)
+{
+    static MemoryContext apply_context = NULL;
+
+    if (apply_context == NULL)
+        apply_context = AllocSetContextCreate(TopMemoryContext, "augur apply", ALLOCSET_SMALL_SIZES);
+    for (int i = 0; i < AUGUR_APPLIES_PER_ROUND; i++)
+    {
+        MemoryContext caller;
+        augur_apply_item item;
+        augur_error err;
+        augur_error build;
+        augur_error cleanup;
+        ApplyOutcome outcome;
+        int64_t     rows;
+
+        memset(&item, 0, sizeof(item));
+        if (!in_transaction(next_apply, &item, &err))
+        {
+            if (err.sqlstate != 0)
+                ereport(WARNING,
+                        (errcode(err.sqlstate),
+                         errmsg("augur collector could not look for recommendations to apply: %s", err.message)));
+            return;
+        }
+        /* No transaction from here: what the libpq calls allocate goes with this context. */
+        caller = MemoryContextSwitchTo(apply_context);
+        pgstat_report_activity(STATE_RUNNING, "augur collector applying a recommendation");
+        if (item.index[0] != '\0')
+            (void) augur_remote_drop_invalid_index(item.database, item.user, item.index, &cleanup);
+        outcome.id = item.id;
+        outcome.applied = augur_remote_execute(item.database, item.user, item.ddl, &rows, &build);
+        outcome.error = outcome.applied ? NULL : build.message;
+        if (!outcome.applied && item.index[0] != '\0')
+            (void) augur_remote_drop_invalid_index(item.database, item.user, item.index, &cleanup);
+        pgstat_report_activity(STATE_IDLE, NULL);
+        MemoryContextSwitchTo(caller);
+        MemoryContextReset(apply_context);
+        if (!in_transaction(finish_apply, &outcome, &err) && err.sqlstate != 0)
+            ereport(WARNING,
+                    (errcode(err.sqlstate),
+                     errmsg("augur collector could not record the outcome of recommendation %lld: %s",
+                            (long long) item.id, err.message)));
+    }
+}
+
+/* augur.apply() asks at commit, so that the worker sees the request when it looks. */
+static bool wake_at_commit = false;
+
+static void
+wake_worker_callback(XactEvent event, void *arg)
+{
+    int         pid;
+    PGPROC     *proc;
+
+    if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+        event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+        return;
+    if (wake_at_commit && event == XACT_EVENT_COMMIT)
+    {
+        pg_atomic_write_u32(&augur_shared->apply_requested, 1);
+        LWLockAcquire(augur_shared->lock, LW_SHARED);
+        pid = augur_shared->worker.pid;
+        LWLockRelease(augur_shared->lock);
+        proc = pid != 0 ? BackendPidGetProc(pid) : NULL;
+        if (proc != NULL)
+            SetLatch(&proc->procLatch);
+    }
+    wake_at_commit = false;
+}
+
+void
+augur_wake_worker_at_commit(void)
+{
+    static bool registered = false;
+
+    augur_require_shared_state();
+    if (!registered)
+    {
+        RegisterXactCallback(wake_worker_callback, NULL);
+        registered = true;
+    }
+    wake_at_commit = true;
+}
+
 /*
  * Sleeps until augur.naptime has passed since the cycle started, so that cycles start
  * every naptime however long a flush takes (the flush lag stays within naptime plus one
@@ -121,6 +255,8 @@ wait_for_next_cycle(TimestampTz cycle_started)
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending)
             return;
+        if (pg_atomic_exchange_u32(&augur_shared->apply_requested, 0) != 0)
+            run_pending_applies();
     }
 }
 
@@ -156,6 +292,8 @@ augur_worker_main(Datum main_arg)
 
         cycle_started = GetCurrentTimestamp();
         state = run_cycle(state);
+        if (state == AUGUR_WORKER_RUNNING)
+            run_pending_applies();
         wait_for_next_cycle(cycle_started);
     }
 }

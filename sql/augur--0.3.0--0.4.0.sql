@@ -121,3 +121,57 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION augur.reset() FROM PUBLIC;
+
+-- Applying approved recommendations. The worker runs their DDL outside any transaction,
+-- over a session of its own (CREATE/DROP INDEX CONCURRENTLY cannot run in one): those
+-- asked for with augur.apply() at once, the others while augur.maintenance_window is
+-- open. 'failed': the last attempt failed (augur.action_log says why); approve it again
+-- to retry.
+ALTER TABLE augur.recommendation DROP CONSTRAINT recommendation_status_check;
+ALTER TABLE augur.recommendation ADD CONSTRAINT recommendation_status_check
+    CHECK (status IN ('proposed', 'simulated', 'approved', 'applied', 'verified', 'rolled_back', 'rejected', 'failed'));
+ALTER TABLE augur.recommendation ADD COLUMN apply_requested_at timestamptz;
+
+CREATE OR REPLACE VIEW augur.recommendations AS
+SELECT r.id, r.kind, r.target, r.ddl, r.rollback_ddl, r.status, r.reason, r.evidence,
+       r.estimated_benefit, r.measured_benefit, r.created_at, r.updated_at, r.apply_requested_at
+  FROM augur.recommendation r
+ WHERE r.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database());
+
+CREATE OR REPLACE FUNCTION augur.approve(id bigint) RETURNS SETOF augur.recommendations
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT * FROM augur.set_status(id, 'approve', '{proposed,simulated,failed}', 'approved') $$;
+
+CREATE FUNCTION augur.wake_worker() RETURNS void
+    LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_wake_worker';
+REVOKE ALL ON FUNCTION augur.wake_worker() FROM PUBLIC;
+
+-- Applies an approved recommendation now, whatever the maintenance window: the worker
+-- runs its DDL within seconds of this transaction's commit, and augur.recommendations
+-- and augur.action_log show the outcome. Unknown id: 22023; not approved: 55000.
+CREATE FUNCTION augur.apply(id bigint) RETURNS SETOF augur.recommendations
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current augur.recommendation;
+BEGIN
+    SELECT * INTO current FROM augur.recommendation r WHERE r.id = apply.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'recommendation % does not exist', id
+            USING ERRCODE = '22023', HINT = 'augur.recommendations lists the ids.';
+    END IF;
+    IF current.status <> 'approved' THEN
+        RAISE EXCEPTION 'recommendation % is %, so it cannot be applied', id, current.status
+            USING ERRCODE = '55000', HINT = format('Approve it first: SELECT * FROM augur.approve(%s).', id);
+    END IF;
+    UPDATE augur.recommendation r SET apply_requested_at = now(), updated_at = now() WHERE r.id = apply.id;
+    INSERT INTO augur.action_log (recommendation_id, action, ddl, outcome)
+    VALUES (id, 'apply', current.ddl, 'requested');
+    PERFORM augur.wake_worker();
+    RAISE NOTICE 'the augur collector applies recommendation % once this transaction commits', id
+        USING HINT = 'augur.recommendations shows its status, augur.action_log the outcome.';
+    RETURN QUERY SELECT * FROM augur.recommendations r WHERE r.id = apply.id;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.apply(bigint) FROM PUBLIC;

@@ -153,6 +153,20 @@ typedef struct augur_query_example
     char        params[AUGUR_EXAMPLE_PARAMS_LEN];
 } augur_query_example;
 
+/*
+ * An approved recommendation the worker is to apply now (CShim/worker.c): its DDL, the
+ * database it runs in, and the index it creates or drops, whose INVALID leftover from a
+ * failed or cancelled concurrent build must not stay.
+ */
+typedef struct augur_apply_item
+{
+    int64_t     id;
+    char        database[64];
+    char        user[64];       /* the worker's role, which connects */
+    char        ddl[1024];
+    char        index[256];
+} augur_apply_item;
+
 /* The pending statistics of one captured query (see CShim/capture.c). */
 typedef struct augur_query_sample
 {
