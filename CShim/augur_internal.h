@@ -178,7 +178,7 @@ extern bool    augur_swift_latency_changes(bool all_queries, int64_t queryid, ch
 extern bool    augur_swift_recommend_indexes(double unused_after_seconds, int64_t *proposed, augur_error *err);
 extern bool    augur_swift_recommend_new_indexes(double budget_bytes, int64_t *proposed, augur_error *err);
 extern bool    augur_swift_next_apply(augur_apply_item *item, augur_error *err);
-extern bool    augur_swift_finish_apply(int64_t id, bool applied, const char *error, augur_error *err);
+extern bool    augur_swift_finish_apply(const augur_apply_item *item, bool done, const char *error, augur_error *err);
 
 /* SQL in a session of the worker's own (remote.c). */
 bool  augur_remote_execute(const char *database, const char *user, const char *sql, int64_t *rows,

@@ -21,6 +21,8 @@ int     augur_max_queries = 5000;
 double  augur_sample_rate = 0.01;
 char   *augur_maintenance_window = NULL;
 static char *augur_index_budget = NULL;
+static int  augur_verify_calls = 100;
+static double augur_rollback_threshold = 0.2;
 int     augur_track = AUGUR_TRACK_TOP;
 int     augur_coaccess_half_life = 7 * 24 * 3600;
 int     augur_max_sampled_xacts = 1000;
@@ -134,6 +136,15 @@ define_gucs(void)
                                "A size such as '2GB' or a percentage of the database's size such as '10%'.",
                                &augur_index_budget, "10%", PGC_USERSET, 0,
                                NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.verify_calls",
+                            "Executions of the affected queries after a change before it is judged.",
+                            "Then it is verified, or rolled back if it made them slower than augur.rollback_threshold allows.",
+                            &augur_verify_calls, 100, 1, INT_MAX, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomRealVariable("augur.rollback_threshold",
+                             "How much slower an applied change may make its queries before it is rolled back.",
+                             "The median time per execution of the queries using the changed table, weighed by "
+                             "their executions since the change: 0.2 rolls back at 20 % slower.",
+                             &augur_rollback_threshold, 0.2, 0.0, 100.0, PGC_SIGHUP, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("augur");
 #else

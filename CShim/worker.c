@@ -121,8 +121,8 @@ next_apply(void *item, augur_error *err)
 
 typedef struct ApplyOutcome
 {
-    int64_t     id;
-    bool        applied;
+    const augur_apply_item *item;
+    bool        done;
     const char *error;
 } ApplyOutcome;
 
@@ -131,13 +131,15 @@ finish_apply(void *outcome, augur_error *err)
 {
     ApplyOutcome *o = (ApplyOutcome *) outcome;
 
-    return augur_swift_finish_apply(o->id, o->applied, o->error, err);
+    return augur_swift_finish_apply(o->item, o->done, o->error, err);
 }
 
 /*
- * Applies the approved recommendations that are due (asked for with augur.apply(), or
- * any while augur.maintenance_window is open), each outside any transaction over a
- * session of its own, so that CONCURRENTLY works. An INVALID index a failed, cancelled or
+ * Rolls back the applied changes that made their queries slower (augur.verify_calls
+ * executions since, augur.rollback_threshold), then applies the approved recommendations
+ * that are due (asked for with augur.apply(), or any while augur.maintenance_window is
+ * open), each outside any transaction over a session of its own, so that CONCURRENTLY
+ * works. An INVALID index a failed, cancelled or
  * interrupted build left is dropped before the build and after a failure. The outcome
  * goes to augur.recommendation and augur.action_log.
  */
@@ -172,10 +174,10 @@ run_pending_applies(void)
         pgstat_report_activity(STATE_RUNNING, "augur collector applying a recommendation");
         if (item.index[0] != '\0')
             (void) augur_remote_drop_invalid_index(item.database, item.user, item.index, &cleanup);
-        outcome.id = item.id;
-        outcome.applied = augur_remote_execute(item.database, item.user, item.ddl, &rows, &build);
-        outcome.error = outcome.applied ? NULL : build.message;
-        if (!outcome.applied && item.index[0] != '\0')
+        outcome.item = &item;
+        outcome.done = augur_remote_execute(item.database, item.user, item.ddl, &rows, &build);
+        outcome.error = outcome.done ? NULL : build.message;
+        if (!outcome.done && item.index[0] != '\0')
             (void) augur_remote_drop_invalid_index(item.database, item.user, item.index, &cleanup);
         pgstat_report_activity(STATE_IDLE, NULL);
         MemoryContextSwitchTo(caller);

@@ -131,10 +131,17 @@ ALTER TABLE augur.recommendation DROP CONSTRAINT recommendation_status_check;
 ALTER TABLE augur.recommendation ADD CONSTRAINT recommendation_status_check
     CHECK (status IN ('proposed', 'simulated', 'approved', 'applied', 'verified', 'rolled_back', 'rejected', 'failed'));
 ALTER TABLE augur.recommendation ADD COLUMN apply_requested_at timestamptz;
+-- An applied change is judged once its table's queries ran augur.verify_calls times
+-- since: 'verified' (measured_benefit: milliseconds saved per execution, their median
+-- weighed by executions), or rolled back by the worker if it made them slower than
+-- augur.rollback_threshold allows ('rolled_back'; augur.action_log says why).
+ALTER TABLE augur.recommendation ADD COLUMN applied_at timestamptz;
+ALTER TABLE augur.action_log ADD COLUMN reason text;
 
 CREATE OR REPLACE VIEW augur.recommendations AS
 SELECT r.id, r.kind, r.target, r.ddl, r.rollback_ddl, r.status, r.reason, r.evidence,
-       r.estimated_benefit, r.measured_benefit, r.created_at, r.updated_at, r.apply_requested_at
+       r.estimated_benefit, r.measured_benefit, r.created_at, r.updated_at, r.apply_requested_at,
+       r.applied_at
   FROM augur.recommendation r
  WHERE r.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database());
 

@@ -154,9 +154,9 @@ typedef struct augur_query_example
 } augur_query_example;
 
 /*
- * An approved recommendation the worker is to apply now (CShim/worker.c): its DDL, the
- * database it runs in, and the index it creates or drops, whose INVALID leftover from a
- * failed or cancelled concurrent build must not stay.
+ * An approved recommendation the worker is to apply now, or an applied one to roll back
+ * (CShim/worker.c): its DDL, the database it runs in, and the index it creates or drops,
+ * whose INVALID leftover from a failed or cancelled concurrent build must not stay.
  */
 typedef struct augur_apply_item
 {
@@ -165,6 +165,8 @@ typedef struct augur_apply_item
     char        user[64];       /* the worker's role, which connects */
     char        ddl[1024];
     char        index[256];
+    bool        rollback;       /* ddl undoes an applied change that made things worse */
+    char        reason[256];    /* why, for the log */
 } augur_apply_item;
 
 /* The pending statistics of one captured query (see CShim/capture.c). */

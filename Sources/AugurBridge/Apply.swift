@@ -1,20 +1,47 @@
 import AugurCore
 import CShim
 
-/// What the worker applies, and what it records once it has (CShim/worker.c runs the DDL
-/// itself, outside any transaction, over a session of its own).
+/// What the worker applies or rolls back, and what it records once it has (CShim/worker.c
+/// runs the DDL itself, outside any transaction, over a session of its own).
 enum Apply {
+    /// The index a recommendation's DDL or rollback DDL creates or drops.
+    private static let indexName = """
+        CASE r.kind WHEN 'drop_index' THEN r.target
+                    ELSE substring(r.rollback_ddl FROM '^DROP INDEX CONCURRENTLY (.*);$') END
+        """
+
     /// Approved recommendations of the index kinds, asked for with augur.apply() first,
     /// then, while the maintenance window is open, the others by benefit.
-    private static let next = """
-        SELECT r.id, d.datname, current_user AS role, r.ddl,
-               CASE r.kind WHEN 'drop_index' THEN r.target
-                           ELSE substring(r.rollback_ddl FROM '^DROP INDEX CONCURRENTLY (.*);$') END AS index_name
+    private static let nextApproved = """
+        SELECT r.id, d.datname, current_user AS role, r.ddl, \(indexName) AS index_name
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
          WHERE r.status = 'approved' AND r.kind IN ('create_index', 'drop_index')
            AND (r.apply_requested_at IS NOT NULL OR $1::bool)
          ORDER BY r.apply_requested_at NULLS LAST, r.estimated_benefit DESC NULLS LAST, r.id
          LIMIT 1
+        """
+
+    /// Applied changes not judged yet, with what their verdict needs: the table's queries
+    /// and when the first flush window wholly after the change began.
+    private static let applied = """
+        SELECT r.id, r.dbid::text AS dbid, d.datname, current_user AS role, r.rollback_ddl, \(indexName) AS index_name,
+               r.applied_at, r.applied_at + current_setting('augur.naptime')::interval AS after_from,
+               (SELECT string_agg(DISTINCT u.queryid::text, ',') FROM augur.relation_use u
+                 WHERE u.dbid = r.dbid AND u.relname = r.evidence ->> 'table') AS queryids
+          FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
+         WHERE r.status = 'applied' AND r.applied_at IS NOT NULL AND r.rollback_ddl IS NOT NULL
+         ORDER BY r.applied_at
+        """
+
+    private static let verified = """
+        WITH done AS (
+            UPDATE augur.recommendation
+               SET status = 'verified', measured_benefit = $2::float8, updated_at = now(),
+                   evidence = evidence || jsonb_build_object('verification', $3::jsonb)
+             WHERE id = $1::bigint AND status = 'applied'
+            RETURNING id)
+        INSERT INTO augur.action_log (recommendation_id, actor, action, outcome, reason)
+        SELECT id, 'augur collector', 'verify', 'verified', $4::text FROM done
         """
 
     /// The server's local weekday (0 = Sunday) and minute of the day, as the window reads them.
@@ -23,13 +50,19 @@ enum Apply {
                (extract(hour FROM now()) * 60 + extract(minute FROM now()))::int AS minute
         """
 
-    static let finishSQL = """
+    /// The outcome of an apply ($2: applied or failed) or a rollback ($2: rolled_back, or
+    /// failed), with the error or the reason.
+    private static let finish = """
         WITH done AS (
-            UPDATE augur.recommendation SET status = $2::text, apply_requested_at = NULL, updated_at = now()
-             WHERE id = $1::bigint AND status = 'approved'
-            RETURNING id, ddl)
-        INSERT INTO augur.action_log (recommendation_id, actor, action, ddl, outcome, error)
-        SELECT id, 'augur collector', 'apply', ddl, $2::text, $3::text FROM done
+            UPDATE augur.recommendation
+               SET status = $2::text, apply_requested_at = NULL, updated_at = now(),
+                   applied_at = CASE WHEN $2::text = 'applied' THEN now() ELSE applied_at END
+             WHERE id = $1::bigint AND status = $5::text
+            RETURNING id, ddl, rollback_ddl)
+        INSERT INTO augur.action_log (recommendation_id, actor, action, ddl, outcome, error, reason)
+        SELECT id, 'augur collector', $6::text, CASE WHEN $6::text = 'rollback' THEN rollback_ddl ELSE ddl END,
+               $2::text, $3::text, $4::text
+          FROM done
         """
 
     static func windowIsOpen() throws -> Bool {
@@ -40,16 +73,74 @@ enum Apply {
         return window.contains(weekday: Int(weekday), minuteOfDay: Int(minute))
     }
 
+    /// The next rollback (first) or apply due; false when there is none. Changes judged
+    /// good on the way are marked verified.
     static func next(into item: inout augur_apply_item) throws -> Bool {
-        guard let row = try SPI.query(next, [try windowIsOpen() ? "t" : "f"]).first,
-              let id = row["id"]?.int, let database = row["datname"]?.text, let ddl = row["ddl"]?.text
+        if try nextRollback(into: &item) { return true }
+        guard let row = try SPI.query(nextApproved, [try windowIsOpen() ? "t" : "f"]).first,
+              let id = row["id"]?.int, let ddl = row["ddl"]?.text
         else { return false }
+        fill(&item, id: id, row: row, ddl: ddl)
+        return true
+    }
+
+    private static func nextRollback(into item: inout augur_apply_item) throws -> Bool {
+        let settings = try SPI.query("""
+            SELECT current_setting('augur.verify_calls')::bigint AS calls,
+                   current_setting('augur.rollback_threshold')::float8 AS threshold
+            """).first
+        let minimumCalls = UInt64(max(settings?["calls"]?.int ?? 100, 1))
+        let threshold = settings?["threshold"]?.double ?? 0.2
+        for row in try SPI.query(applied) {
+            guard let id = row["id"]?.int, let database = row["dbid"]?.text, let appliedAt = row["applied_at"]?.text,
+                  let afterFrom = row["after_from"]?.text, let rollback = row["rollback_ddl"]?.text else { continue }
+            let queries = try (row["queryids"]?.text ?? "").split(separator: ",").compactMap { Int64($0) }.map { queryid in
+                ChangeVerification.Query(
+                    queryid: queryid,
+                    before: try cells(queryid: queryid, since: nil, until: appliedAt, database: database),
+                    after: try cells(queryid: queryid, since: afterFrom, until: nil, database: database))
+            }
+            switch ChangeVerification.verdict(queries, minimumCalls: minimumCalls, threshold: threshold) {
+            case .pending:
+                continue
+            case .verified(let saved, let before, let after, let calls):
+                try SPI.execute(verified, [String(id), JSONText.number(saved), summary(before, after, calls),
+                                           "the affected queries' median went from \(milliseconds(before)) to \(milliseconds(after)) "
+                                               + "per execution over \(calls) executions"])
+            case .rollBack(let before, let after, let calls):
+                fill(&item, id: id, row: row, ddl: rollback)
+                item.rollback = true
+                copy("the affected queries' median went from \(milliseconds(before)) to \(milliseconds(after)) per execution "
+                         + "over \(calls) executions, beyond augur.rollback_threshold", into: &item.reason)
+                return true
+            }
+        }
+        return false
+    }
+
+    private static func summary(_ before: Double, _ after: Double, _ calls: UInt64) -> String {
+        JSONText.object([("before_ms", JSONText.number(before)), ("after_ms", JSONText.number(after)),
+                         ("calls", String(calls))])
+    }
+
+    private static func milliseconds(_ value: Double) -> String {
+        let hundredths = value.isFinite ? (value * 100).rounded() / 100 : 0
+        return "\(hundredths) ms"
+    }
+
+    static func finish(_ item: augur_apply_item, done: Bool, error: String?) throws {
+        var item = item
+        let status = done ? (item.rollback ? "rolled_back" : "applied") : "failed"
+        try SPI.execute(finish, [String(item.id), status, error, text(of: &item.reason).nilIfEmpty,
+                                 item.rollback ? "applied" : "approved", item.rollback ? "rollback" : "apply"])
+    }
+
+    private static func fill(_ item: inout augur_apply_item, id: Int64, row: SPIRow, ddl: String) {
         item.id = id
-        copy(database, into: &item.database)
+        copy(row["datname"]?.text ?? "", into: &item.database)
         copy(row["role"]?.text ?? "", into: &item.user)
         copy(ddl, into: &item.ddl)
         copy(row["index_name"]?.text ?? "", into: &item.index)
-        return true
     }
 
     /// Copies text into a fixed C array, cut to fit and NUL-terminated.
@@ -60,6 +151,14 @@ enum Apply {
             bytes[utf8.count] = 0
         }
     }
+
+    private static func text<Tuple>(of tuple: inout Tuple) -> String {
+        withUnsafeBytes(of: &tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }
 
 @_cdecl("augur_swift_next_apply")
@@ -68,10 +167,10 @@ func augurSwiftNextApply(_ item: UnsafeMutablePointer<augur_apply_item>, _ error
 }
 
 @_cdecl("augur_swift_finish_apply")
-func augurSwiftFinishApply(_ id: Int64, _ applied: Bool, _ message: UnsafePointer<CChar>?,
+func augurSwiftFinishApply(_ item: UnsafePointer<augur_apply_item>, _ done: Bool, _ message: UnsafePointer<CChar>?,
                            _ error: UnsafeMutablePointer<augur_error>) -> Bool {
     reportingErrors(error, fallback: false) {
-        try SPI.execute(Apply.finishSQL, [String(id), applied ? "applied" : "failed", message.map { String(cString: $0) }])
+        try Apply.finish(item.pointee, done: done, error: message.map { String(cString: $0) })
         return true
     }
 }

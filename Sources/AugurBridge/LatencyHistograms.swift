@@ -39,15 +39,16 @@ private func mergedHistogram(queryid: Int64) throws -> HistogramBuffer? {
     return merged
 }
 
-/// The query's persisted window cells with window_end in (since, until], summed.
-private func cells(queryid: Int64, since: String?, until: String?) throws -> LatencyCells {
+/// The query's persisted window cells with window_end in (since, until], summed; in
+/// this database, or in the one whose OID is `database`.
+func cells(queryid: Int64, since: String?, until: String?, database: String? = nil) throws -> LatencyCells {
     let rows = try SPI.query("""
         SELECT lower_ns, upper_ns, sum(count)::bigint AS count FROM augur.histogram_delta
-         WHERE queryid = $1::bigint AND dbid = \(currentDatabaseOID)
+         WHERE queryid = $1::bigint AND dbid = coalesce($4::oid, \(currentDatabaseOID))
            AND ($2::timestamptz IS NULL OR window_end > $2::timestamptz)
            AND ($3::timestamptz IS NULL OR window_end <= $3::timestamptz)
          GROUP BY 1, 2
-        """, [String(queryid), since, until])
+        """, [String(queryid), since, until, database])
     return LatencyCells(rows.compactMap(cell))
 }
 

@@ -10,7 +10,7 @@ final class ApplyTests: ClusterTestCase {
     /// A cluster whose worker cycles every second, with one approved create_index advice:
     /// its id.
     private func approvedIndexAdvice(approve: Bool = true) throws -> (Connection, String) {
-        cluster = try startCluster(.init(settings: ["augur.naptime": "1"]))
+        cluster = try startCluster(.init(settings: ["augur.naptime": "1", "augur.verify_calls": "50"]))
         let db = try cluster.connect()
         try db.query("""
             CREATE EXTENSION augur; CREATE EXTENSION hypopg;
@@ -114,5 +114,55 @@ final class ApplyTests: ClusterTestCase {
                        "relation \"augur_orders_customer_id\" already exists")
         XCTAssertEqual(try db.scalar("SELECT relkind FROM pg_class WHERE relname = 'augur_orders_customer_id'"), "r",
                        "what was there stays")
+    }
+
+    /// Once its table's queries ran augur.verify_calls times, an applied change is judged
+    /// on their latency: the customer index made its lookups faster, so it is verified.
+    func testAnIndexThatHelpsIsVerifiedWithItsMeasuredBenefit() throws {
+        let (db, id) = try approvedIndexAdvice()
+        try db.query("SELECT * FROM augur.apply($1)", [id])
+        XCTAssertTrue(try cluster.waitUntil(timeout: 30) { try self.status(db, id) == "applied" })
+        usleep(1_500_000)   // past the first flush window, which mixes before and after
+        try db.query((1...100).map { "SELECT * FROM orders WHERE customer_id = \($0);" }.joined(separator: "\n"))
+        XCTAssertTrue(try cluster.waitUntil(timeout: 30) { try self.status(db, id) == "verified" })
+        XCTAssertEqual(try db.scalar("""
+            SELECT measured_benefit > 0 AND (evidence -> 'verification' ->> 'after_ms')::float8 < (evidence -> 'verification' ->> 'before_ms')::float8
+              FROM augur.recommendations WHERE id = $1
+            """, [id]), "t")
+        XCTAssertEqual(try db.scalar("SELECT outcome FROM augur.action_log WHERE recommendation_id = $1 AND action = 'verify'", [id]), "verified")
+    }
+
+    /// An index on the ORDER BY column makes the planner walk it for `b = 1 ... LIMIT 10`,
+    /// expecting matches early; they all sit at the end, so the query gets about 5x
+    /// slower than a scan and a sort. The worker sees it in the latencies and rolls back.
+    func testAChangeThatMakesItsQueriesSlowerIsRolledBack() throws {
+        cluster = try startCluster(.init(settings: ["augur.naptime": "1", "augur.verify_calls": "50"]))
+        let db = try cluster.connect()
+        try db.query("""
+            CREATE EXTENSION augur;
+            CREATE TABLE late (id int PRIMARY KEY, b int, c int, pad text) WITH (autovacuum_enabled = false);
+            INSERT INTO late SELECT g, (g > 190000)::int, g, repeat('x', 100) FROM generate_series(1, 200000) g ORDER BY random();
+            ANALYZE late
+            """)
+        let query = (1...60).map { _ in "SELECT * FROM late WHERE b = 1 ORDER BY c LIMIT 10;" }.joined(separator: "\n")
+        try db.query(query)
+        try db.query("SELECT augur.flush()")
+        let id = try XCTUnwrap(try db.scalar("""
+            INSERT INTO augur.recommendation (dbid, kind, target, ddl, rollback_ddl, status, reason, evidence)
+            SELECT oid, 'create_index', 'public.late (c)', 'CREATE INDEX CONCURRENTLY augur_late_c ON public.late (c);',
+                   'DROP INDEX CONCURRENTLY public.augur_late_c;', 'approved', 'for the test', '{"table": "public.late"}'
+              FROM pg_database WHERE datname = current_database()
+            RETURNING id
+            """))
+        try db.query("SELECT * FROM augur.apply($1)", [id])
+        XCTAssertTrue(try cluster.waitUntil(timeout: 30) { try self.status(db, id) == "applied" })
+        XCTAssertNotNil(try db.scalar("SELECT to_regclass('public.augur_late_c')"))
+        usleep(1_500_000)
+        try db.query(query)
+        XCTAssertTrue(try cluster.waitUntil(timeout: 30) { try self.status(db, id) == "rolled_back" })
+        XCTAssertNil(try db.scalar("SELECT to_regclass('public.augur_late_c')"), "the index is gone")
+        let log = try db.query("SELECT action, outcome, reason FROM augur.action_log WHERE recommendation_id = $1 AND action = 'rollback'", [id])
+        XCTAssertEqual(log.first?[1], "rolled_back")
+        XCTAssertTrue(log.first?[2]?.contains("beyond augur.rollback_threshold") == true, "\(log)")
     }
 }

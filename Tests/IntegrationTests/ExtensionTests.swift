@@ -15,7 +15,8 @@ final class ExtensionTests: ClusterTestCase {
                                                "augur.histogram_bytes", "augur.histogram_retention", "augur.index_budget",
                                                "augur.maintenance_window",
                                                "augur.max_queries", "augur.max_sampled_xacts", "augur.naptime",
-                                               "augur.sample_rate", "augur.sample_retention", "augur.track"])
+                                               "augur.rollback_threshold", "augur.sample_rate", "augur.sample_retention",
+                                               "augur.track", "augur.verify_calls"])
         for row in settings { XCTAssertFalse((row[1] ?? "").isEmpty, "\(row[0] ?? "") has no description") }
         XCTAssertEqual(try db.scalar("SELECT context FROM augur.settings WHERE name = 'augur.max_queries'"), "postmaster")
     }
@@ -51,6 +52,6 @@ final class ExtensionTests: ClusterTestCase {
         assertServerError("42501") { try nobody.query("SELECT * FROM augur.worker_status") }
         let watcher = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=watcher"))
         XCTAssertEqual(try watcher.query("SELECT state FROM augur.worker_status").count, 1)
-        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "13")
+        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "15")
     }
 }
