@@ -153,6 +153,46 @@ CREATE FUNCTION augur.wake_worker() RETURNS void
     LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_wake_worker';
 REVOKE ALL ON FUNCTION augur.wake_worker() FROM PUBLIC;
 
+-- The recommendation `id`, locked for a change: unknown id, 22023; a status the change
+-- (`verb`: approved, applied, …) does not apply to, 55000 with a hint.
+CREATE FUNCTION augur.recommendation_for_change(id bigint, verb text, allowed text[], hint text)
+    RETURNS augur.recommendation
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current augur.recommendation;
+BEGIN
+    SELECT * INTO current FROM augur.recommendation r WHERE r.id = recommendation_for_change.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'recommendation % does not exist', id
+            USING ERRCODE = '22023', HINT = 'augur.recommendations lists the ids.';
+    END IF;
+    IF current.status <> ALL (allowed) THEN
+        RAISE EXCEPTION 'recommendation % is %, so it cannot be %', id, current.status, verb
+            USING ERRCODE = '55000', HINT = hint;
+    END IF;
+    RETURN current;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.recommendation_for_change(bigint, text, text[], text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION augur.set_status(id bigint, action text, allowed text[], new_status text)
+    RETURNS SETOF augur.recommendations
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current augur.recommendation := augur.recommendation_for_change(
+        id, new_status, allowed, format('Only a recommendation that is %s can be.', array_to_string(allowed, ' or ')));
+BEGIN
+    UPDATE augur.recommendation r SET status = new_status, updated_at = now() WHERE r.id = set_status.id;
+    INSERT INTO augur.action_log (recommendation_id, action, ddl, outcome)
+    VALUES (id, action, current.ddl, new_status);
+    RETURN QUERY SELECT * FROM augur.recommendations r WHERE r.id = set_status.id;
+END
+$$;
+
 -- Applies an approved recommendation now, whatever the maintenance window: the worker
 -- runs its DDL within seconds of this transaction's commit, and augur.recommendations
 -- and augur.action_log show the outcome. Unknown id: 22023; not approved: 55000.
@@ -161,17 +201,9 @@ CREATE FUNCTION augur.apply(id bigint) RETURNS SETOF augur.recommendations
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    current augur.recommendation;
+    current augur.recommendation := augur.recommendation_for_change(
+        id, 'applied', '{approved}', format('Approve it first: SELECT * FROM augur.approve(%s).', id));
 BEGIN
-    SELECT * INTO current FROM augur.recommendation r WHERE r.id = apply.id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'recommendation % does not exist', id
-            USING ERRCODE = '22023', HINT = 'augur.recommendations lists the ids.';
-    END IF;
-    IF current.status <> 'approved' THEN
-        RAISE EXCEPTION 'recommendation % is %, so it cannot be applied', id, current.status
-            USING ERRCODE = '55000', HINT = format('Approve it first: SELECT * FROM augur.approve(%s).', id);
-    END IF;
     UPDATE augur.recommendation r SET apply_requested_at = now(), updated_at = now() WHERE r.id = apply.id;
     INSERT INTO augur.action_log (recommendation_id, action, ddl, outcome)
     VALUES (id, 'apply', current.ddl, 'requested');
