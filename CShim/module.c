@@ -37,6 +37,15 @@ static const struct config_enum_entry track_options[] = {
     {NULL, 0, false}
 };
 
+/* Which proposals the worker approves itself, to apply in the maintenance window. */
+static int  augur_auto_apply = 0;
+static const struct config_enum_entry auto_apply_options[] = {
+    {"off", 0, false},
+    {"indexes", 1, false},
+    {"all", 2, false},
+    {NULL, 0, false}
+};
+
 void _PG_init(void);
 
 static bool
@@ -136,6 +145,10 @@ define_gucs(void)
                                "A size such as '2GB' or a percentage of the database's size such as '10%'.",
                                &augur_index_budget, "10%", PGC_USERSET, 0,
                                NULL, NULL, NULL);
+    DefineCustomEnumVariable("augur.auto_apply",
+                             "Which proposals the worker approves itself, to apply them in the maintenance window.",
+                             "off: none (a DBA approves); indexes: index creations and drops; all: every kind.",
+                             &augur_auto_apply, 0, auto_apply_options, PGC_SIGHUP, 0, NULL, NULL, NULL);
     DefineCustomIntVariable("augur.verify_calls",
                             "Executions of the affected queries after a change before it is judged.",
                             "Then it is verified, or rolled back if it made them slower than augur.rollback_threshold allows.",

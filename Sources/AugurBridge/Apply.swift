@@ -44,6 +44,21 @@ enum Apply {
         SELECT id, 'augur collector', 'verify', 'verified', $4::text FROM done
         """
 
+    /// While the window is open, what augur.auto_apply covers is approved by the worker.
+    private static let autoApprove = """
+        WITH approved AS (
+            UPDATE augur.recommendation SET status = 'approved', updated_at = now()
+             WHERE status = 'proposed'
+               AND CASE current_setting('augur.auto_apply') WHEN 'all' THEN true
+                                                            WHEN 'indexes' THEN kind IN ('create_index', 'drop_index')
+                                                            ELSE false END
+            RETURNING id, ddl)
+        INSERT INTO augur.action_log (recommendation_id, actor, action, ddl, outcome, reason)
+        SELECT id, 'augur collector', 'approve', ddl, 'approved',
+               'augur.auto_apply = ' || current_setting('augur.auto_apply')
+          FROM approved
+        """
+
     /// The server's local weekday (0 = Sunday) and minute of the day, as the window reads them.
     private static let now = """
         SELECT extract(dow FROM now())::int AS weekday,
@@ -77,7 +92,9 @@ enum Apply {
     /// good on the way are marked verified.
     static func next(into item: inout augur_apply_item) throws -> Bool {
         if try nextRollback(into: &item) { return true }
-        guard let row = try SPI.query(nextApproved, [try windowIsOpen() ? "t" : "f"]).first,
+        let windowIsOpen = try windowIsOpen()
+        if windowIsOpen { try SPI.execute(autoApprove) }
+        guard let row = try SPI.query(nextApproved, [windowIsOpen ? "t" : "f"]).first,
               let id = row["id"]?.int, let ddl = row["ddl"]?.text
         else { return false }
         fill(&item, id: id, row: row, ddl: ddl)

@@ -165,4 +165,23 @@ final class ApplyTests: ClusterTestCase {
         XCTAssertEqual(log.first?[1], "rolled_back")
         XCTAssertTrue(log.first?[2]?.contains("beyond augur.rollback_threshold") == true, "\(log)")
     }
+
+    func testAutoApplyApprovesProposalsItselfOnlyInsideTheWindow() throws {
+        let (db, id) = try approvedIndexAdvice(approve: false)
+        try setWindow(db, "00:00-12:00, 12:00-00:00")
+        // auto_apply = off (the default): a proposal waits for a DBA, window or not.
+        let cycles = try XCTUnwrap(Int(try db.scalar("SELECT cycles FROM augur.worker_status") ?? ""))
+        XCTAssertTrue(try cluster.waitUntil(timeout: 20) {
+            (Int(try db.scalar("SELECT cycles FROM augur.worker_status") ?? "") ?? 0) >= cycles + 3
+        })
+        XCTAssertEqual(try status(db, id), "proposed")
+
+        try db.query("ALTER SYSTEM SET augur.auto_apply = 'indexes'")
+        try db.query("SELECT pg_reload_conf()")
+        XCTAssertTrue(try cluster.waitUntil(timeout: 30) { try self.status(db, id) == "applied" })
+        XCTAssertEqual(try indexState(db), "valid")
+        XCTAssertEqual(try db.query("SELECT actor, action, outcome, reason FROM augur.action_log WHERE recommendation_id = $1 ORDER BY id", [id]),
+                       [["augur collector", "approve", "approved", "augur.auto_apply = indexes"],
+                        ["augur collector", "apply", "applied", nil]])
+    }
 }

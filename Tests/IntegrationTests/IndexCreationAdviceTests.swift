@@ -129,6 +129,18 @@ final class IndexCreationAdviceTests: ClusterTestCase {
                        [["drop_index", "public.orders_id_again"]])
     }
 
+    func testAdviseListsEverythingWithAReasonAndWorksWithoutHypopg() throws {
+        let db = try cluster()
+        try run(db, 400) { "SELECT * FROM orders WHERE customer_id = \($0)" }
+        try db.query("CREATE INDEX orders_id_again ON orders (id); SELECT augur.flush()")
+        let advice = try db.query("SELECT kind, target, status, reason IS NOT NULL FROM augur.advise()")
+        XCTAssertEqual(advice, [["create_index", "public.orders (customer_id)", "proposed", "t"],
+                                ["drop_index", "public.orders_id_again", "proposed", "t"]])
+        try db.query("DROP EXTENSION hypopg")
+        XCTAssertEqual(try db.query("SELECT kind FROM augur.advise()"), [["drop_index"]])
+        XCTAssertTrue(db.notices.contains("no index creation advice without hypopg"), "\(db.notices)")
+    }
+
     func testAnEmptyWorkloadIsANoticeNotAnError() throws {
         let db = try cluster()
         XCTAssertEqual(try createAdvice(db), [])
