@@ -58,6 +58,17 @@ enum IndexCreationAdvice {
            AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
         """
 
+    /// Columns a BRIN index fits: in (or against) the table's physical order, in a table
+    /// of at least 1,000 pages (8 MB); the range-filtered ones among them are candidates.
+    private static let physicallyOrdered = """
+        SELECT format('%I.%I', s.schemaname, s.tablename) AS table_name, quote_ident(s.attname) AS column_name
+          FROM pg_catalog.pg_stats s
+          JOIN pg_catalog.pg_namespace n ON n.nspname = s.schemaname
+          JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
+         WHERE NOT s.inherited AND abs(s.correlation) >= 0.9 AND c.relpages >= 1000
+           AND s.schemaname NOT IN ('pg_catalog', 'information_schema', 'augur')
+        """
+
     private static let hypopgSchema = """
         SELECT quote_ident(n.nspname) AS schema FROM pg_catalog.pg_extension e
           JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'
@@ -84,12 +95,14 @@ enum IndexCreationAdvice {
             byQuery[queryid] = (row["calls_per_day"]?.double ?? 0, row["rows_per_call"]?.double ?? 0)
         }
         var columns: [String: [String]] = [:]
+        var rangeFiltered: Set<String> = []   // "table column"
         var reads: [Int64: Set<String>] = [:]
         var written: [Int64: [String: Set<String>]] = [:]
         for row in try SPI.query(columnUses) {
             guard let queryid = row["queryid"]?.int, let table = row["table_name"]?.text,
                   let column = row["column_name"]?.text, let roles = row["roles"]?.text else { continue }
             let roleSet = Set(roles.split(separator: ","))
+            if roleSet.contains("filter_range") { rangeFiltered.insert("\(table) \(column)") }
             if !roleSet.isDisjoint(with: indexableRoles) {
                 reads[queryid, default: []].insert(table)
                 if !(columns[table] ?? []).contains(column) { columns[table, default: []].append(column) }
@@ -127,8 +140,15 @@ enum IndexCreationAdvice {
             guard let table = row["table_name"]?.text, let keys = row["key_columns"]?.text else { continue }
             existing[table, default: []].append(keys.split(separator: ",").map(String.init))
         }
+        var brinColumns: [String: [String]] = [:]
+        for row in try SPI.query(physicallyOrdered) {
+            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text,
+                  rangeFiltered.contains("\(table) \(column)") else { continue }
+            brinColumns[table, default: []].append(column)
+        }
         let options = IndexSelection.Options(budgetBytes: budgetBytes)
-        let result = try IndexSelection.extend(statements: workload, columns: columns, existing: existing, options: options,
+        let result = try IndexSelection.extend(statements: workload, columns: columns, brinColumns: brinColumns,
+                                               existing: existing, options: options,
                                                costing: &costing) { step, index, cost in
             try notice("augur: index advice step \(step): \(index), workload cost \(whole(cost)) per day")
         }
@@ -145,7 +165,7 @@ enum IndexCreationAdvice {
         let saving = result.costBefore > 0 ? 100 * (result.costBefore - result.costAfter) / result.costBefore : 0
         let columns: [(IndexSelection.Choice) -> String?] = [
             { $0.index.description },
-            { "CREATE INDEX CONCURRENTLY \(indexName($0.index)) ON \($0.index.table) (\($0.index.columns.joined(separator: ", ")));" },
+            { "CREATE INDEX CONCURRENTLY \(indexName($0.index)) ON \($0.index.table) \($0.index.using)(\($0.index.columns.joined(separator: ", ")));" },
             { "DROP INDEX CONCURRENTLY \(schemaOf($0.index.table)).\(indexName($0.index));" },
             { choice in
                 "helps \(choice.effects.count) quer\(choice.effects.count == 1 ? "y" : "ies"): "
@@ -155,6 +175,7 @@ enum IndexCreationAdvice {
                 JSONText.object([
                     ("table", JSONText.string(choice.index.table)),
                     ("columns", "[" + choice.index.columns.map(JSONText.string).joined(separator: ",") + "]"),
+                    ("method", JSONText.string(choice.index.method.rawValue)),
                     ("bytes", JSONText.number(choice.bytes)),
                     ("benefit_per_day", JSONText.number(choice.benefitPerDay)),
                     ("queries", JSONText.array(of: choice.effects.map { effect in
@@ -170,10 +191,12 @@ enum IndexCreationAdvice {
         try SPI.execute(upsert, columns.map { column in PostgresArray.literal(result.chosen.map(column)) })
     }
 
-    /// augur_<table>_<columns>, lower-case letters, digits and underscores, within 63 bytes.
+    /// augur_<table>_<columns>[_<method>], lower-case letters, digits and underscores,
+    /// within 63 bytes.
     static func indexName(_ index: IndexDesign) -> String {
         let table = index.table.split(separator: ".").last.map(String.init) ?? index.table
-        let raw = (["augur", table] + index.columns).joined(separator: "_").lowercased()
+        let raw = (["augur", table] + index.columns + (index.method == .btree ? [] : [index.method.rawValue]))
+            .joined(separator: "_").lowercased()
         let cleaned = String(raw.unicodeScalars.map { scalar -> Character in
             ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) ? Character(scalar) : "_"
         })
@@ -289,8 +312,9 @@ struct HypoPGCosting: WhatIfCosting {
         result.rows.first?.values.first?.text.flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
     }
 
-    /// The index's size once built: estimated from the table's statistics, deduplication
-    /// included (`IndexSizeEstimate`); hypopg's estimate when a column has no statistics.
+    /// The index's size once built: for a B-tree estimated from the table's statistics,
+    /// deduplication included (`IndexSizeEstimate`); hypopg's estimate for BRIN, or when a
+    /// column has no statistics.
     mutating func bytes(of index: IndexDesign) throws -> Double {
         if let known = sizes[index] { return known }
         let stats = try SPI.query(Self.columnStatistics, [index.table, PostgresArray.literal(index.columns)])
@@ -301,7 +325,7 @@ struct HypoPGCosting: WhatIfCosting {
             columns.append(.init(distinct: distinct, width: width, deduplicates: deduplicates))
         }
         let size: Double
-        if let rows = stats.first?["rows"]?.double, rows >= 0, columns.count == index.columns.count {
+        if index.method == .btree, let rows = stats.first?["rows"]?.double, rows >= 0, columns.count == index.columns.count {
             size = IndexSizeEstimate.bytes(rows: rows, columns: columns)
         } else {
             try SPI.execute("SELECT \(schema).hypopg_reset()")

@@ -20,18 +20,30 @@ public protocol WhatIfCosting {
     mutating func bytes(of index: IndexDesign) throws -> Double
 }
 
-/// A B-tree index: a table and its key columns, in order (identifiers already quoted).
+/// An index: a table, its access method and its key columns, in order (identifiers
+/// already quoted).
 public struct IndexDesign: Hashable, Sendable, CustomStringConvertible {
-    public let table: String
-    public let columns: [String]
-
-    public init(table: String, columns: [String]) {
-        self.table = table
-        self.columns = columns
+    public enum Method: String, Sendable {
+        case btree
+        /// Block ranges: tiny, and fast for range filters on a column that follows the
+        /// table's physical order.
+        case brin
     }
 
-    public var definition: String { "CREATE INDEX ON \(table) (\(columns.joined(separator: ", ")))" }
-    public var description: String { "\(table) (\(columns.joined(separator: ", ")))" }
+    public let table: String
+    public let columns: [String]
+    public let method: Method
+
+    public init(table: String, columns: [String], method: Method = .btree) {
+        self.table = table
+        self.columns = columns
+        self.method = method
+    }
+
+    /// "USING brin " where the method is not the default.
+    public var using: String { method == .btree ? "" : "USING \(method.rawValue) " }
+    public var definition: String { "CREATE INDEX ON \(table) \(using)(\(columns.joined(separator: ", ")))" }
+    public var description: String { "\(table) \(using)(\(columns.joined(separator: ", ")))" }
 }
 
 public enum IndexSelection {
@@ -107,11 +119,13 @@ public enum IndexSelection {
     }
 
     /// Runs Extend over `columns` (per table, the columns the workload filters, joins,
-    /// groups or orders by). An index whose columns lead one of the table's `existing`
-    /// B-tree indexes (per table, their key columns) is never proposed: that one serves.
-    /// `progress` is told each step taken.
+    /// groups or orders by), and one-column BRIN indexes on `brinColumns` (per table,
+    /// range-filtered columns in physical order). A B-tree whose columns lead one of the
+    /// table's `existing` B-tree indexes (per table, their key columns) is never proposed:
+    /// that one serves. `progress` is told each step taken.
     public static func extend<Costing: WhatIfCosting>(
-        statements: [Statement], columns: [String: [String]], existing: [String: [[String]]] = [:], options: Options,
+        statements: [Statement], columns: [String: [String]], brinColumns: [String: [String]] = [:],
+        existing: [String: [[String]]] = [:], options: Options,
         costing: inout Costing, progress: (Int, IndexDesign, Double) throws -> Void = { _, _, _ in }
     ) throws -> Result {
         var model = Model(statements: statements, options: options)
@@ -121,8 +135,9 @@ public enum IndexSelection {
         let initial = cost
         for step in 1...max(1, options.maxSteps) {
             var best: (configuration: [IndexDesign], cost: Double, size: Double, ratio: Double, added: IndexDesign)?
-            for move in moves(from: configuration, columns: columns, maxColumns: options.maxColumns)
-            where !(existing[move.added.table] ?? []).contains(where: { $0.starts(with: move.added.columns) }) {
+            for move in moves(from: configuration, columns: columns, brinColumns: brinColumns, maxColumns: options.maxColumns)
+            where move.added.method != .btree
+                || !(existing[move.added.table] ?? []).contains(where: { $0.starts(with: move.added.columns) }) {
                 let added = try costing.bytes(of: move.added) - (try move.replaced.map { try costing.bytes(of: $0) } ?? 0)
                 guard added > 0, size + added <= options.budgetBytes else { continue }
                 let next = configuration.filter { $0 != move.replaced } + [move.added]
@@ -139,6 +154,15 @@ public enum IndexSelection {
             cost = chosen.cost
             size = chosen.size
             try progress(step, chosen.added, cost)
+        }
+        // An index a later step made useless (a B-tree that does a BRIN's work better, a
+        // wider index that serves a narrower one's queries) saves nothing given the rest: it goes.
+        while let useless = try configuration.first(where: { index in
+            try model.workloadCost(configuration.filter { $0 != index }, &costing) - cost
+                <= options.minimumGain * max(initial, 1)
+        }) {
+            configuration.removeAll { $0 == useless }
+            cost = try model.workloadCost(configuration, &costing)
         }
         var choices: [Choice] = []
         for index in configuration {
@@ -159,19 +183,21 @@ public enum IndexSelection {
                       costAfter: cost, statementsCosted: model.costed)
     }
 
-    /// Extend's moves: a new one-column index, or one more column on a chosen index.
-    static func moves(from configuration: [IndexDesign], columns: [String: [String]],
+    /// Extend's moves: a new one-column index (B-tree, or BRIN where it fits), or one more
+    /// column on a chosen B-tree.
+    static func moves(from configuration: [IndexDesign], columns: [String: [String]], brinColumns: [String: [String]],
                       maxColumns: Int) -> [(added: IndexDesign, replaced: IndexDesign?)] {
         var moves: [(IndexDesign, IndexDesign?)] = []
-        for table in columns.keys.sorted() {
-            for column in columns[table] ?? [] {
-                let single = IndexDesign(table: table, columns: [column])
-                if !configuration.contains(where: { $0.table == table && $0.columns.first == column }) {
-                    moves.append((single, nil))
+        for (candidates, method) in [(columns, IndexDesign.Method.btree), (brinColumns, .brin)] {
+            for table in candidates.keys.sorted() {
+                for column in candidates[table] ?? [] where !configuration.contains(where: {
+                    $0.table == table && $0.method == method && $0.columns.first == column
+                }) {
+                    moves.append((IndexDesign(table: table, columns: [column], method: method), nil))
                 }
             }
         }
-        for index in configuration where index.columns.count < maxColumns {
+        for index in configuration where index.method == .btree && index.columns.count < maxColumns {
             for column in columns[index.table] ?? [] where !index.columns.contains(column) {
                 let wider = IndexDesign(table: index.table, columns: index.columns + [column])
                 if !configuration.contains(wider) { moves.append((wider, index)) }

@@ -89,6 +89,28 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         XCTAssertEqual(try createAdvice(db), [])
     }
 
+    /// An append-only log, its time column in physical order, read by time ranges: a BRIN
+    /// index serves the ranges for a tiny fraction of a B-tree's bytes.
+    func testARangeOnAPhysicallyOrderedColumnGetsBRIN() throws {
+        let db = try cluster()
+        try db.query("""
+            CREATE TABLE log (id bigint PRIMARY KEY, at timestamptz, line text);
+            INSERT INTO log SELECT g, timestamptz '2026-01-01' + g * interval '1 second', repeat('x', 60)
+              FROM generate_series(1, 300000) g;
+            ANALYZE log
+            """)
+        try run(db, 300) { "SELECT count(*) FROM log WHERE at >= timestamptz '2026-01-02' + interval '\($0) minutes' AND at < timestamptz '2026-01-02' + interval '\($0 + 10) minutes'" }
+        try db.query("SELECT augur.flush()")
+        // A B-tree on `at` (about 7 MB) does not fit 1 MB; the BRIN index does.
+        let advice = try createAdvice(db, budget: "1MB")
+        XCTAssertEqual(advice.map { $0[0] }, ["public.log USING brin (at)"])
+        XCTAssertEqual(advice.first?[1], "CREATE INDEX CONCURRENTLY augur_log_at_brin ON public.log USING brin (at);")
+        XCTAssertEqual(try db.scalar("SELECT evidence ->> 'method' FROM augur.recommendations WHERE kind = 'create_index'"), "brin")
+        // With room for the B-tree, which reads fewer pages, the BRIN index would add
+        // nothing next to it: only the B-tree is proposed.
+        XCTAssertEqual(try createAdvice(db).map { $0[0] }, ["public.log (at)"])
+    }
+
     func testWriteTrafficIsWeighedAgainstReads() throws {
         let db = try cluster()
         try run(db, 400) { _ in "INSERT INTO events (ref, payload) SELECT g, 'y' FROM generate_series(1, 50) g" }
