@@ -104,6 +104,15 @@ final class ApplyTests: ClusterTestCase {
         XCTAssertEqual(try indexState(db), "valid")
     }
 
+    func testARecommendationWhoseTableWasDroppedFailsCleanly() throws {
+        let (db, id) = try approvedIndexAdvice()
+        try db.query("DROP TABLE orders")
+        try db.query("SELECT * FROM augur.apply($1)", [id])
+        XCTAssertTrue(try cluster.waitUntil(timeout: 30) { try self.status(db, id) == "failed" })
+        XCTAssertEqual(try db.scalar("SELECT error FROM augur.action_log WHERE recommendation_id = $1 ORDER BY id DESC LIMIT 1", [id]),
+                       "relation \"public.orders\" does not exist")
+    }
+
     func testABuildThatFailsIsLoggedAndChangesNothing() throws {
         let (db, id) = try approvedIndexAdvice()
         // Someone took the index's name.
