@@ -96,6 +96,7 @@ enum IndexCreationAdvice {
         }
         var columns: [String: [String]] = [:]
         var rangeFiltered: Set<String> = []   // "table column"
+        var read: [Int64: [String: [String]]] = [:]   // per statement and table, every column it uses
         var reads: [Int64: Set<String>] = [:]
         var written: [Int64: [String: Set<String>]] = [:]
         for row in try SPI.query(columnUses) {
@@ -103,6 +104,7 @@ enum IndexCreationAdvice {
                   let column = row["column_name"]?.text, let roles = row["roles"]?.text else { continue }
             let roleSet = Set(roles.split(separator: ","))
             if roleSet.contains("filter_range") { rangeFiltered.insert("\(table) \(column)") }
+            if !roleSet.contains("written") { read[queryid, default: [:]][table, default: []].append(column) }
             if !roleSet.isDisjoint(with: indexableRoles) {
                 reads[queryid, default: []].insert(table)
                 if !(columns[table] ?? []).contains(column) { columns[table, default: []].append(column) }
@@ -146,9 +148,15 @@ enum IndexCreationAdvice {
                   rangeFiltered.contains("\(table) \(column)") else { continue }
             brinColumns[table, default: []].append(column)
         }
+        var readColumns: [String: [[String]]] = [:]
+        for statement in workload where statement.tables.isEmpty == false {
+            for (table, used) in read[statement.queryid] ?? [:] where !(readColumns[table] ?? []).contains(used) {
+                readColumns[table, default: []].append(used)
+            }
+        }
         let options = IndexSelection.Options(budgetBytes: budgetBytes)
         let result = try IndexSelection.extend(statements: workload, columns: columns, brinColumns: brinColumns,
-                                               existing: existing, options: options,
+                                               readColumns: readColumns, existing: existing, options: options,
                                                costing: &costing) { step, index, cost in
             try notice("augur: index advice step \(step): \(index), workload cost \(whole(cost)) per day")
         }
@@ -165,7 +173,7 @@ enum IndexCreationAdvice {
         let saving = result.costBefore > 0 ? 100 * (result.costBefore - result.costAfter) / result.costBefore : 0
         let columns: [(IndexSelection.Choice) -> String?] = [
             { $0.index.description },
-            { "CREATE INDEX CONCURRENTLY \(indexName($0.index)) ON \($0.index.table) \($0.index.using)(\($0.index.columns.joined(separator: ", ")));" },
+            { "CREATE INDEX CONCURRENTLY \(indexName($0.index)) ON \($0.index.table) \($0.index.shape);" },
             { "DROP INDEX CONCURRENTLY \(schemaOf($0.index.table)).\(indexName($0.index));" },
             { choice in
                 "helps \(choice.effects.count) quer\(choice.effects.count == 1 ? "y" : "ies"): "
@@ -176,6 +184,7 @@ enum IndexCreationAdvice {
                     ("table", JSONText.string(choice.index.table)),
                     ("columns", "[" + choice.index.columns.map(JSONText.string).joined(separator: ",") + "]"),
                     ("method", JSONText.string(choice.index.method.rawValue)),
+                    ("include", "[" + choice.index.include.map(JSONText.string).joined(separator: ",") + "]"),
                     ("bytes", JSONText.number(choice.bytes)),
                     ("benefit_per_day", JSONText.number(choice.benefitPerDay)),
                     ("queries", JSONText.array(of: choice.effects.map { effect in
@@ -191,11 +200,12 @@ enum IndexCreationAdvice {
         try SPI.execute(upsert, columns.map { column in PostgresArray.literal(result.chosen.map(column)) })
     }
 
-    /// augur_<table>_<columns>[_<method>], lower-case letters, digits and underscores,
-    /// within 63 bytes.
+    /// augur_<table>_<columns>[_covering][_<method>], lower-case letters, digits and
+    /// underscores, within 63 bytes.
     static func indexName(_ index: IndexDesign) -> String {
         let table = index.table.split(separator: ".").last.map(String.init) ?? index.table
-        let raw = (["augur", table] + index.columns + (index.method == .btree ? [] : [index.method.rawValue]))
+        let raw = (["augur", table] + index.columns + (index.include.isEmpty ? [] : ["covering"])
+                   + (index.method == .btree ? [] : [index.method.rawValue]))
             .joined(separator: "_").lowercased()
         let cleaned = String(raw.unicodeScalars.map { scalar -> Character in
             ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) ? Character(scalar) : "_"
@@ -317,15 +327,17 @@ struct HypoPGCosting: WhatIfCosting {
     /// column has no statistics.
     mutating func bytes(of index: IndexDesign) throws -> Double {
         if let known = sizes[index] { return known }
-        let stats = try SPI.query(Self.columnStatistics, [index.table, PostgresArray.literal(index.columns)])
+        let stats = try SPI.query(Self.columnStatistics, [index.table, PostgresArray.literal(index.columns + index.include)])
         var columns: [IndexSizeEstimate.Column] = []
         for row in stats {
             guard let distinct = row["distinct_values"]?.double, let width = row["width"]?.double,
                   case .bool(let deduplicates)? = row["deduplicates"] else { break }
-            columns.append(.init(distinct: distinct, width: width, deduplicates: deduplicates))
+            // An index with INCLUDE columns does not deduplicate.
+            columns.append(.init(distinct: distinct, width: width, deduplicates: deduplicates && index.include.isEmpty))
         }
         let size: Double
-        if index.method == .btree, let rows = stats.first?["rows"]?.double, rows >= 0, columns.count == index.columns.count {
+        if index.method == .btree, let rows = stats.first?["rows"]?.double, rows >= 0,
+           columns.count == index.columns.count + index.include.count {
             size = IndexSizeEstimate.bytes(rows: rows, columns: columns)
         } else {
             try SPI.execute("SELECT \(schema).hypopg_reset()")

@@ -33,17 +33,25 @@ public struct IndexDesign: Hashable, Sendable, CustomStringConvertible {
     public let table: String
     public let columns: [String]
     public let method: Method
+    /// Columns a B-tree carries besides its keys, so that a query reading only these and
+    /// the keys runs as an index-only scan.
+    public let include: [String]
 
-    public init(table: String, columns: [String], method: Method = .btree) {
+    public init(table: String, columns: [String], method: Method = .btree, include: [String] = []) {
         self.table = table
         self.columns = columns
         self.method = method
+        self.include = include
     }
 
-    /// "USING brin " where the method is not the default.
-    public var using: String { method == .btree ? "" : "USING \(method.rawValue) " }
-    public var definition: String { "CREATE INDEX ON \(table) \(using)(\(columns.joined(separator: ", ")))" }
-    public var description: String { "\(table) \(using)(\(columns.joined(separator: ", ")))" }
+    /// What follows `ON table` in CREATE INDEX: "USING brin " where the method is not the
+    /// default, the key columns, and the INCLUDE list if any.
+    public var shape: String {
+        (method == .btree ? "" : "USING \(method.rawValue) ") + "(\(columns.joined(separator: ", ")))"
+            + (include.isEmpty ? "" : " INCLUDE (\(include.joined(separator: ", ")))")
+    }
+    public var definition: String { "CREATE INDEX ON \(table) \(shape)" }
+    public var description: String { "\(table) \(shape)" }
 }
 
 public enum IndexSelection {
@@ -120,12 +128,13 @@ public enum IndexSelection {
 
     /// Runs Extend over `columns` (per table, the columns the workload filters, joins,
     /// groups or orders by), and one-column BRIN indexes on `brinColumns` (per table,
-    /// range-filtered columns in physical order). A B-tree whose columns lead one of the
+    /// range-filtered columns in physical order), and INCLUDE lists from `readColumns` (per
+    /// table, the column sets single statements read from it). A B-tree whose columns lead one of the
     /// table's `existing` B-tree indexes (per table, their key columns) is never proposed:
     /// that one serves. `progress` is told each step taken.
     public static func extend<Costing: WhatIfCosting>(
         statements: [Statement], columns: [String: [String]], brinColumns: [String: [String]] = [:],
-        existing: [String: [[String]]] = [:], options: Options,
+        readColumns: [String: [[String]]] = [:], existing: [String: [[String]]] = [:], options: Options,
         costing: inout Costing, progress: (Int, IndexDesign, Double) throws -> Void = { _, _, _ in }
     ) throws -> Result {
         var model = Model(statements: statements, options: options)
@@ -135,7 +144,8 @@ public enum IndexSelection {
         let initial = cost
         for step in 1...max(1, options.maxSteps) {
             var best: (configuration: [IndexDesign], cost: Double, size: Double, ratio: Double, added: IndexDesign)?
-            for move in moves(from: configuration, columns: columns, brinColumns: brinColumns, maxColumns: options.maxColumns)
+            for move in moves(from: configuration, columns: columns, brinColumns: brinColumns, readColumns: readColumns,
+                              maxColumns: options.maxColumns)
             where move.added.method != .btree
                 || !(existing[move.added.table] ?? []).contains(where: { $0.starts(with: move.added.columns) }) {
                 let added = try costing.bytes(of: move.added) - (try move.replaced.map { try costing.bytes(of: $0) } ?? 0)
@@ -183,9 +193,11 @@ public enum IndexSelection {
                       costAfter: cost, statementsCosted: model.costed)
     }
 
-    /// Extend's moves: a new one-column index (B-tree, or BRIN where it fits), or one more
-    /// column on a chosen B-tree.
+    /// Extend's moves: a new one-column index (B-tree, or BRIN where it fits), one more
+    /// key column on a chosen B-tree, or an INCLUDE list that covers what one statement
+    /// reads from the table (at most `maxColumns` columns in all).
     static func moves(from configuration: [IndexDesign], columns: [String: [String]], brinColumns: [String: [String]],
+                      readColumns: [String: [[String]]] = [:],
                       maxColumns: Int) -> [(added: IndexDesign, replaced: IndexDesign?)] {
         var moves: [(IndexDesign, IndexDesign?)] = []
         for (candidates, method) in [(columns, IndexDesign.Method.btree), (brinColumns, .brin)] {
@@ -197,10 +209,16 @@ public enum IndexSelection {
                 }
             }
         }
-        for index in configuration where index.method == .btree && index.columns.count < maxColumns {
-            for column in columns[index.table] ?? [] where !index.columns.contains(column) {
+        for index in configuration where index.method == .btree && index.include.isEmpty {
+            for column in columns[index.table] ?? [] where index.columns.count < maxColumns && !index.columns.contains(column) {
                 let wider = IndexDesign(table: index.table, columns: index.columns + [column])
                 if !configuration.contains(wider) { moves.append((wider, index)) }
+            }
+            for read in readColumns[index.table] ?? [] {
+                let extra = read.filter { !index.columns.contains($0) }
+                guard !extra.isEmpty, index.columns.count + extra.count <= maxColumns else { continue }
+                let covering = IndexDesign(table: index.table, columns: index.columns, include: extra)
+                if !configuration.contains(covering) { moves.append((covering, index)) }
             }
         }
         return moves

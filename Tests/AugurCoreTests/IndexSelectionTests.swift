@@ -11,11 +11,17 @@ final class IndexSelectionTests: XCTestCase {
         var withPrefix: [Int64: [[String]: Double]]
         var bytesPerColumn = 1_000.0
         var calls = 0
+        /// Exactly these indexes (an INCLUDE list, say) give these costs.
+        var exactly: [Int64: [IndexDesign: Double]] = [:]
 
         mutating func cost(of statement: IndexSelection.Statement, with indexes: [IndexDesign]) throws -> Double? {
             calls += 1
             var best = scanCost[statement.queryid]
             for index in indexes {
+                if let cost = exactly[statement.queryid]?[index] {
+                    best = min(best ?? cost, cost)
+                    continue
+                }
                 for length in stride(from: index.columns.count, through: 1, by: -1) {
                     if let cost = withPrefix[statement.queryid]?[Array(index.columns.prefix(length))] {
                         best = min(best ?? cost, cost)
@@ -27,7 +33,7 @@ final class IndexSelectionTests: XCTestCase {
         }
 
         mutating func bytes(of index: IndexDesign) throws -> Double {
-            bytesPerColumn * Double(index.columns.count) / (index.method == .brin ? 100 : 1)
+            bytesPerColumn * Double(index.columns.count + index.include.count) / (index.method == .brin ? 100 : 1)
         }
     }
 
@@ -160,6 +166,19 @@ final class IndexSizeEstimateTests: XCTestCase {
 }
 
 extension IndexSelectionTests {
+    /// Carrying the one column a query reads besides its key makes it index-only: worth
+    /// its bytes when the query runs often.
+    func testAnIncludeListIsAddedWhereItMakesAScanIndexOnly() throws {
+        var planner = Planner(scanCost: [1: 1_000], withPrefix: [1: [["a"]: 100]])
+        let covering = IndexDesign(table: "t", columns: ["a"], include: ["p"])
+        planner.exactly = [1: [covering: 10]]
+        let result = try IndexSelection.extend(statements: [statement(1)], columns: ["t": ["a"]],
+                                               readColumns: ["t": [["a", "p"]]], options: .init(budgetBytes: 10_000),
+                                               costing: &planner)
+        XCTAssertEqual(result.chosen.map(\.index), [covering])
+        XCTAssertEqual(covering.definition, "CREATE INDEX ON t (a) INCLUDE (p)")
+    }
+
     /// A BRIN index on a range-filtered column in physical order serves the range almost
     /// as well for a hundredth of the bytes: it wins per byte, and is never widened.
     func testBRINIsChosenWhereItServesForFewerBytes() throws {

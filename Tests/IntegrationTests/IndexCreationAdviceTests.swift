@@ -111,6 +111,24 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         XCTAssertEqual(try createAdvice(db).map { $0[0] }, ["public.log (at)"])
     }
 
+    /// A lookup that reads one narrow column besides its key: carrying that column makes
+    /// it an index-only scan (the table is vacuumed, so its pages are all-visible).
+    func testALookupReadingOneMoreColumnGetsACoveringIndex() throws {
+        let db = try cluster()
+        try db.query("""
+            CREATE TABLE kv (id int PRIMARY KEY, k int, v int, pad text);
+            INSERT INTO kv SELECT g, g % 10000, g, repeat('x', 200) FROM generate_series(1, 200000) g
+            """)
+        try db.query("VACUUM ANALYZE kv")
+        try run(db, 400) { "SELECT sum(v) FROM kv WHERE k = \($0)" }
+        try db.query("SELECT augur.flush()")
+        let advice = try createAdvice(db)
+        XCTAssertEqual(advice.map { $0[0] }, ["public.kv (k) INCLUDE (v)"])
+        XCTAssertEqual(advice.first?[1], "CREATE INDEX CONCURRENTLY augur_kv_k_covering ON public.kv (k) INCLUDE (v);")
+        try db.query(try XCTUnwrap(advice.first?[1]))
+        XCTAssertTrue(try db.query("EXPLAIN SELECT sum(v) FROM kv WHERE k = 7").contains { $0[0]?.contains("Index Only Scan") == true })
+    }
+
     func testWriteTrafficIsWeighedAgainstReads() throws {
         let db = try cluster()
         try run(db, 400) { _ in "INSERT INTO events (ref, payload) SELECT g, 'y' FROM generate_series(1, 50) g" }
