@@ -81,59 +81,93 @@ enum IndexCreationAdvice {
     private static let indexableRoles: Set<Substring> = ["filter_equality", "filter_in", "filter_range", "join_key",
                                                          "grouped", "ordered"]
 
-    /// Returns the number of indexes proposed for creation.
-    static func refresh(budgetBytes: Double) throws -> Int {
+    /// The captured statements of this database as the selection sees them, with what
+    /// the candidates are made of.
+    struct CapturedWorkload {
+        var statements: [IndexSelection.Statement] = []
+        /// Normalized texts by query id (an EXECUTE's, the statement it prepared).
+        var texts: [Int64: String] = [:]
+        /// Per table, the columns statements filter, join, group or order by.
+        var columns: [String: [String]] = [:]
+        /// "table column" pairs some statement filters by a range.
+        var rangeFiltered: Set<String> = []
+        /// Per table, the column sets single statements read from it.
+        var readColumns: [String: [[String]]] = [:]
+
+        static func load() throws -> CapturedWorkload {
+            var workload = CapturedWorkload()
+            var byQuery: [Int64: (callsPerDay: Double, rowsPerCall: Double)] = [:]
+            for row in try SPI.query(IndexCreationAdvice.statements) {
+                guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
+                workload.texts[queryid] = NormalizedStatement.preparedBody(text)
+                byQuery[queryid] = (row["calls_per_day"]?.double ?? 0, row["rows_per_call"]?.double ?? 0)
+            }
+            var read: [Int64: [String: [String]]] = [:]   // per statement and table, every column it uses
+            var reads: [Int64: Set<String>] = [:]
+            var written: [Int64: [String: Set<String>]] = [:]
+            for row in try SPI.query(columnUses) {
+                guard let queryid = row["queryid"]?.int, let table = row["table_name"]?.text,
+                      let column = row["column_name"]?.text, let roles = row["roles"]?.text else { continue }
+                let roleSet = Set(roles.split(separator: ","))
+                if roleSet.contains("filter_range") { workload.rangeFiltered.insert("\(table) \(column)") }
+                if !roleSet.contains("written") { read[queryid, default: [:]][table, default: []].append(column) }
+                if !roleSet.isDisjoint(with: indexableRoles) {
+                    reads[queryid, default: []].insert(table)
+                    if !(workload.columns[table] ?? []).contains(column) { workload.columns[table, default: []].append(column) }
+                }
+                if case .bool(true)? = row["table_written"] {
+                    written[queryid, default: [:]][table, default: []].formUnion(roleSet.contains("written") ? [column] : [])
+                }
+            }
+            workload.statements = byQuery.keys.sorted().compactMap { queryid -> IndexSelection.Statement? in
+                guard let text = workload.texts[queryid], let usage = byQuery[queryid] else { return nil }
+                let kind = NormalizedStatement.Kind(text)
+                var writes: [String: IndexSelection.Statement.Write] = [:]
+                for (table, changed) in written[queryid] ?? [:] {
+                    writes[table] = .init(rowsPerCall: usage.rowsPerCall, columns: kind == .update ? changed : nil)
+                }
+                let tables = kind.isPlannable ? reads[queryid] ?? [] : []
+                guard !tables.isEmpty || !writes.isEmpty else { return nil }
+                return IndexSelection.Statement(queryid: queryid, callsPerDay: usage.callsPerDay, tables: tables, writes: writes)
+            }
+            for statement in workload.statements where !statement.tables.isEmpty {
+                for (table, used) in read[statement.queryid] ?? [:] where !(workload.readColumns[table] ?? []).contains(used) {
+                    workload.readColumns[table, default: []].append(used)
+                }
+            }
+            return workload
+        }
+    }
+
+    /// hypopg's schema, quoted; 55000 with a hint when it is not installed.
+    static func hypopg() throws -> String {
         guard let schema = try SPI.query(hypopgSchema).first?["schema"]?.text else {
             throw PGError(sqlstate: SQLState("55000")!, message: "index creation advice needs the hypopg extension",
                           hint: "CREATE EXTENSION hypopg; or call augur.recommend_indexes(include_new => false) for drop advice alone.")
         }
-        var texts: [Int64: String] = [:]
-        var byQuery: [Int64: (callsPerDay: Double, rowsPerCall: Double)] = [:]
-        for row in try SPI.query(statements) {
-            guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
-            texts[queryid] = NormalizedStatement.preparedBody(text)   // an EXECUTE runs what it prepared
-            byQuery[queryid] = (row["calls_per_day"]?.double ?? 0, row["rows_per_call"]?.double ?? 0)
-        }
-        var columns: [String: [String]] = [:]
-        var rangeFiltered: Set<String> = []   // "table column"
-        var read: [Int64: [String: [String]]] = [:]   // per statement and table, every column it uses
-        var reads: [Int64: Set<String>] = [:]
-        var written: [Int64: [String: Set<String>]] = [:]
-        for row in try SPI.query(columnUses) {
-            guard let queryid = row["queryid"]?.int, let table = row["table_name"]?.text,
-                  let column = row["column_name"]?.text, let roles = row["roles"]?.text else { continue }
-            let roleSet = Set(roles.split(separator: ","))
-            if roleSet.contains("filter_range") { rangeFiltered.insert("\(table) \(column)") }
-            if !roleSet.contains("written") { read[queryid, default: [:]][table, default: []].append(column) }
-            if !roleSet.isDisjoint(with: indexableRoles) {
-                reads[queryid, default: []].insert(table)
-                if !(columns[table] ?? []).contains(column) { columns[table, default: []].append(column) }
-            }
-            if case .bool(true)? = row["table_written"] {
-                written[queryid, default: [:]][table, default: []].formUnion(roleSet.contains("written") ? [column] : [])
-            }
-        }
-        let workload = byQuery.keys.sorted().compactMap { queryid -> IndexSelection.Statement? in
-            guard let text = texts[queryid], let usage = byQuery[queryid] else { return nil }
-            let kind = NormalizedStatement.Kind(text)
-            var writes: [String: IndexSelection.Statement.Write] = [:]
-            for (table, changed) in written[queryid] ?? [:] {
-                writes[table] = .init(rowsPerCall: usage.rowsPerCall, columns: kind == .update ? changed : nil)
-            }
-            let tables = kind.isPlannable ? reads[queryid] ?? [] : []
-            guard !tables.isEmpty || !writes.isEmpty else { return nil }
-            return IndexSelection.Statement(queryid: queryid, callsPerDay: usage.callsPerDay, tables: tables, writes: writes)
-        }
-        guard workload.contains(where: { !$0.tables.isEmpty }) else {
-            try SPI.execute(forgetStale, [PostgresArray.literal([String]())])
-            return 0
-        }
+        return schema
+    }
+
+    /// The planner over hypothetical indexes, with the workload's example executions.
+    static func costing(schema: String, texts: [Int64: String]) throws -> HypoPGCosting {
         var examplesByQuery: [Int64: [HypoPGCosting.Example]] = [:]
         for row in try SPI.query(examples) {
             guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
             examplesByQuery[queryid, default: []].append(.init(text: text, arguments: row["arguments"]?.text))
         }
-        var costing = HypoPGCosting(schema: schema, texts: texts, examples: examplesByQuery)
+        return HypoPGCosting(schema: schema, texts: texts, examples: examplesByQuery)
+    }
+
+    /// Returns the number of indexes proposed for creation.
+    static func refresh(budgetBytes: Double) throws -> Int {
+        let schema = try hypopg()
+        let captured = try CapturedWorkload.load()
+        let workload = captured.statements, columns = captured.columns
+        guard workload.contains(where: { !$0.tables.isEmpty }) else {
+            try SPI.execute(forgetStale, [PostgresArray.literal([String]())])
+            return 0
+        }
+        var costing = try costing(schema: schema, texts: captured.texts)
         defer { costing.cleanUp() }
         try costing.begin()
         try notice("augur: index advice over \(workload.count) statements, \(columns.values.map(\.count).reduce(0, +)) candidate columns in \(columns.count) tables")
@@ -145,18 +179,12 @@ enum IndexCreationAdvice {
         var brinColumns: [String: [String]] = [:]
         for row in try SPI.query(physicallyOrdered) {
             guard let table = row["table_name"]?.text, let column = row["column_name"]?.text,
-                  rangeFiltered.contains("\(table) \(column)") else { continue }
+                  captured.rangeFiltered.contains("\(table) \(column)") else { continue }
             brinColumns[table, default: []].append(column)
-        }
-        var readColumns: [String: [[String]]] = [:]
-        for statement in workload where statement.tables.isEmpty == false {
-            for (table, used) in read[statement.queryid] ?? [:] where !(readColumns[table] ?? []).contains(used) {
-                readColumns[table, default: []].append(used)
-            }
         }
         let options = IndexSelection.Options(budgetBytes: budgetBytes)
         let result = try IndexSelection.extend(statements: workload, columns: columns, brinColumns: brinColumns,
-                                               readColumns: readColumns, existing: existing, options: options,
+                                               readColumns: captured.readColumns, existing: existing, options: options,
                                                costing: &costing) { step, index, cost in
             try notice("augur: index advice step \(step): \(index), workload cost \(whole(cost)) per day")
         }
