@@ -177,6 +177,7 @@ extern bool    augur_swift_latency_histogram(int64_t queryid, char **json, augur
 extern bool    augur_swift_latency_changes(bool all_queries, int64_t queryid, char **json, augur_error *err);
 extern bool    augur_swift_recommend_indexes(double unused_after_seconds, int64_t *proposed, augur_error *err);
 extern bool    augur_swift_recommend_new_indexes(double budget_bytes, int64_t *proposed, augur_error *err);
+extern bool    augur_swift_simulate(int64_t id, augur_error *err);
 extern bool    augur_swift_next_apply(augur_apply_item *item, augur_error *err);
 extern bool    augur_swift_finish_apply(const augur_apply_item *item, bool done, const char *error, augur_error *err);
 

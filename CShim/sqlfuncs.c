@@ -30,6 +30,7 @@ AUGUR_SQL_FUNCTION(augur_sql_latency_changes);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_index_advice);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_index_creation_advice);
 AUGUR_SQL_FUNCTION(augur_sql_wake_worker);
+AUGUR_SQL_FUNCTION(augur_sql_simulate);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -277,6 +278,17 @@ augur_sql_refresh_index_creation_advice(PG_FUNCTION_ARGS)
     if (!augur_swift_recommend_new_indexes(budget, &proposed, &err))
         augur_raise_if_error(&err);
     PG_RETURN_INT64(proposed);
+}
+
+/* augur.simulate_recommendation(id bigint): the what-if of one recommendation, recorded. */
+Datum
+augur_sql_simulate(PG_FUNCTION_ARGS)
+{
+    augur_error err;
+
+    if (!augur_swift_simulate(PG_GETARG_INT64(0), &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_VOID();
 }
 
 /* augur.wake_worker(): when this transaction commits, the worker looks for work at once. */

@@ -235,3 +235,23 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION augur.advise() FROM PUBLIC;
+
+CREATE FUNCTION augur.simulate_recommendation(id bigint) RETURNS void
+    LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_simulate';
+REVOKE ALL ON FUNCTION augur.simulate_recommendation(bigint) FROM PUBLIC;
+
+-- One recommendation's what-if, alone, against the captured workload as it is now: the
+-- planner's cost of each statement using its table with and without the change (a
+-- hypothetical index; for a drop, the index hidden with hypopg_hide_index), in
+-- evidence -> 'simulation'. A proposed one becomes simulated; logged. Nothing real
+-- changes. Needs hypopg (55000); unknown id 22023; rejected or applied 55000. Runs under
+-- the caller's search_path, like recommend_indexes().
+CREATE FUNCTION augur.simulate(id bigint) RETURNS SETOF augur.recommendations
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    PERFORM augur.simulate_recommendation(id);
+    RETURN QUERY SELECT * FROM augur.recommendations r WHERE r.id = simulate.id;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.simulate(bigint) FROM PUBLIC;

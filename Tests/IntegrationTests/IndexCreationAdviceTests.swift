@@ -181,6 +181,42 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         XCTAssertTrue(db.notices.contains("no index creation advice without hypopg"), "\(db.notices)")
     }
 
+    /// One recommendation's what-if, recorded: a new index cuts its query's cost. A drop
+    /// is simulated by hiding the index, which needs hypopg 1.4 (Debian has 1.3.1 here).
+    func testSimulateRecordsOneRecommendationsWhatIf() throws {
+        let db = try cluster()
+        try run(db, 400) { "SELECT * FROM orders WHERE customer_id = \($0)" }
+        try run(db, 400) { "SELECT * FROM events WHERE ref = \($0)" }
+        try db.query("CREATE INDEX events_ref ON events (ref); CREATE INDEX events_ref_again ON events (ref)")
+        try db.query("SELECT augur.flush()")
+        try db.query("SELECT * FROM augur.recommend_indexes()")
+        let create = try XCTUnwrap(try db.scalar("SELECT id FROM augur.recommendations WHERE target = 'public.orders (customer_id)'"))
+        XCTAssertEqual(try db.scalar("SELECT status FROM augur.simulate($1)", [create]), "simulated")
+        XCTAssertEqual(try db.scalar("""
+            SELECT (q ->> 'cost_before')::float8 > 10 * (q ->> 'cost_after')::float8
+              FROM augur.recommendations, jsonb_array_elements(evidence -> 'simulation' -> 'queries') q WHERE id = $1
+            """, [create]), "t")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM hypopg_list_indexes"), "0", "nothing hypothetical stays")
+        let drop = try XCTUnwrap(try db.scalar("SELECT id FROM augur.recommendations WHERE kind = 'drop_index' AND evidence ->> 'reason' = 'duplicate'"))
+        if try db.scalar("SELECT to_regprocedure('hypopg_hide_index(oid)') IS NULL") == "t" {
+            let error = assertServerError("0A000") { try db.query("SELECT * FROM augur.simulate($1)", [drop]) }
+            XCTAssertTrue(error?.message.contains("hypopg 1.4") == true, "\(String(describing: error))")
+            XCTAssertEqual(try db.scalar("SELECT status FROM augur.recommendations WHERE id = $1", [drop]), "proposed")
+        } else {
+            // Hiding a duplicate costs the workload nothing, since its twin serves.
+            XCTAssertEqual(try db.scalar("SELECT status FROM augur.simulate($1)", [drop]), "simulated")
+            XCTAssertEqual(try db.scalar("""
+                SELECT bool_and((q ->> 'cost_before')::float8 = (q ->> 'cost_after')::float8)
+                  FROM augur.recommendations, jsonb_array_elements(evidence -> 'simulation' -> 'queries') q WHERE id = $1
+                """, [drop]), "t")
+        }
+        XCTAssertGreaterThanOrEqual(Int(try db.scalar("SELECT count(*) FROM augur.action_log WHERE action = 'simulate'") ?? "") ?? 0, 1)
+
+        assertServerError("22023") { try db.query("SELECT * FROM augur.simulate(424242)") }
+        try db.query("SELECT * FROM augur.reject($1)", [create])
+        assertServerError("55000") { try db.query("SELECT * FROM augur.simulate($1)", [create]) }
+    }
+
     func testAnEmptyWorkloadIsANoticeNotAnError() throws {
         let db = try cluster()
         XCTAssertEqual(try createAdvice(db), [])
