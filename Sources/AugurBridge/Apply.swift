@@ -4,6 +4,10 @@ import CShim
 /// What the worker applies or rolls back, and what it records once it has (CShim/worker.c
 /// runs the DDL itself, outside any transaction, over a session of its own).
 enum Apply {
+    /// DDL longer than augur_apply_item.ddl holds is never handed over cut short (Augur's
+    /// own is a few hundred bytes; a longer one was written by hand, and stays as it is).
+    private static let ddlCapacity = MemoryLayout.size(ofValue: augur_apply_item().ddl)
+
     /// The index a recommendation's DDL or rollback DDL creates or drops.
     private static let indexName = """
         CASE r.kind WHEN 'drop_index' THEN r.target
@@ -17,6 +21,7 @@ enum Apply {
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
          WHERE r.status = 'approved' AND r.kind IN ('create_index', 'drop_index')
            AND (r.apply_requested_at IS NOT NULL OR $1::bool)
+           AND octet_length(r.ddl) < \(ddlCapacity)
          ORDER BY r.apply_requested_at NULLS LAST, r.estimated_benefit DESC NULLS LAST, r.id
          LIMIT 1
         """
@@ -29,7 +34,7 @@ enum Apply {
                (SELECT string_agg(DISTINCT u.queryid::text, ',') FROM augur.relation_use u
                  WHERE u.dbid = r.dbid AND u.relname = r.evidence ->> 'table') AS queryids
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
-         WHERE r.status = 'applied' AND r.applied_at IS NOT NULL AND r.rollback_ddl IS NOT NULL
+         WHERE r.status = 'applied' AND r.applied_at IS NOT NULL AND octet_length(r.rollback_ddl) < \(ddlCapacity)
          ORDER BY r.applied_at
         """
 
@@ -127,7 +132,7 @@ enum Apply {
             case .rollBack(let before, let after, let calls):
                 fill(&item, id: id, row: row, ddl: rollback)
                 item.rollback = true
-                copy("the affected queries' median went from \(milliseconds(before)) to \(milliseconds(after)) per execution "
+                copyCString("the affected queries' median went from \(milliseconds(before)) to \(milliseconds(after)) per execution "
                          + "over \(calls) executions, beyond augur.rollback_threshold", into: &item.reason)
                 return true
             }
@@ -146,32 +151,19 @@ enum Apply {
     }
 
     static func finish(_ item: augur_apply_item, done: Bool, error: String?) throws {
-        var item = item
         let status = done ? (item.rollback ? "rolled_back" : "applied") : "failed"
-        try SPI.execute(finish, [String(item.id), status, error, text(of: &item.reason).nilIfEmpty,
+        try SPI.execute(finish, [String(item.id), status, error, cString(of: item.reason).nilIfEmpty,
                                  item.rollback ? "applied" : "approved", item.rollback ? "rollback" : "apply"])
     }
 
     private static func fill(_ item: inout augur_apply_item, id: Int64, row: SPIRow, ddl: String) {
         item.id = id
-        copy(row["datname"]?.text ?? "", into: &item.database)
-        copy(row["role"]?.text ?? "", into: &item.user)
-        copy(ddl, into: &item.ddl)
-        copy(row["index_name"]?.text ?? "", into: &item.index)
+        copyCString(row["datname"]?.text ?? "", into: &item.database)
+        copyCString(row["role"]?.text ?? "", into: &item.user)
+        copyCString(ddl, into: &item.ddl)
+        copyCString(row["index_name"]?.text ?? "", into: &item.index)
     }
 
-    /// Copies text into a fixed C array, cut to fit and NUL-terminated.
-    private static func copy<Tuple>(_ text: String, into tuple: inout Tuple) {
-        withUnsafeMutableBytes(of: &tuple) { bytes in
-            let utf8 = Array(text.utf8.prefix(bytes.count - 1))
-            bytes.copyBytes(from: utf8)
-            bytes[utf8.count] = 0
-        }
-    }
-
-    private static func text<Tuple>(of tuple: inout Tuple) -> String {
-        withUnsafeBytes(of: &tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
 }
 
 extension String {

@@ -160,7 +160,7 @@ enum CaptureFlush {
     private static let sampledKeyColumns: [(SampledKey) -> String?] = [
         { String($0.xact.dbid) }, { String($0.xact.ended_at) }, { String($0.xact.pid) }, { String($0.xact.lxid) },
         { String($0.key.relid) }, { String($0.key.attnum) },
-        { row in withUnsafeBytes(of: row.key.value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } },
+        { row in cString(of: row.key.value) },
     ]
 
     /// One row per element of a shape's array: which query it belongs to, and the element.
@@ -218,7 +218,7 @@ enum CaptureFlush {
 
     private static let queryColumns: [(augur_query_sample) -> String?] = [
         { String($0.userid) }, { String($0.dbid) }, { String($0.queryid) }, { $0.toplevel ? "t" : "f" },
-        { $0.shape.map { text(of: $0.pointee) } }, { String($0.first_seen) }, { String($0.last_seen) },
+        { $0.shape.map { cString(of: $0.pointee.text) } }, { String($0.first_seen) }, { String($0.last_seen) },
         { String($0.calls) }, { $0.total_time_ms.description }, { $0.max_time_ms.description },
         { String($0.rows) },
     ]
@@ -242,7 +242,7 @@ enum CaptureFlush {
 
     private static let exampleColumns: [(augur_query_sample) -> String?] = [
         { String($0.dbid) }, { String($0.queryid) }, { $0.example.map { String($0.pointee.captured_at) } },
-        { $0.example.map { example in NormalizedStatement.preparedBody(cString(example.pointee.text)) } },
+        { $0.example.map { example in NormalizedStatement.preparedBody(cString(of: example.pointee.text)) } },
         { $0.example.map { example in
             withUnsafeBytes(of: example.pointee.params) { bytes in
                 let values = bytes.split(separator: 0, omittingEmptySubsequences: false)
@@ -253,13 +253,6 @@ enum CaptureFlush {
         } },
     ]
 
-    private static func cString<Tuple>(_ tuple: Tuple) -> String {
-        withUnsafeBytes(of: tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
-
-    private static func text(of shape: augur_query_shape) -> String {
-        withUnsafeBytes(of: shape.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
 
     private static let errorColumns: [(augur_error_sample) -> String?] = [
         { String($0.dbid) }, { sample in withUnsafeBytes(of: sample.sqlstate) { String(decoding: $0.prefix(5), as: UTF8.self) } },

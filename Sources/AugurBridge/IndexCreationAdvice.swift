@@ -149,7 +149,7 @@ enum IndexCreationAdvice {
     }
 
     /// The planner over hypothetical indexes, with the workload's example executions.
-    static func costing(schema: String, texts: [Int64: String]) throws -> HypoPGCosting {
+    static func planner(schema: String, texts: [Int64: String]) throws -> HypoPGCosting {
         var examplesByQuery: [Int64: [HypoPGCosting.Example]] = [:]
         for row in try SPI.query(examples) {
             guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
@@ -167,7 +167,7 @@ enum IndexCreationAdvice {
             try SPI.execute(forgetStale, [PostgresArray.literal([String]())])
             return 0
         }
-        var costing = try costing(schema: schema, texts: captured.texts)
+        var costing = try planner(schema: schema, texts: captured.texts)
         defer { costing.cleanUp() }
         try costing.begin()
         try notice("augur: index advice over \(workload.count) statements, \(columns.values.map(\.count).reduce(0, +)) candidate columns in \(columns.count) tables")
@@ -215,10 +215,7 @@ enum IndexCreationAdvice {
                     ("include", "[" + choice.index.include.map(JSONText.string).joined(separator: ",") + "]"),
                     ("bytes", JSONText.number(choice.bytes)),
                     ("benefit_per_day", JSONText.number(choice.benefitPerDay)),
-                    ("queries", JSONText.array(of: choice.effects.map { effect in
-                        [("queryid", String(effect.queryid)), ("calls_per_day", JSONText.number(effect.callsPerDay)),
-                         ("cost_before", JSONText.number(effect.costWithout)), ("cost_after", JSONText.number(effect.costWith))]
-                    })),
+                    ("queries", JSONText.array(of: choice.effects.map(\.members))),
                     ("workload_cost_saved_percent", JSONText.number(saving)),
                     ("algorithm", JSONText.string("extend")),
                 ])
@@ -406,5 +403,13 @@ func augurSwiftRecommendNewIndexes(_ budgetBytes: Double, _ proposed: UnsafeMuta
     reportingErrors(error, fallback: false) {
         proposed.pointee = Int64(try IndexCreationAdvice.refresh(budgetBytes: budgetBytes))
         return true
+    }
+}
+
+extension IndexSelection.Effect {
+    /// As the evidence shows it: queryid, calls_per_day, cost_before, cost_after.
+    var members: [(String, String)] {
+        [("queryid", String(queryid)), ("calls_per_day", JSONText.number(callsPerDay)),
+         ("cost_before", JSONText.number(costWithout)), ("cost_after", JSONText.number(costWith))]
     }
 }

@@ -37,6 +37,16 @@ private func stringUpToNUL(_ bytes: UnsafeRawBufferPointer) -> String {
     String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
 }
 
+/// The NUL-terminated text in a fixed C array (imported as a tuple).
+func cString<Tuple>(of array: Tuple) -> String {
+    withUnsafeBytes(of: array, stringUpToNUL)
+}
+
+/// Copies `text` into a fixed C array (imported as a tuple), as `copyCString` does.
+func copyCString<Tuple>(_ text: String, into array: inout Tuple) {
+    withUnsafeMutableBytes(of: &array) { copyCString(text, into: $0) }
+}
+
 /// Copies `text` as a NUL-terminated string into `buffer`, cutting it short on a UTF-8
 /// character boundary if it does not fit.
 func copyCString(_ text: String, into buffer: UnsafeMutableRawBufferPointer) {

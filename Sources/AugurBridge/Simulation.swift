@@ -49,7 +49,7 @@ enum Simulation {
                           hint: "It hides the index with hypopg_hide_index(); ALTER EXTENSION hypopg UPDATE once a newer hypopg is installed.")
         }
         let captured = try IndexCreationAdvice.CapturedWorkload.load()
-        var costing = try IndexCreationAdvice.costing(schema: schema, texts: captured.texts)
+        var costing = try IndexCreationAdvice.planner(schema: schema, texts: captured.texts)
         defer {
             costing.cleanUp()
             if kind == "drop_index" { _ = try? SPI.execute("SELECT \(schema).hypopg_unhide_all_indexes()") }
@@ -78,10 +78,7 @@ enum Simulation {
         }
         let benefit = effects.reduce(0) { $0 + $1.callsPerDay * ($1.costWithout - $1.costWith) }
         let summary = JSONText.object([
-            ("queries", JSONText.array(of: effects.map { effect in
-                [("queryid", String(effect.queryid)), ("calls_per_day", JSONText.number(effect.callsPerDay)),
-                 ("cost_before", JSONText.number(effect.costWithout)), ("cost_after", JSONText.number(effect.costWith))]
-            })),
+            ("queries", JSONText.array(of: effects.map(\.members))),
             ("benefit_per_day", JSONText.number(benefit)),
         ])
         try SPI.execute(record, [String(id), summary,
