@@ -67,37 +67,6 @@ record_cycle(int32 state, const augur_error *err)
     LWLockRelease(augur_shared->lock);
 }
 
-/* One cycle, in its own transaction. Returns the state the Swift cycle reported. */
-static int32
-run_cycle(int32 previous_state)
-{
-    augur_error err;
-    int32       state;
-
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    pgstat_report_activity(STATE_RUNNING, "augur collector cycle");
-
-    state = augur_swift_worker_cycle(previous_state, augur_database, &err);
-
-    PopActiveSnapshot();
-    CommitTransactionCommand();
-    pgstat_report_stat(false);
-    pgstat_report_activity(STATE_IDLE, NULL);
-
-    if (err.sqlstate != 0)
-        ereport(WARNING,
-                (errcode(err.sqlstate),
-                 errmsg("augur collector cycle failed: %s", err.message),
-                 err.detail[0] ? errdetail_internal("%s", err.detail) : 0));
-    record_cycle(state, &err);
-    return state;
-}
-
-/* Most recommendations applied in one go, so that a long list cannot starve the flushes. */
-#define AUGUR_APPLIES_PER_ROUND 8
-
 /* Runs body in a transaction of its own, with a snapshot; errors come back in *err. */
 static bool
 in_transaction(bool (*body) (void *, augur_error *), void *arg, augur_error *err)
@@ -112,6 +81,47 @@ in_transaction(bool (*body) (void *, augur_error *), void *arg, augur_error *err
     CommitTransactionCommand();
     return result;
 }
+
+typedef struct CycleStates
+{
+    int32       previous;
+    int32       reported;
+} CycleStates;
+
+static bool
+worker_cycle(void *states, augur_error *err)
+{
+    CycleStates *s = (CycleStates *) states;
+
+    s->reported = augur_swift_worker_cycle(s->previous, augur_database, err);
+    return true;
+}
+
+/* One cycle, in its own transaction. Returns the state the Swift cycle reported. */
+static int32
+run_cycle(int32 previous_state)
+{
+    augur_error err;
+    CycleStates states = {previous_state, previous_state};
+    int32       state;
+
+    pgstat_report_activity(STATE_RUNNING, "augur collector cycle");
+    (void) in_transaction(worker_cycle, &states, &err);
+    state = states.reported;
+    pgstat_report_stat(false);
+    pgstat_report_activity(STATE_IDLE, NULL);
+
+    if (err.sqlstate != 0)
+        ereport(WARNING,
+                (errcode(err.sqlstate),
+                 errmsg("augur collector cycle failed: %s", err.message),
+                 err.detail[0] ? errdetail_internal("%s", err.detail) : 0));
+    record_cycle(state, &err);
+    return state;
+}
+
+/* Most recommendations applied in one go, so that a long list cannot starve the flushes. */
+#define AUGUR_APPLIES_PER_ROUND 8
 
 static bool
 next_apply(void *item, augur_error *err)
