@@ -1,0 +1,119 @@
+/// One change of a table's schema that the schema advisors propose, as a value that can
+/// be written out as DDL against the real table or against a shadow copy of it.
+public struct SchemaChange: Equatable, Sendable {
+    public enum Kind: String, Sendable {
+        /// A column's type replaced by a smaller or more fitting one.
+        case narrowType = "narrow_type"
+        /// A low-cardinality text column replaced by an enum of its values.
+        case textToEnum = "text_to_enum"
+        /// A recurring join-aggregate kept as a materialized view.
+        case materializedView = "materialized_view"
+        /// A large table range-partitioned on the time column its queries filter by.
+        case partition
+    }
+
+    public enum Action: Equatable, Sendable {
+        /// ALTER COLUMN … TYPE `to` (USING `column::to` when `cast`), back to `from`.
+        case retype(column: String, from: String, to: String, cast: Bool)
+        /// An enum type named `typeName` (unqualified) holding `values` in the column's sort order.
+        case enumerate(column: String, from: String, typeName: String, values: [String])
+        /// A materialized view named `name` (unqualified) of `query`.
+        case materialize(name: String, query: String)
+        /// RANGE partitions on `column`, one per `interval` between consecutive `bounds`
+        /// (SQL literals), and a DEFAULT partition for what falls outside.
+        case partition(column: String, interval: String, bounds: [String])
+    }
+
+    public let kind: Kind
+    /// The table changed (for a materialized view, the first of its sources), schema-qualified and quoted.
+    public let table: String
+    /// What augur.recommendation keys it by: table.column, or the view's qualified name.
+    public let target: String
+    public let action: Action
+    /// One line a DBA reads.
+    public let reason: String
+    /// What the advisor estimated: bytes saved (types) or milliseconds a day saved.
+    public let estimatedBenefit: Double
+    /// Facts behind the advice, as (key, JSON value) pairs for the evidence.
+    public let facts: [(String, String)]
+
+    public init(kind: Kind, table: String, target: String, action: Action, reason: String,
+                estimatedBenefit: Double, facts: [(String, String)]) {
+        self.kind = kind
+        self.table = table
+        self.target = target
+        self.action = action
+        self.reason = reason
+        self.estimatedBenefit = estimatedBenefit
+        self.facts = facts
+    }
+
+    public static func == (lhs: SchemaChange, rhs: SchemaChange) -> Bool {
+        lhs.kind == rhs.kind && lhs.table == rhs.table && lhs.target == rhs.target && lhs.action == rhs.action
+            && lhs.reason == rhs.reason && lhs.estimatedBenefit == rhs.estimatedBenefit
+    }
+
+    /// The schema of `table`, quoted as it is.
+    public var schema: String { SQLName.schema(of: table) }
+
+    /// The DDL that makes the change on the real table.
+    public var ddl: String { ddl(in: schema) }
+
+    /// The DDL that makes the change to the copy of the table in `schema` (a materialized
+    /// view's query then reads whatever its unqualified names resolve to).
+    public func ddl(in schema: String) -> String {
+        let table = "\(schema).\(SQLName.relation(of: self.table))"
+        switch action {
+        case let .retype(column, _, to, cast):
+            return "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(to)\(cast ? " USING \(column)::\(to)" : "");"
+        case let .enumerate(column, _, typeName, values):
+            let type = "\(schema).\(typeName)"
+            return "CREATE TYPE \(type) AS ENUM (\(values.map(SQLName.literal).joined(separator: ", ")));\n"
+                + "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(type) USING \(column)::text::\(type);"
+        case let .materialize(name, query):
+            return "CREATE MATERIALIZED VIEW \(schema).\(name) AS \(query);"
+        case let .partition(column, _, bounds):
+            let relation = SQLName.relation(of: self.table)
+            let unpartitioned = SQLName.suffixed(relation, "_unpartitioned")
+            var lines = [
+                "ALTER TABLE \(table) RENAME TO \(unpartitioned);",
+                "CREATE TABLE \(table) (LIKE \(schema).\(unpartitioned) INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+                    + "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE (\(column));",
+            ]
+            lines += partitionClauses(relation: relation, schema: schema, bounds: bounds)
+            lines.append("INSERT INTO \(table) SELECT * FROM \(schema).\(unpartitioned);")
+            lines.append("-- Then re-create the indexes of \(schema).\(unpartitioned) on \(table) "
+                         + "(a unique one must include \(column)), and point foreign keys and views at it.")
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// The DDL that undoes `ddl`, nil where there is none.
+    public var rollbackDDL: String? {
+        let table = self.table
+        switch action {
+        case let .retype(column, from, _, _):
+            return "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(from) USING \(column)::\(from);"
+        case let .enumerate(column, from, typeName, _):
+            return "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(from) USING \(column)::text::\(from);\n"
+                + "DROP TYPE \(schema).\(typeName);"
+        case let .materialize(name, _):
+            return "DROP MATERIALIZED VIEW \(schema).\(name);"
+        case .partition:
+            let relation = SQLName.relation(of: table)
+            return "ALTER TABLE \(table) RENAME TO \(SQLName.suffixed(relation, "_partitioned"));\n"
+                + "ALTER TABLE \(schema).\(SQLName.suffixed(relation, "_unpartitioned")) RENAME TO \(relation);"
+        }
+    }
+
+    /// One partition per pair of consecutive bounds, then the DEFAULT partition.
+    func partitionClauses(relation: String, schema: String, bounds: [String]) -> [String] {
+        var lines: [String] = []
+        for (index, (from, to)) in zip(bounds, bounds.dropFirst()).enumerated() {
+            lines.append("CREATE TABLE \(schema).\(SQLName.suffixed(relation, "_p\(index + 1)")) PARTITION OF "
+                         + "\(schema).\(relation) FOR VALUES FROM (\(from)) TO (\(to));")
+        }
+        lines.append("CREATE TABLE \(schema).\(SQLName.suffixed(relation, "_default")) PARTITION OF \(schema).\(relation) DEFAULT;")
+        return lines
+    }
+}
