@@ -31,6 +31,7 @@ AUGUR_SQL_FUNCTION(augur_sql_refresh_index_advice);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_index_creation_advice);
 AUGUR_SQL_FUNCTION(augur_sql_wake_worker);
 AUGUR_SQL_FUNCTION(augur_sql_simulate);
+AUGUR_SQL_FUNCTION(augur_sql_refresh_schema_advice);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -276,6 +277,26 @@ augur_sql_refresh_index_creation_advice(PG_FUNCTION_ARGS)
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("the index budget must not be negative")));
     if (!augur_swift_recommend_new_indexes(budget, &proposed, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_INT64(proposed);
+}
+
+/* augur.refresh_schema_advice(large_table_bytes float8, sample_rows float8, simulate bool):
+ * refreshes the schema change recommendations, each measured on shadow copies when
+ * simulate; returns how many. */
+Datum
+augur_sql_refresh_schema_advice(PG_FUNCTION_ARGS)
+{
+    double      large_table_bytes = PG_GETARG_FLOAT8(0);
+    double      sample_rows = PG_GETARG_FLOAT8(1);
+    int64_t     proposed = 0;
+    augur_error err;
+
+    if (!(large_table_bytes >= 0) || !(sample_rows >= 1 && sample_rows <= 1e9))
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("large_table must not be negative and sample_rows must be between 1 and 1000000000")));
+    if (!augur_swift_recommend_schema(large_table_bytes, sample_rows, PG_GETARG_BOOL(2), &proposed, &err))
         augur_raise_if_error(&err);
     PG_RETURN_INT64(proposed);
 }

@@ -14,12 +14,13 @@ enum Apply {
                     ELSE substring(r.rollback_ddl FROM '^DROP INDEX CONCURRENTLY (.*);$') END
         """
 
-    /// Approved recommendations of the index kinds, asked for with augur.apply() first,
-    /// then, while the maintenance window is open, the others by benefit.
+    /// Approved recommendations, asked for with augur.apply() first, then, while the
+    /// maintenance window is open, the others by benefit. A partition's DDL is a migration
+    /// script for a DBA: never run here.
     private static let nextApproved = """
         SELECT r.id, d.datname, current_user AS role, r.ddl, \(indexName) AS index_name
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
-         WHERE r.status = 'approved' AND r.kind IN ('create_index', 'drop_index')
+         WHERE r.status = 'approved' AND r.kind <> 'partition'
            AND (r.apply_requested_at IS NOT NULL OR $1::bool)
            AND octet_length(r.ddl) < \(ddlCapacity)
          ORDER BY r.apply_requested_at NULLS LAST, r.estimated_benefit DESC NULLS LAST, r.id
@@ -54,7 +55,7 @@ enum Apply {
         WITH approved AS (
             UPDATE augur.recommendation SET status = 'approved', updated_at = now()
              WHERE status = 'proposed'
-               AND CASE current_setting('augur.auto_apply') WHEN 'all' THEN true
+               AND CASE current_setting('augur.auto_apply') WHEN 'all' THEN kind <> 'partition'
                                                             WHEN 'indexes' THEN kind IN ('create_index', 'drop_index')
                                                             ELSE false END
             RETURNING id, ddl)

@@ -33,7 +33,7 @@ enum IndexCreationAdvice {
 
     /// The latest example executions per query, with their parameters as a list of
     /// literals for EXECUTE (NULL when there were none).
-    private static let examples = """
+    private static let latestExamples = """
         SELECT queryid, query,
                CASE WHEN cardinality(params) > 0 THEN
                    (SELECT '(' || string_agg(quote_literal(p), ', ' ORDER BY o) || ')'
@@ -41,6 +41,7 @@ enum IndexCreationAdvice {
           FROM (SELECT e.*, row_number() OVER (PARTITION BY queryid ORDER BY captured_at DESC, id DESC) AS age
                   FROM augur.query_example e WHERE dbid = \(currentDatabaseOID)) latest
          WHERE age <= \(HypoPGCosting.examplesPerStatement)
+         ORDER BY queryid, age
         """
 
     /// The key columns of each valid, plain B-tree index (no expression, no predicate).
@@ -150,12 +151,17 @@ enum IndexCreationAdvice {
 
     /// The planner over hypothetical indexes, with the workload's example executions.
     static func planner(schema: String, texts: [Int64: String]) throws -> HypoPGCosting {
+        HypoPGCosting(schema: schema, texts: texts, examples: try examples())
+    }
+
+    /// The latest example executions of each statement, newest first.
+    static func examples() throws -> [Int64: [HypoPGCosting.Example]] {
         var examplesByQuery: [Int64: [HypoPGCosting.Example]] = [:]
-        for row in try SPI.query(examples) {
+        for row in try SPI.query(latestExamples) {
             guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
             examplesByQuery[queryid, default: []].append(.init(text: text, arguments: row["arguments"]?.text))
         }
-        return HypoPGCosting(schema: schema, texts: texts, examples: examplesByQuery)
+        return examplesByQuery
     }
 
     /// Returns the number of indexes proposed for creation.
@@ -267,7 +273,6 @@ struct HypoPGCosting: WhatIfCosting {
     }
 
     static let examplesPerStatement = 5
-    private static let statementName = "augur_whatif"
 
     let schema: String
     let texts: [Int64: String]
@@ -293,7 +298,7 @@ struct HypoPGCosting: WhatIfCosting {
     /// Leaves no hypothetical index, prepared statement or setting behind, also after an error.
     func cleanUp() {
         _ = try? SPI.execute("SELECT \(schema).hypopg_reset()")
-        _ = try? SPI.execute("DEALLOCATE \(Self.statementName)")
+        ExampleExplain.deallocate()
         if let previousPlanCacheMode {
             _ = try? SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [previousPlanCacheMode])
         }
@@ -331,20 +336,12 @@ struct HypoPGCosting: WhatIfCosting {
     /// types cannot be inferred, a table or column is gone, …). A cancel is never swallowed.
     private func explain(_ text: String, arguments: String?, planCacheMode: String) throws -> Double? {
         do {
-            guard let arguments else {
-                return try Self.totalCost(SPI.execute("EXPLAIN (FORMAT JSON) \(text)"))
-            }
-            try SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [planCacheMode])
-            try SPI.execute("PREPARE \(Self.statementName) AS \(text)")
-            defer { _ = try? SPI.execute("DEALLOCATE \(Self.statementName)") }
-            return try Self.totalCost(SPI.execute("EXPLAIN (FORMAT JSON) EXECUTE \(Self.statementName)\(arguments)"))
+            if arguments != nil { try SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [planCacheMode]) }
+            return try ExampleExplain.explain(text, arguments: arguments, options: "FORMAT JSON")
+                .flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
         } catch let error as PGError where !error.isInterruption {
             return nil
         }
-    }
-
-    private static func totalCost(_ result: SPIResult) -> Double? {
-        result.rows.first?.values.first?.text.flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
     }
 
     /// The index's size once built: for a B-tree estimated from the table's statistics,

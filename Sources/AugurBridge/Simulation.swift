@@ -4,7 +4,8 @@ import CShim
 /// augur.simulate(id): one recommendation's what-if on its own, against the captured
 /// workload as it is now: the planner's cost of each statement using its table with and
 /// without the change (a hypothetical index for create_index; the index hidden with
-/// hypopg_hide_index for drop_index). Nothing real changes.
+/// hypopg_hide_index for drop_index); a schema change measured by shadow simulation.
+/// Nothing real changes.
 enum Simulation {
     private static let recommendation = """
         SELECT r.kind, r.status, r.target, r.evidence ->> 'table' AS table_name,
@@ -38,8 +39,11 @@ enum Simulation {
             throw PGError(sqlstate: SQLState("55000")!, message: "recommendation \(id) is \(status), so it cannot be simulated",
                           hint: "Only a proposed, simulated or approved recommendation can be.")
         }
+        if let change = SchemaChange.Kind(rawValue: kind), SchemaAdvice.kinds.contains(change) {
+            return try resimulateSchemaChange(id: id, kind: kind, target: row["target"]?.text ?? "", table: table)
+        }
         guard kind == "create_index" || kind == "drop_index" else {
-            throw PGError(sqlstate: SQLState("0A000")!, message: "recommendations of kind \(kind) cannot be simulated yet")
+            throw PGError(sqlstate: SQLState("0A000")!, message: "recommendations of kind \(kind) cannot be simulated")
         }
         let schema = try IndexCreationAdvice.hypopg()
         if kind == "drop_index",
@@ -83,6 +87,18 @@ enum Simulation {
         ])
         try SPI.execute(record, [String(id), summary,
                                  "\(effects.count) statements planned: \(JSONText.number(benefit)) planner cost units a day saved"])
+    }
+
+    /// A schema change is measured again on shadow copies of a sample.
+    private static func resimulateSchemaChange(id: Int64, kind: String, target: String, table: String) throws {
+        let options = SchemaAdvice.Options(largeTableBytes: 0, sampleRows: SchemaAdvice.defaultSampleRows, simulate: true)
+        guard let simulation = try SchemaAdvice.resimulate(kind: kind, target: target, table: table, options: options) else {
+            throw PGError(sqlstate: SQLState("55000")!,
+                          message: "recommendation \(id) no longer holds: the data of \(table) does not call for it now, "
+                              + "or the change fails on a copy of it",
+                          hint: "augur.recommend_schema() refreshes the schema advice.")
+        }
+        try SPI.execute(record, [String(id), simulation, "measured on shadow copies of a sample of \(table)"])
     }
 
     private static func list(_ value: SQLValue?) -> [String] {

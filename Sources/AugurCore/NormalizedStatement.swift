@@ -58,7 +58,14 @@ public enum NormalizedStatement {
 
     /// The top plan node's "Total Cost" in EXPLAIN's JSON.
     public static func totalCost(ofExplainJSON json: String) -> Double? {
-        let key = Array("\"Total Cost\": ".utf8), bytes = Array(json.utf8)
+        firstNumber(named: "Total Cost", inExplainJSON: json)
+    }
+
+    /// The first number under `key` in EXPLAIN's JSON: a plan node's own keys come before
+    /// its children's, so for a node's key it is the top node's ("Shared Hit Blocks" with
+    /// BUFFERS: the whole plan's), and "Execution Time" is the statement's.
+    public static func firstNumber(named key: String, inExplainJSON json: String) -> Double? {
+        let key = Array("\"\(key)\": ".utf8), bytes = Array(json.utf8)
         guard bytes.count >= key.count,
               let start = (0...(bytes.count - key.count)).first(where: { bytes[$0..<($0 + key.count)].elementsEqual(key) })
         else { return nil }

@@ -27,11 +27,13 @@ public enum EnumCandidates {
     public static let maximumValues = 64
     /// Rows below which the saving is not worth a type.
     public static let minimumRows = 10_000.0
+    /// Average bytes a value must take (an enum takes 4) for the saving to be worth one.
+    public static let minimumWidth = 6.0
 
     public static func advise(_ column: Column) -> SchemaChange? {
         guard column.type == "text" || column.type.hasPrefix("character varying"),
-              column.rows >= minimumRows, (1...maximumValues).contains(column.values.count),
-              column.averageWidth > 4,
+              column.rows >= minimumRows, (2...maximumValues).contains(column.values.count),
+              column.averageWidth >= minimumWidth,
               // A label is at most NAMEDATALEN - 1 bytes, and an empty one is not allowed.
               column.values.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 })
         else { return nil }

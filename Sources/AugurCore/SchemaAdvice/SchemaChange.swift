@@ -53,6 +53,16 @@ public struct SchemaChange: Equatable, Sendable {
             && lhs.reason == rhs.reason && lhs.estimatedBenefit == rhs.estimatedBenefit
     }
 
+    /// Whether the change is worth making only if it makes the table smaller (an enum, an
+    /// integer type), rather than for what the type checks (text to timestamptz).
+    public var isForSpace: Bool {
+        switch action {
+        case .enumerate: return true
+        case let .retype(_, _, to, _): return to == "integer" || to == "bigint"
+        default: return false
+        }
+    }
+
     /// The schema of `table`, quoted as it is.
     public var schema: String { SQLName.schema(of: table) }
 

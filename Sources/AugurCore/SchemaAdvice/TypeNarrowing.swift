@@ -62,7 +62,7 @@ public enum TypeNarrowing {
         case "bigint":
             guard let years = yearsOfHeadroom(column, in: integerRange, horizonDays: horizonDays) else { return nil }
             target = ("integer", 4, false, "its values (\(range(column))) fit integer, \(years)")
-        case "numeric":
+        case _ where column.type.hasPrefix("numeric"):
             guard column.integral else { return nil }
             if let years = yearsOfHeadroom(column, in: integerRange, horizonDays: horizonDays) {
                 target = ("integer", 4, true, "it only holds integers (\(range(column))), which fit integer, \(years)")
@@ -71,7 +71,7 @@ public enum TypeNarrowing {
             } else {
                 return nil
             }
-        case "text", _ where column.type.hasPrefix("character varying"):
+        case _ where column.type == "text" || column.type.hasPrefix("character varying"):
             guard let content = column.textContent else { return nil }
             let bytes: Double = content == .timestamp ? 8 : column.averageWidth
             target = (content.rawValue, bytes, true,

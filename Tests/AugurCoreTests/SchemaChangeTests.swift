@@ -1,7 +1,7 @@
 import AugurCore
 import XCTest
 
-final class SchemaAdviceTests: XCTestCase {
+final class SchemaChangeTests: XCTestCase {
     private func bigint(max: Double, growth: Double = 0, min: Double = 1) -> TypeNarrowing.Column {
         .init(table: "public.orders", column: "id", type: "bigint", rows: 1_000_000, averageWidth: 8,
               minimum: min, maximum: max, growthPerDay: growth)
@@ -68,6 +68,12 @@ final class SchemaAdviceTests: XCTestCase {
         var small = column
         small.rows = 100
         XCTAssertNil(EnumCandidates.advise(small))
+        var single = column
+        single.values = ["only"]
+        XCTAssertNil(EnumCandidates.advise(single), "one value is a constant, not a category")
+        var narrow = column
+        narrow.averageWidth = 5
+        XCTAssertNil(EnumCandidates.advise(narrow), "a 1-byte saving is not worth a type")
         var long = column
         long.values = [String(repeating: "x", count: 64)]
         XCTAssertNil(EnumCandidates.advise(long))

@@ -1,0 +1,346 @@
+import AugurCore
+import CShim
+
+/// augur.recommend_schema(): schema changes the data and the captured workload call for
+/// (the core's advisors decide), each measured by shadow simulation before it is kept
+/// in augur.recommendation.
+enum SchemaAdvice {
+    /// Tables Augur may advise on: ordinary tables outside the system's, Augur's and
+    /// extensions' own.
+    private static let userTable = """
+        c.relkind = 'r' AND NOT c.relispartition
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT LIKE 'augur%'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+        AND ($1::text IS NULL OR format('%I.%I', n.nspname, c.relname) = $1)
+        """
+
+    private static let timestampPattern = #"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?)?( ?([+-]\d{2}(:?\d{2})?|Z|UTC))?$"#
+    /// No leading zeros: a code like '02134' is not a number.
+    private static let numberPattern = #"^[+-]?(0|[1-9]\d*)(\.\d+)?$"#
+
+    /// Columns whose statistics (histogram and most common values) suggest a narrower
+    /// type or an enum; the check a scan then confirms ("fits_integer", "integral",
+    /// "timestamp", "number", "few_values").
+    private static let columnCandidates = """
+        WITH col AS (
+            SELECT format('%I.%I', n.nspname, c.relname) AS table_name, quote_ident(a.attname) AS column_name,
+                   pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, pg_catalog.format_type(a.atttypid, NULL) AS base_type,
+                   greatest(c.reltuples, 0)::float8 AS rows, s.avg_width::float8 AS width,
+                   (CASE WHEN s.n_distinct >= 0 THEN s.n_distinct ELSE -s.n_distinct * greatest(c.reltuples, 0) END)::float8 AS distinct_values,
+                   coalesce(s.histogram_bounds::text::text[], '{}') || coalesce(s.most_common_vals::text::text[], '{}') AS sample,
+                   EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.contype = 'f'
+                             AND ((k.conrelid = c.oid AND a.attnum = ANY (k.conkey))
+                                  OR (k.confrelid = c.oid AND a.attnum = ANY (k.confkey)))) AS in_foreign_key,
+                   EXISTS (SELECT 1 FROM augur.type_history h
+                            WHERE h.dbid = \(currentDatabaseOID) AND h.relid = c.oid AND h.attnum = a.attnum
+                              AND h.new_type = pg_catalog.format_type(a.atttypid, a.atttypmod)) AS widened_before
+              FROM pg_catalog.pg_class c
+              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              JOIN pg_catalog.pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
+                                        AND NOT s.inherited
+             WHERE \(userTable) AND a.atttypid IN ('bigint'::regtype, 'numeric'::regtype, 'text'::regtype, 'varchar'::regtype)
+               AND a.attgenerated = '')
+        SELECT *, CASE
+            WHEN base_type = 'bigint' AND (SELECT bool_and(v::numeric BETWEEN -2147483648 AND 2147483647) FROM unnest(sample) v)
+                THEN 'fits_integer'
+            WHEN base_type = 'numeric' AND (SELECT bool_and(v::numeric = trunc(v::numeric)) FROM unnest(sample) v) THEN 'integral'
+            WHEN base_type IN ('text', 'character varying') AND (SELECT bool_and(v ~ $2) FROM unnest(sample) v) THEN 'timestamp'
+            WHEN base_type IN ('text', 'character varying') AND (SELECT bool_and(v ~ $3) FROM unnest(sample) v) THEN 'number'
+            WHEN base_type IN ('text', 'character varying') AND distinct_values <= \(EnumCandidates.maximumValues)
+                 AND rows >= \(EnumCandidates.minimumRows) AND width >= \(EnumCandidates.minimumWidth) THEN 'few_values'
+            END AS checks
+          FROM col
+        """
+
+    /// The span of the captured workload, for rates a day.
+    private static let span = """
+        span AS (SELECT greatest(extract(epoch FROM max(last_seen) - min(first_seen)), 3600)::float8 AS seconds
+                   FROM augur.query WHERE dbid = \(currentDatabaseOID)),
+        q AS (SELECT queryid, sum(calls)::float8 * 86400 / min(span.seconds) AS calls_per_day,
+                     sum(rows)::float8 * 86400 / min(span.seconds) AS rows_per_day,
+                     sum(total_exec_time)::float8 / greatest(sum(calls), 1) AS mean_ms, min(query) AS query
+                FROM augur.query, span WHERE dbid = \(currentDatabaseOID) AND query IS NOT NULL GROUP BY queryid)
+        """
+
+    /// Rows each table gets written and inserted a day, as the captured workload did.
+    private static let writes = """
+        WITH \(span)
+        SELECT format('%I.%I', n.nspname, c.relname) AS table_name, sum(q.rows_per_day) AS written_rows_per_day,
+               coalesce(sum(q.rows_per_day) FILTER (WHERE q.query ~* '^\\s*insert'), 0) AS inserted_rows_per_day
+          FROM augur.relation_use u JOIN q ON q.queryid = u.queryid
+          JOIN pg_catalog.pg_class c ON c.oid = u.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE u.dbid = \(currentDatabaseOID) AND u.written
+         GROUP BY 1
+        """
+
+    /// Join-aggregate statements: their runnable text (parameter-free as normalized, or an
+    /// example sent with inline constants), rate and mean time, and the tables they read.
+    private static let joinAggregates = """
+        WITH \(span)
+        SELECT q.queryid, q.query, q.calls_per_day, q.mean_ms,
+               EXISTS (SELECT 1 FROM augur.join_pair j WHERE j.dbid = \(currentDatabaseOID) AND j.queryid = q.queryid) AS joins,
+               (SELECT string_agg(format('%I.%I', n.nspname, c.relname), ',' ORDER BY u.relid)
+                  FROM augur.relation_use u JOIN pg_catalog.pg_class c ON c.oid = u.relid AND c.relkind = 'r'
+                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE u.dbid = \(currentDatabaseOID) AND u.queryid = q.queryid AND NOT u.written) AS sources,
+               (SELECT e.query FROM augur.query_example e
+                 WHERE e.dbid = \(currentDatabaseOID) AND e.queryid = q.queryid AND cardinality(e.params) = 0
+                 ORDER BY e.captured_at DESC LIMIT 1) AS example
+          FROM q
+         WHERE q.query ~* '^\\s*(select|with)\\M'
+           AND EXISTS (SELECT 1 FROM augur.column_use u WHERE u.dbid = \(currentDatabaseOID) AND u.queryid = q.queryid
+                          AND 'grouped' = ANY (u.roles))
+        """
+
+    /// Tables of at least $2 bytes, with their time columns: how many reads a day filter
+    /// each by range, and the span of its values (pg_stats).
+    private static let largeTables = """
+        WITH \(span)
+        SELECT format('%I.%I', n.nspname, c.relname) AS table_name, greatest(c.reltuples, 0)::float8 AS rows,
+               pg_catalog.pg_table_size(c.oid)::float8 AS bytes, quote_ident(a.attname) AS column_name,
+               (SELECT coalesce(sum(q.calls_per_day), 0) FROM augur.relation_use u JOIN q ON q.queryid = u.queryid
+                 WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid
+                   AND (NOT u.written OR q.query ~* '^\\s*(update|delete)')) AS read_calls_per_day,
+               (SELECT coalesce(sum(q.calls_per_day), 0) FROM augur.column_use u JOIN q ON q.queryid = u.queryid
+                 WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid AND u.attnum = a.attnum
+                   AND 'filter_range' = ANY (u.roles)) AS range_calls_per_day,
+               (SELECT extract(epoch FROM b[cardinality(b)]::timestamptz - b[1]::timestamptz)::float8
+                  FROM (SELECT s.histogram_bounds::text::text[] AS b) h) AS span_seconds
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+          JOIN pg_catalog.pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
+                                    AND NOT s.inherited AND s.histogram_bounds IS NOT NULL
+         WHERE \(userTable) AND pg_catalog.pg_table_size(c.oid) >= $2::float8
+           AND a.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
+        """
+
+    /// Partition bounds ($4 a date_trunc unit) from the first to three intervals past the
+    /// last histogram bound, each with the share of the histogram in the partition it starts.
+    private static let partitionBounds = """
+        WITH h AS (SELECT s.histogram_bounds::text::text[] AS b FROM pg_catalog.pg_stats s
+                    WHERE format('%I.%I', s.schemaname, s.tablename) = $1 AND quote_ident(s.attname) = $2 AND NOT s.inherited),
+        edge AS (SELECT generate_series(date_trunc($3, b[1]::timestamp), date_trunc($3, b[cardinality(b)]::timestamp)
+                                                                          + ('3 ' || $3)::interval, ('1 ' || $3)::interval) AS at
+                   FROM h)
+        SELECT quote_literal(e.at::text) AS bound,
+               (SELECT count(*) FROM h, unnest(h.b) v
+                 WHERE v::timestamp >= e.at AND v::timestamp < e.at + ('1 ' || $3)::interval)::float8
+                   / (SELECT greatest(cardinality(b), 1) FROM h) AS share
+          FROM edge e ORDER BY e.at
+        """
+
+    static let kinds: [SchemaChange.Kind] = [.narrowType, .textToEnum, .materializedView, .partition]
+
+    /// augur.recommend_schema()'s default sample, also augur.simulate(id)'s.
+    static let defaultSampleRows = 100_000.0
+
+    struct Options {
+        var largeTableBytes: Double
+        var sampleRows: Double
+        var simulate: Bool
+    }
+
+    /// Returns the number of changes proposed.
+    static func refresh(_ options: Options) throws -> Int {
+        let changes = try candidates(onlyTable: nil, options: options)
+        try ShadowSimulation.progress("schema advice: \(changes.count) candidate change\(changes.count == 1 ? "" : "s")")
+        var kept: [(SchemaChange, String)] = []
+        for change in changes {
+            guard let simulation = try simulation(of: change, options: options) else { continue }
+            kept.append((change, simulation))
+        }
+        for kind in kinds {
+            let ofKind = kept.filter { $0.0.kind == kind }
+            try SPI.execute(Recommendations.forgetStale(kind: kind.rawValue), [PostgresArray.literal(ofKind.map(\.0.target))])
+            guard !ofKind.isEmpty else { continue }
+            let columns: [((SchemaChange, String)) -> String?] = [
+                { $0.0.target }, { $0.0.ddl }, { $0.0.rollbackDDL }, { $0.0.reason },
+                { JSONText.object($0.0.facts + [("simulation", $0.1)]) }, { JSONText.number($0.0.estimatedBenefit) },
+            ]
+            try SPI.execute(Recommendations.upsert(kind: kind.rawValue),
+                            columns.map { column in PostgresArray.literal(ofKind.map(column)) })
+        }
+        return kept.count
+    }
+
+    /// augur.simulate(id) for a schema change: the advisors rerun on its table, and the
+    /// change with its kind and target is simulated again. Returns the simulation's JSON,
+    /// nil when the data no longer calls for the change.
+    static func resimulate(kind: String, target: String, table: String, options: Options) throws -> String? {
+        guard let change = try candidates(onlyTable: table, options: options)
+            .first(where: { $0.kind.rawValue == kind && $0.target == target }) else { return nil }
+        return try simulation(of: change, options: options)
+    }
+
+    /// The shadow simulation's JSON, or nil (with a NOTICE) when the change failed on the
+    /// shadow copy or broke a statement there; `{"method": "none"}` when not asked for.
+    private static func simulation(of change: SchemaChange, options: Options) throws -> String? {
+        guard options.simulate else { return JSONText.object([("method", JSONText.string("none"))]) }
+        let replays = try self.replays(for: change)
+        let tables = change.facts.first { $0.0 == "sources" }.map { sources in
+            sources.1.dropFirst().dropLast().split(separator: ",").map { String($0.dropFirst().dropLast()) }
+        } ?? [change.table]
+        let outcome: ShadowSimulation.Outcome
+        do {
+            outcome = try ShadowSimulation.run(change, tables: tables, statements: replays, sampleRows: options.sampleRows)
+        } catch let error as PGError where !error.isInterruption {
+            try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): on a shadow copy it failed: \(error.message)")
+            return nil
+        }
+        if let broken = outcome.breaks {
+            try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): query \(broken.queryid) fails on the changed copy: \(broken.error)")
+            return nil
+        }
+        if change.isForSpace, outcome.bytesAfter >= outcome.bytesBefore {
+            try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): on the shadow copy it saved no space "
+                                          + "(\(Figures.whole(outcome.bytesBefore)) bytes before and \(Figures.whole(outcome.bytesAfter)) after: "
+                                          + "alignment padding takes what the type saves)")
+            return nil
+        }
+        return outcome.json
+    }
+
+    /// The busiest captured statements reading the change's table (for a view: the
+    /// statement it stores, and on the changed side a read of the view).
+    private static func replays(for change: SchemaChange) throws -> [ShadowSimulation.Replay] {
+        if case let .materialize(name, query) = change.action {
+            let queryid = change.facts.first { $0.0 == "queryid" }.flatMap { Int64($0.1) } ?? 0
+            let calls = change.facts.first { $0.0 == "calls_per_day" }.flatMap { Double($0.1) } ?? 0
+            return [.init(queryid: queryid, callsPerDay: calls, text: query, arguments: nil,
+                          changedText: "SELECT * FROM \(ShadowSimulation.changedSchema).\(name)")]
+        }
+        let captured = try IndexCreationAdvice.CapturedWorkload.load()
+        let examples = try IndexCreationAdvice.examples()
+        return captured.statements
+            .filter { $0.tables.contains(change.table) && NormalizedStatement.Kind(captured.texts[$0.queryid] ?? "") == .select }
+            .sorted { $0.callsPerDay > $1.callsPerDay }
+            .compactMap { statement -> ShadowSimulation.Replay? in
+                if let example = examples[statement.queryid]?.first {
+                    return .init(queryid: statement.queryid, callsPerDay: statement.callsPerDay, text: example.text,
+                                 arguments: example.arguments)
+                }
+                guard let text = captured.texts[statement.queryid], NormalizedStatement.parameterCount(text) == 0 else { return nil }
+                return .init(queryid: statement.queryid, callsPerDay: statement.callsPerDay, text: text, arguments: nil)
+            }
+    }
+
+    /// Every change the advisors find, `onlyTable`'s alone when given.
+    private static func candidates(onlyTable: String?, options: Options) throws -> [SchemaChange] {
+        var writes: [String: (written: Double, inserted: Double)] = [:]
+        for row in try SPI.query(Self.writes) {
+            guard let table = row["table_name"]?.text else { continue }
+            writes[table] = (row["written_rows_per_day"]?.double ?? 0, row["inserted_rows_per_day"]?.double ?? 0)
+        }
+        var changes = try columnChanges(onlyTable: onlyTable, insertedPerDay: writes.mapValues(\.inserted))
+        changes += try viewChanges(writtenPerDay: writes.mapValues(\.written))
+            .filter { onlyTable == nil || $0.table == onlyTable }
+        changes += try partitionChanges(onlyTable: onlyTable, minimumBytes: options.largeTableBytes)
+        return changes
+    }
+
+    private static func columnChanges(onlyTable: String?, insertedPerDay: [String: Double]) throws -> [SchemaChange] {
+        var changes: [SchemaChange] = []
+        for row in try SPI.query(columnCandidates, [onlyTable, timestampPattern, numberPattern]) {
+            guard let checks = row["checks"]?.text, let table = row["table_name"]?.text, let column = row["column_name"]?.text,
+                  let type = row["type"]?.text else { continue }
+            let rows = row["rows"]?.double ?? 0, width = row["width"]?.double ?? 0
+            try ShadowSimulation.progress("schema advice: checking every value of \(table).\(column)")
+            if checks == "few_values" {
+                let values = try SPI.query("SELECT DISTINCT \(column)::text AS v, \(column) AS o FROM \(table) "
+                                           + "WHERE \(column) IS NOT NULL ORDER BY o LIMIT \(EnumCandidates.maximumValues + 1)")
+                    .compactMap { $0["v"]?.text }
+                if let change = EnumCandidates.advise(.init(table: table, column: column, type: type, rows: rows,
+                                                            averageWidth: width, values: values)) {
+                    changes.append(change)
+                }
+                continue
+            }
+            var facts = TypeNarrowing.Column(table: table, column: column, type: type,
+                                             rows: rows, averageWidth: width,
+                                             widenedBefore: row["widened_before"] == .bool(true),
+                                             inForeignKey: row["in_foreign_key"] == .bool(true))
+            switch checks {
+            case "fits_integer", "integral":
+                guard let exact = try SPI.query("""
+                    SELECT min(\(column))::float8 AS minimum, max(\(column))::float8 AS maximum,
+                           coalesce(bool_and(\(column) = trunc(\(column)::numeric)), true) AS integral FROM \(table)
+                    """).first else { continue }
+                facts.minimum = exact["minimum"]?.double
+                facts.maximum = exact["maximum"]?.double
+                facts.integral = exact["integral"] == .bool(true)
+                if let minimum = facts.minimum, let maximum = facts.maximum, rows > 0 {
+                    // Values spread over the rows as a key's do: the largest grows by the
+                    // spread per row for each row inserted.
+                    facts.growthPerDay = (insertedPerDay[table] ?? 0) * max(maximum - minimum, 1) / rows
+                }
+            case "timestamp", "number":
+                let pattern = checks == "timestamp" ? timestampPattern : numberPattern
+                guard try SPI.query("SELECT coalesce(bool_and(\(column) ~ $1), false) AS every FROM \(table)", [pattern])
+                    .first?["every"] == .bool(true) else { continue }
+                facts.textContent = checks == "timestamp" ? .timestamp : .number
+            default:
+                continue
+            }
+            if let change = TypeNarrowing.advise(facts) { changes.append(change) }
+        }
+        return changes
+    }
+
+    private static func viewChanges(writtenPerDay: [String: Double]) throws -> [SchemaChange] {
+        var rowsByTable: [String: Double] = [:]
+        var changes: [SchemaChange] = []
+        for row in try SPI.query(joinAggregates) {
+            guard let queryid = row["queryid"]?.int, let normalized = row["query"]?.text,
+                  let sources = row["sources"]?.text?.split(separator: ",").map(String.init), !sources.isEmpty else { continue }
+            let text = NormalizedStatement.parameterCount(normalized) == 0 ? normalized : row["example"]?.text
+            guard let text else { continue }
+            var tables: [MaterializedViewCandidates.Source] = []
+            for table in sources {
+                if rowsByTable[table] == nil {
+                    rowsByTable[table] = try SPI.query("SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_catalog.pg_class WHERE oid = $1::regclass",
+                                                       [table]).first?["rows"]?.double ?? 0
+                }
+                tables.append(.init(table: table, rows: rowsByTable[table] ?? 0, writtenRowsPerDay: writtenPerDay[table] ?? 0))
+            }
+            let statement = MaterializedViewCandidates.Statement(
+                queryid: queryid, text: text, callsPerDay: row["calls_per_day"]?.double ?? 0,
+                meanMilliseconds: row["mean_ms"]?.double ?? 0,
+                joins: row["joins"] == .bool(true) || sources.count > 1, groups: true, sources: tables)
+            if let change = MaterializedViewCandidates.advise(statement) { changes.append(change) }
+        }
+        return changes
+    }
+
+    private static func partitionChanges(onlyTable: String?, minimumBytes: Double) throws -> [SchemaChange] {
+        var tables: [String: PartitionCandidates.Table] = [:]
+        for row in try SPI.query(largeTables, [onlyTable, String(minimumBytes)]) {
+            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text else { continue }
+            tables[table, default: .init(table: table, rows: row["rows"]?.double ?? 0, bytes: row["bytes"]?.double ?? 0,
+                                         readCallsPerDay: row["read_calls_per_day"]?.double ?? 0, timeColumns: [])]
+                .timeColumns.append(.init(column: column, rangeFilteredCallsPerDay: row["range_calls_per_day"]?.double ?? 0,
+                                          spanSeconds: row["span_seconds"]?.double ?? 0))
+        }
+        var changes: [SchemaChange] = []
+        for table in tables.values.sorted(by: { $0.table < $1.table }) {
+            guard let plan = PartitionCandidates.plan(table, minimumBytes: minimumBytes) else { continue }
+            let edges = try SPI.query(partitionBounds, [table.table, plan.column.column, plan.interval])
+            let bounds = edges.compactMap { $0["bound"]?.text }
+            let shares = edges.dropLast().map { $0["share"]?.double ?? 0 }
+            if let change = PartitionCandidates.advise(plan, bounds: bounds, shares: shares) { changes.append(change) }
+        }
+        return changes
+    }
+}
+
+@_cdecl("augur_swift_recommend_schema")
+func augurSwiftRecommendSchema(_ largeTableBytes: Double, _ sampleRows: Double, _ simulate: Bool,
+                               _ proposed: UnsafeMutablePointer<Int64>, _ error: UnsafeMutablePointer<augur_error>) -> Bool {
+    reportingErrors(error, fallback: false) {
+        proposed.pointee = Int64(try SchemaAdvice.refresh(.init(largeTableBytes: largeTableBytes, sampleRows: sampleRows,
+                                                                 simulate: simulate)))
+        return true
+    }
+}
