@@ -52,10 +52,12 @@ augur_raise_if_error(const augur_error *err)
 
 /*
  * Runs body(arg) in an internal subtransaction; returns false with *err filled if
- * anything raised, including starting the subtransaction itself. Called from Swift.
+ * anything raised, including starting the subtransaction itself. With roll_back, the
+ * subtransaction is rolled back also when body succeeds: what it changed is undone,
+ * what it copied out into memory of its own stays.
  */
-bool
-augur_guarded(void (*body) (void *), void *arg, augur_error *err)
+static bool
+guarded(void (*body) (void *), void *arg, augur_error *err, bool roll_back)
 {
     MemoryContext caller_context = CurrentMemoryContext;
     ResourceOwner caller_owner = CurrentResourceOwner;
@@ -69,7 +71,10 @@ augur_guarded(void (*body) (void *), void *arg, augur_error *err)
         in_subtransaction = true;
         MemoryContextSwitchTo(caller_context);
         body(arg);
-        ReleaseCurrentSubTransaction();
+        if (roll_back)
+            RollbackAndReleaseCurrentSubTransaction();
+        else
+            ReleaseCurrentSubTransaction();
         in_subtransaction = false;
     }
     PG_CATCH();
@@ -89,6 +94,13 @@ augur_guarded(void (*body) (void *), void *arg, augur_error *err)
     MemoryContextSwitchTo(caller_context);
     CurrentResourceOwner = caller_owner;
     return ok;
+}
+
+/* Runs body(arg) in an internal subtransaction, kept when body succeeds. Called from Swift. */
+bool
+augur_guarded(void (*body) (void *), void *arg, augur_error *err)
+{
+    return guarded(body, arg, err, false);
 }
 
 /*
@@ -203,7 +215,7 @@ spi_execute_body(void *arg)
 
 bool
 augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool read_only,
-                  augur_spi_result *out, augur_error *err)
+                  bool roll_back, augur_spi_result *out, augur_error *err)
 {
     SpiCall     call;
     bool        ok;
@@ -214,7 +226,7 @@ augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool 
     call.args = args;
     call.read_only = read_only;
     call.out = out;
-    ok = augur_guarded(spi_execute_body, &call, err);
+    ok = guarded(spi_execute_body, &call, err, roll_back);
     if (!ok)
         augur_spi_result_free(out);
     return ok;

@@ -47,11 +47,12 @@ typedef struct augur_spi_result
  * Run one SQL statement with parameters $1..$n of type text (NULL = SQL NULL; cast in
  * the SQL where another type is needed, e.g. $1::int). Returns true on success; on
  * failure fills *err and returns false, with everything the statement did rolled back
- * and the caller's state intact. Must be called inside a transaction (any fmgr call or
+ * and the caller's state intact. With roll_back, what it did is rolled back also on
+ * success (its result is kept). Must be called inside a transaction (any fmgr call or
  * the worker's cycle).
  */
 bool augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool read_only,
-                       augur_spi_result *out, augur_error *err);
+                       bool roll_back, augur_spi_result *out, augur_error *err);
 void augur_spi_result_free(augur_spi_result *result);
 
 /*

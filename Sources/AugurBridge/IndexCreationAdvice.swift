@@ -164,15 +164,21 @@ enum IndexCreationAdvice {
         return examplesByQuery
     }
 
-    /// Returns the number of indexes proposed for creation.
+    /// Returns the number of indexes proposed for creation: Extend's B-tree and BRIN
+    /// indexes, then the trigram indexes that fit what they leave of the budget.
     static func refresh(budgetBytes: Double) throws -> Int {
         let schema = try hypopg()
         let captured = try CapturedWorkload.load()
+        let chosen = captured.statements.contains(where: { !$0.tables.isEmpty })
+            ? try extend(captured, schema: schema, budgetBytes: budgetBytes) : []
+        let trigram = try TrigramIndexAdvice.advise(budgetBytes: budgetBytes - chosen.reduce(0) { $0 + $1.bytes })
+        try store(chosen + trigram)
+        return chosen.count + trigram.count
+    }
+
+    /// The Extend search over the captured workload, priced by the planner with hypopg.
+    private static func extend(_ captured: CapturedWorkload, schema: String, budgetBytes: Double) throws -> [Row] {
         let workload = captured.statements, columns = captured.columns
-        guard workload.contains(where: { !$0.tables.isEmpty }) else {
-            try SPI.execute(forgetStale, [PostgresArray.literal([String]())])
-            return 0
-        }
         var costing = try planner(schema: schema, texts: captured.texts)
         defer { costing.cleanUp() }
         try costing.begin()
@@ -192,65 +198,59 @@ enum IndexCreationAdvice {
         let result = try IndexSelection.extend(statements: workload, columns: columns, brinColumns: brinColumns,
                                                readColumns: captured.readColumns, existing: existing, options: options,
                                                costing: &costing) { step, index, cost in
-            try notice("augur: index advice step \(step): \(index), workload cost \(whole(cost)) per day")
+            try notice("augur: index advice step \(step): \(index), workload cost \(Figures.whole(cost)) per day")
         }
         try notice("augur: index advice planned \(costing.plannable) of \(workload.count) statements "
                    + "(\(costing.plannedFromExamples.count) from their example executions, the others as generic plans), "
                    + "\(result.statementsCosted) configurations costed")
-        try store(result)
-        return result.chosen.count
+        return result.chosen.map { row($0, of: result) }
     }
 
-    private static func store(_ result: IndexSelection.Result) throws {
-        try SPI.execute(forgetStale, [PostgresArray.literal(result.chosen.map { $0.index.description })])
-        guard !result.chosen.isEmpty else { return }
+    /// One create_index recommendation as augur.recommendation keeps it.
+    struct Row {
+        var target: String
+        var bytes: Double
+        var ddl: String
+        var rollbackDDL: String?
+        var reason: String
+        var evidence: String
+        var benefit: Double
+    }
+
+    private static func row(_ choice: IndexSelection.Choice, of result: IndexSelection.Result) -> Row {
         let saving = result.costBefore > 0 ? 100 * (result.costBefore - result.costAfter) / result.costBefore : 0
-        let columns: [(IndexSelection.Choice) -> String?] = [
-            { $0.index.description },
-            { "CREATE INDEX CONCURRENTLY \(indexName($0.index)) ON \($0.index.table) \($0.index.shape);" },
-            { "DROP INDEX CONCURRENTLY \(schemaOf($0.index.table)).\(indexName($0.index));" },
-            { choice in
-                "helps \(choice.effects.count) quer\(choice.effects.count == 1 ? "y" : "ies"): "
-                    + "\(whole(choice.benefitPerDay)) planner cost units a day, about \(whole((choice.bytes / 1_048_576).rounded(.up))) MB"
-            },
-            { choice in
-                JSONText.object([
-                    ("table", JSONText.string(choice.index.table)),
-                    ("columns", "[" + choice.index.columns.map(JSONText.string).joined(separator: ",") + "]"),
-                    ("method", JSONText.string(choice.index.method.rawValue)),
-                    ("include", "[" + choice.index.include.map(JSONText.string).joined(separator: ",") + "]"),
-                    ("bytes", JSONText.number(choice.bytes)),
-                    ("benefit_per_day", JSONText.number(choice.benefitPerDay)),
-                    ("queries", JSONText.array(of: choice.effects.map(\.members))),
-                    ("workload_cost_saved_percent", JSONText.number(saving)),
-                    ("algorithm", JSONText.string("extend")),
-                ])
-            },
-            { JSONText.number($0.benefitPerDay) },
-        ]
-        try SPI.execute(upsert, columns.map { column in PostgresArray.literal(result.chosen.map(column)) })
+        return Row(
+            target: choice.index.description, bytes: choice.bytes,
+            ddl: "CREATE INDEX CONCURRENTLY \(indexName(choice.index)) ON \(choice.index.table) \(choice.index.shape);",
+            rollbackDDL: "DROP INDEX CONCURRENTLY \(SQLName.schema(of: choice.index.table)).\(indexName(choice.index));",
+            reason: "helps \(choice.effects.count) quer\(choice.effects.count == 1 ? "y" : "ies"): "
+                + "\(Figures.whole(choice.benefitPerDay)) planner cost units a day, about \(Figures.megabytes(choice.bytes))",
+            evidence: JSONText.object([
+                ("table", JSONText.string(choice.index.table)),
+                ("columns", "[" + choice.index.columns.map(JSONText.string).joined(separator: ",") + "]"),
+                ("method", JSONText.string(choice.index.method.rawValue)),
+                ("include", "[" + choice.index.include.map(JSONText.string).joined(separator: ",") + "]"),
+                ("bytes", JSONText.number(choice.bytes)),
+                ("benefit_per_day", JSONText.number(choice.benefitPerDay)),
+                ("queries", JSONText.array(of: choice.effects.map(\.members))),
+                ("workload_cost_saved_percent", JSONText.number(saving)),
+                ("algorithm", JSONText.string("extend")),
+            ]),
+            benefit: choice.benefitPerDay)
+    }
+
+    private static func store(_ rows: [Row]) throws {
+        try SPI.execute(forgetStale, [PostgresArray.literal(rows.map(\.target))])
+        guard !rows.isEmpty else { return }
+        let columns: [(Row) -> String?] = [\.target, \.ddl, \.rollbackDDL, \.reason, \.evidence, { JSONText.number($0.benefit) }]
+        try SPI.execute(upsert, columns.map { column in PostgresArray.literal(rows.map(column)) })
     }
 
     /// augur_<table>_<columns>[_covering][_<method>], lower-case letters, digits and
     /// underscores, within 63 bytes.
     static func indexName(_ index: IndexDesign) -> String {
-        let table = index.table.split(separator: ".").last.map(String.init) ?? index.table
-        let raw = (["augur", table] + index.columns + (index.include.isEmpty ? [] : ["covering"])
-                   + (index.method == .btree ? [] : [index.method.rawValue]))
-            .joined(separator: "_").lowercased()
-        let cleaned = String(raw.unicodeScalars.map { scalar -> Character in
-            ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) ? Character(scalar) : "_"
-        })
-        return String(cleaned.prefix(63))
-    }
-
-    private static func schemaOf(_ table: String) -> String {
-        table.split(separator: ".").first.map(String.init) ?? "public"
-    }
-
-    /// A cost or size as a whole number (never traps, whatever the planner said).
-    private static func whole(_ value: Double) -> String {
-        value.isFinite && abs(value) < 9e18 ? String(Int64(value.rounded())) : JSONText.number(value)
+        SQLName.plain([SQLName.relation(of: index.table)] + index.columns + (index.include.isEmpty ? [] : ["covering"])
+                      + (index.method == .btree ? [] : [index.method.rawValue]))
     }
 
     /// Tells the caller where a long run is (client_min_messages decides if they see it).

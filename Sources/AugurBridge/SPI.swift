@@ -25,13 +25,15 @@ struct SPIResult {
 /// ERROR comes back as a thrown PGError, with the statement's effects rolled back.
 enum SPI {
     /// - Parameter arguments: $1...$n as text, nil for NULL; cast in the SQL as needed.
+    /// - Parameter rollingBack: undo what the statement did once its result is copied
+    ///   (a replay that must leave no trace, whatever the statement calls).
     @discardableResult
     static func execute(_ sql: String, _ arguments: [String?] = [],
-                        readOnly: Bool = false) throws -> SPIResult {
+                        readOnly: Bool = false, rollingBack: Bool = false) throws -> SPIResult {
         var result = augur_spi_result()
         var error = augur_error()
         let ok = withCStrings(arguments) { args in
-            augur_spi_execute(sql, Int32(clamping: args.count), args, readOnly, &result, &error)
+            augur_spi_execute(sql, Int32(clamping: args.count), args, readOnly, rollingBack, &result, &error)
         }
         guard ok else { throw PGError(copying: error) }
         defer { augur_spi_result_free(&result) }

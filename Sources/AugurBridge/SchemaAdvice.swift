@@ -203,28 +203,39 @@ enum SchemaAdvice {
         return outcome.json
     }
 
+    /// Captured SELECTs that read $1 and write nothing, busiest first, with their
+    /// normalized text (their latest example comes from augur.query_example).
+    private static let readers = """
+        WITH \(span)
+        SELECT q.queryid, q.calls_per_day, q.query FROM q
+         WHERE q.query ~* '^\\s*(select|with|table)\\M'
+           AND EXISTS (SELECT 1 FROM augur.relation_use u
+                        WHERE u.dbid = \(currentDatabaseOID) AND u.queryid = q.queryid AND u.relid = $1::regclass)
+           AND NOT EXISTS (SELECT 1 FROM augur.relation_use u
+                            WHERE u.dbid = \(currentDatabaseOID) AND u.queryid = q.queryid AND u.written)
+         ORDER BY q.calls_per_day DESC, q.queryid
+        """
+
     /// The busiest captured statements reading the change's table (for a view: the
-    /// statement it stores, and on the changed side a read of the view).
-    private static func replays(for change: SchemaChange) throws -> [ShadowSimulation.Replay] {
+    /// statement it stores, and on the changed side a read of the view), each with its
+    /// latest example's constants, or its normalized text when that has no parameters.
+    static func replays(for change: SchemaChange) throws -> [ShadowSimulation.Replay] {
         if case let .materialize(name, query) = change.action {
             let queryid = change.facts.first { $0.0 == "queryid" }.flatMap { Int64($0.1) } ?? 0
             let calls = change.facts.first { $0.0 == "calls_per_day" }.flatMap { Double($0.1) } ?? 0
             return [.init(queryid: queryid, callsPerDay: calls, text: query, arguments: nil,
                           changedText: "SELECT * FROM \(ShadowSimulation.changedSchema).\(name)")]
         }
-        let captured = try IndexCreationAdvice.CapturedWorkload.load()
         let examples = try IndexCreationAdvice.examples()
-        return captured.statements
-            .filter { $0.tables.contains(change.table) && NormalizedStatement.Kind(captured.texts[$0.queryid] ?? "") == .select }
-            .sorted { $0.callsPerDay > $1.callsPerDay }
-            .compactMap { statement -> ShadowSimulation.Replay? in
-                if let example = examples[statement.queryid]?.first {
-                    return .init(queryid: statement.queryid, callsPerDay: statement.callsPerDay, text: example.text,
-                                 arguments: example.arguments)
-                }
-                guard let text = captured.texts[statement.queryid], NormalizedStatement.parameterCount(text) == 0 else { return nil }
-                return .init(queryid: statement.queryid, callsPerDay: statement.callsPerDay, text: text, arguments: nil)
+        return try SPI.query(readers, [change.table]).compactMap { row -> ShadowSimulation.Replay? in
+            guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { return nil }
+            let calls = row["calls_per_day"]?.double ?? 0
+            if let example = examples[queryid]?.first {
+                return .init(queryid: queryid, callsPerDay: calls, text: example.text, arguments: example.arguments)
             }
+            guard NormalizedStatement.parameterCount(text) == 0 else { return nil }
+            return .init(queryid: queryid, callsPerDay: calls, text: text, arguments: nil)
+        }
     }
 
     /// Every change the advisors find, `onlyTable`'s alone when given.

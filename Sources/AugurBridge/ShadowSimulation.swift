@@ -89,7 +89,7 @@ enum ShadowSimulation {
         outcome.bytesBefore = try bytes(of: "\(twinSchema).\(relation)")
         try progress("making the change on the shadow copy")
         try SPI.execute("SELECT set_config('search_path', $1, true)", ["\(twinSchema), \(searchPath)"])
-        try SPI.execute(change.ddl(in: changedSchema))
+        try SPI.execute(change.shadowDDL(in: changedSchema))
         switch change.action {
         case .partition:
             try SPI.execute("DROP TABLE \(changedSchema).\(SQLName.suffixed(relation, "_unpartitioned"))")
@@ -184,11 +184,13 @@ enum ShadowSimulation {
             """, [relation]).rows.first?["bytes"]?.double ?? 0
     }
 
-    /// One EXPLAIN ANALYZE run with `schema` searched first: execution milliseconds and
-    /// the buffers the plan touched.
+    /// One EXPLAIN ANALYZE run with `schema` searched first, rolled back (whatever the
+    /// statement's functions change is undone): execution milliseconds and the buffers
+    /// the plan touched.
     private static func measure(_ text: String, arguments: String?, schema: String, searchPath: String) throws -> (Double, Double) {
         try SPI.execute("SELECT set_config('search_path', $1, true)", ["\(schema), \(searchPath)"])
-        let json = try ExampleExplain.explain(text, arguments: arguments, options: "ANALYZE, BUFFERS, FORMAT JSON") ?? ""
+        let json = try ExampleExplain.explain(text, arguments: arguments, options: "ANALYZE, BUFFERS, FORMAT JSON",
+                                              rollingBack: true) ?? ""
         let milliseconds = NormalizedStatement.firstNumber(named: "Execution Time", inExplainJSON: json) ?? 0
         let buffers = (NormalizedStatement.firstNumber(named: "Shared Hit Blocks", inExplainJSON: json) ?? 0)
             + (NormalizedStatement.firstNumber(named: "Shared Read Blocks", inExplainJSON: json) ?? 0)
@@ -218,13 +220,15 @@ enum ExampleExplain {
     private static let statementName = "augur_whatif"
 
     /// The first column of EXPLAIN's first row (the JSON or the first line of text).
-    static func explain(_ text: String, arguments: String?, options: String) throws -> String? {
+    /// With `rollingBack`, what running it did (EXPLAIN ANALYZE runs it) is undone.
+    static func explain(_ text: String, arguments: String?, options: String, rollingBack: Bool = false) throws -> String? {
         guard let arguments else {
-            return try SPI.execute("EXPLAIN (\(options)) \(text)").rows.first?.values.first?.text
+            return try SPI.execute("EXPLAIN (\(options)) \(text)", rollingBack: rollingBack).rows.first?.values.first?.text
         }
         try SPI.execute("PREPARE \(statementName) AS \(text)")
         defer { _ = try? SPI.execute("DEALLOCATE \(statementName)") }
-        return try SPI.execute("EXPLAIN (\(options)) EXECUTE \(statementName)\(arguments)").rows.first?.values.first?.text
+        return try SPI.execute("EXPLAIN (\(options)) EXECUTE \(statementName)\(arguments)", rollingBack: rollingBack)
+            .rows.first?.values.first?.text
     }
 
     /// Leaves no prepared statement behind, also after an error.

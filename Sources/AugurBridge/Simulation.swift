@@ -39,8 +39,16 @@ enum Simulation {
             throw PGError(sqlstate: SQLState("55000")!, message: "recommendation \(id) is \(status), so it cannot be simulated",
                           hint: "Only a proposed, simulated or approved recommendation can be.")
         }
+        let target = row["target"]?.text ?? ""
         if let change = SchemaChange.Kind(rawValue: kind), SchemaAdvice.kinds.contains(change) {
-            return try resimulateSchemaChange(id: id, kind: kind, target: row["target"]?.text ?? "", table: table)
+            let options = SchemaAdvice.Options(largeTableBytes: 0, sampleRows: SchemaAdvice.defaultSampleRows, simulate: true)
+            return try recordShadowSimulation(id: id, table: table,
+                                              SchemaAdvice.resimulate(kind: kind, target: target, table: table, options: options),
+                                              refresh: "augur.recommend_schema()")
+        }
+        if kind == "create_index", row["method"]?.text == "gin" {
+            return try recordShadowSimulation(id: id, table: table, TrigramIndexAdvice.resimulate(table: table, target: target),
+                                              refresh: "augur.recommend_indexes()")
         }
         guard kind == "create_index" || kind == "drop_index" else {
             throw PGError(sqlstate: SQLState("0A000")!, message: "recommendations of kind \(kind) cannot be simulated")
@@ -89,14 +97,14 @@ enum Simulation {
                                  "\(effects.count) statements planned: \(JSONText.number(benefit)) planner cost units a day saved"])
     }
 
-    /// A schema change is measured again on shadow copies of a sample.
-    private static func resimulateSchemaChange(id: Int64, kind: String, target: String, table: String) throws {
-        let options = SchemaAdvice.Options(largeTableBytes: 0, sampleRows: SchemaAdvice.defaultSampleRows, simulate: true)
-        guard let simulation = try SchemaAdvice.resimulate(kind: kind, target: target, table: table, options: options) else {
+    /// Records a shadow simulation run again (a schema change, a trigram index); nil: the
+    /// data no longer calls for the change, or it no longer pays.
+    private static func recordShadowSimulation(id: Int64, table: String, _ simulation: String?, refresh: String) throws {
+        guard let simulation else {
             throw PGError(sqlstate: SQLState("55000")!,
                           message: "recommendation \(id) no longer holds: the data of \(table) does not call for it now, "
-                              + "or the change fails on a copy of it",
-                          hint: "augur.recommend_schema() refreshes the schema advice.")
+                              + "or on a sample of it the change fails or does not pay",
+                          hint: "\(refresh) refreshes the advice.")
         }
         try SPI.execute(record, [String(id), simulation, "measured on shadow copies of a sample of \(table)"])
     }

@@ -205,3 +205,30 @@ extension IndexSelectionTests {
         XCTAssertEqual(result.chosen.map(\.index.columns), [["b"]], "(a) leads the existing (a, z)")
     }
 }
+
+final class StatementConstantsTests: XCTestCase {
+    func testTheParameterAColumnIsComparedWith() {
+        XCTAssertEqual(StatementConstants.equalityParameter(of: "state", in: "SELECT * FROM jobs WHERE kind = $1 AND state = $2"), 2)
+        XCTAssertEqual(StatementConstants.equalityParameter(of: "state", in: "SELECT * FROM jobs j WHERE j.state=$3"), 3)
+        XCTAssertEqual(StatementConstants.equalityParameter(of: "state", in: "SELECT * FROM jobs WHERE $4 = state"), 4)
+        XCTAssertNil(StatementConstants.equalityParameter(of: "state", in: "SELECT * FROM jobs WHERE state >= $1"))
+        XCTAssertNil(StatementConstants.equalityParameter(of: "state", in: "SELECT * FROM jobs WHERE old_state = $1"))
+        XCTAssertNil(StatementConstants.equalityParameter(of: "state", in: "SELECT state FROM jobs WHERE id = $1"))
+    }
+
+    func testValuesAlignTheNormalizedTextWithTheTextAsSent() {
+        XCTAssertEqual(StatementConstants.values(normalized: "SELECT * FROM jobs WHERE state = $1 AND n > $2 LIMIT $3",
+                                                 example: "SELECT * FROM jobs WHERE state = 'it''s new' AND n > -1.5e3 LIMIT 10",
+                                                 parameters: []),
+                       [1: "it's new", 2: "-1.5e3", 3: "10"])
+        // A prepared statement's own parameters keep their numbers; constants follow them.
+        XCTAssertEqual(StatementConstants.values(normalized: "SELECT * FROM jobs WHERE state = $1 AND flag = $2",
+                                                 example: "SELECT * FROM jobs WHERE state = $1 AND flag = true",
+                                                 parameters: ["new"]),
+                       [1: "new", 2: "true"])
+        XCTAssertNil(StatementConstants.values(normalized: "SELECT * FROM jobs WHERE state = $1",
+                                               example: "SELECT * FROM other WHERE state = 'new'", parameters: []))
+        XCTAssertNil(StatementConstants.values(normalized: "SELECT $1", example: "SELECT $2", parameters: ["x"]))
+        XCTAssertNil(StatementConstants.values(normalized: "SELECT $1", example: "SELECT 'unterminated", parameters: []))
+    }
+}

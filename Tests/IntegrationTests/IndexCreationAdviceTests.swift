@@ -129,6 +129,43 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         XCTAssertTrue(try db.query("EXPLAIN SELECT sum(v) FROM kv WHERE k = 7").contains { $0[0]?.contains("Index Only Scan") == true })
     }
 
+    /// LIKE '%…%' searches no B-tree serves: with pg_trgm installed, a trigram GIN index
+    /// is built on a shadow copy of a sample, measured, and proposed because it pays.
+    func testPatternSearchesGetATrigramIndexMeasuredOnAShadowCopy() throws {
+        let db = try cluster()
+        try db.query("""
+            CREATE TABLE docs (id int PRIMARY KEY, title text);
+            INSERT INTO docs SELECT g, md5(g::text) || ' ' || md5((g * 7)::text) FROM generate_series(1, 200000) g;
+            ANALYZE docs
+            """)
+        try run(db, 40) { "SELECT id FROM docs WHERE title LIKE '%ab\($0)c%'" }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try createAdvice(db, budget: "500MB"), [], "no trigram advice without pg_trgm")
+
+        try db.query("CREATE EXTENSION pg_trgm")
+        let advice = try createAdvice(db, budget: "500MB")
+        XCTAssertEqual(advice.map { $0[0] }, ["public.docs USING gin (title gin_trgm_ops)"])
+        XCTAssertEqual(advice.first?[1], "CREATE INDEX CONCURRENTLY augur_docs_title_trgm ON public.docs USING gin (title public.gin_trgm_ops);")
+        XCTAssertEqual(advice.first?[2], "DROP INDEX CONCURRENTLY public.augur_docs_title_trgm;")
+        let measured = try db.query("""
+            SELECT evidence -> 'simulation' ->> 'method', evidence ->> 'method', (evidence ->> 'bytes')::float8 > 0,
+                   (SELECT bool_and((q ->> 'ms_after')::float8 * 2 <= (q ->> 'ms_before')::float8)
+                      FROM jsonb_array_elements(evidence -> 'simulation' -> 'queries') q)
+              FROM augur.recommendations WHERE kind = 'create_index'
+            """)
+        XCTAssertEqual(measured, [["shadow", "gin", "t", "t"]])
+        // It does not fit a budget smaller than itself, and a NOTICE says so.
+        XCTAssertEqual(try createAdvice(db, budget: "1MB"), [])
+        XCTAssertTrue(db.notices.contains { $0.contains("no trigram index on public.docs") && $0.contains("do not fit") }, "\(db.notices)")
+
+        let id = try XCTUnwrap(try db.scalar("SELECT id FROM augur.recommend_indexes(budget => '500MB') WHERE kind = 'create_index'"))
+        XCTAssertEqual(try db.scalar("SELECT status FROM augur.simulate($1)", [id]), "simulated")
+        try db.query(try XCTUnwrap(advice.first?[1]))
+        XCTAssertTrue(try db.query("EXPLAIN SELECT id FROM docs WHERE title LIKE '%ab12c%'")
+            .contains { $0[0]?.contains("augur_docs_title_trgm") == true })
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'augur\\_shadow%'"), "0")
+    }
+
     func testWriteTrafficIsWeighedAgainstReads() throws {
         let db = try cluster()
         try run(db, 400) { _ in "INSERT INTO events (ref, payload) SELECT g, 'y' FROM generate_series(1, 50) g" }

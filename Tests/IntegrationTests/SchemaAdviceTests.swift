@@ -32,6 +32,12 @@ final class SchemaAdviceTests: ClusterTestCase {
             SELECT augur.reset()
             """)
         try db.query((1...20).map { "SELECT sum(hits) FROM page_stats WHERE misses = \($0 % 7);" }.joined(separator: "\n"))
+        // A read whose function writes elsewhere: replaying it must leave no trace.
+        try db.query("""
+            CREATE TABLE audit (at timestamptz);
+            CREATE FUNCTION noted() RETURNS int LANGUAGE sql VOLATILE AS 'INSERT INTO audit VALUES (now()) RETURNING 1';
+            SELECT max(hits), noted() FROM page_stats
+            """)
         try db.query((1...20).map { "SELECT count(*) FROM visits WHERE id < \($0 * 100);" }.joined(separator: "\n"))
         try db.query((1...20).map { _ in "SELECT count(*) FROM tickets WHERE state = 'in_progress_with_support';" }.joined(separator: "\n"))
         try db.query((1...250).map { _ in
@@ -81,6 +87,10 @@ final class SchemaAdviceTests: ClusterTestCase {
         XCTAssertTrue(try XCTUnwrap(advice["partition public.events"]?[3]).contains("% of the rows"))
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'augur\\_shadow%'"), "0",
                        "the shadow schemas are gone")
+        XCTAssertTrue(try db.scalar("SELECT evidence -> 'simulation' -> 'queries' FROM augur.recommendations WHERE target = 'public.page_stats.hits'")?
+            .contains(try XCTUnwrap(try db.scalar("SELECT queryid FROM augur.query WHERE query LIKE 'SELECT max(hits), noted()%'"))) == true,
+                      "the read calling noted() was replayed")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM audit"), "1", "and what its replays wrote was rolled back")
 
         // The DDL runs as written, and its rollback undoes it.
         for key in ["narrow_type public.page_stats.hits", "text_to_enum public.tickets.state"] {

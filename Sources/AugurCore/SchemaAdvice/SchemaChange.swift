@@ -10,6 +10,8 @@ public struct SchemaChange: Equatable, Sendable {
         case materializedView = "materialized_view"
         /// A large table range-partitioned on the time column its queries filter by.
         case partition
+        /// An index hypopg cannot model (a trigram GIN index), measured on a shadow copy.
+        case createIndex = "create_index"
     }
 
     public enum Action: Equatable, Sendable {
@@ -22,6 +24,8 @@ public struct SchemaChange: Equatable, Sendable {
         /// RANGE partitions on `column`, one per `interval` between consecutive `bounds`
         /// (SQL literals), and a DEFAULT partition for what falls outside.
         case partition(column: String, interval: String, bounds: [String])
+        /// A GIN index named `name` on `column` with `opclass` (schema-qualified).
+        case ginIndex(column: String, opclass: String, name: String)
     }
 
     public let kind: Kind
@@ -67,13 +71,21 @@ public struct SchemaChange: Equatable, Sendable {
     public var schema: String { SQLName.schema(of: table) }
 
     /// The DDL that makes the change on the real table.
-    public var ddl: String { ddl(in: schema) }
+    public var ddl: String {
+        if case let .ginIndex(column, opclass, name) = action {
+            return "CREATE INDEX CONCURRENTLY \(name) ON \(table) USING gin (\(column) \(opclass));"
+        }
+        return shadowDDL(in: schema)
+    }
 
-    /// The DDL that makes the change to the copy of the table in `schema` (a materialized
-    /// view's query then reads whatever its unqualified names resolve to).
-    public func ddl(in schema: String) -> String {
+    /// The DDL that makes the change to the copy of the table in `schema`, inside a
+    /// transaction (a materialized view's query then reads whatever its unqualified names
+    /// resolve to).
+    public func shadowDDL(in schema: String) -> String {
         let table = "\(schema).\(SQLName.relation(of: self.table))"
         switch action {
+        case let .ginIndex(column, opclass, _):
+            return "CREATE INDEX ON \(table) USING gin (\(column) \(opclass));"
         case let .retype(column, _, to, cast):
             return "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(to)\(cast ? " USING \(column)::\(to)" : "");"
         case let .enumerate(column, _, typeName, values):
@@ -109,6 +121,8 @@ public struct SchemaChange: Equatable, Sendable {
                 + "DROP TYPE \(schema).\(typeName);"
         case let .materialize(name, _):
             return "DROP MATERIALIZED VIEW \(schema).\(name);"
+        case let .ginIndex(_, _, name):
+            return "DROP INDEX CONCURRENTLY \(schema).\(name);"
         case .partition:
             let relation = SQLName.relation(of: table)
             return "ALTER TABLE \(table) RENAME TO \(SQLName.suffixed(relation, "_partitioned"));\n"
