@@ -70,6 +70,36 @@ enum IndexCreationAdvice {
            AND s.schemaname NOT IN ('pg_catalog', 'information_schema', 'augur')
         """
 
+    /// Per statement and column compared by equality: the statement's normalized text
+    /// and its latest example executions (text and parameters), for the constants they sent.
+    private static let equalityExamples = """
+        SELECT format('%I.%I', n.nspname, c.relname) AS table_name, quote_ident(a.attname) AS column_name,
+               q.query AS normalized, e.query AS example, e.params::text AS params
+          FROM augur.column_use u
+          JOIN pg_catalog.pg_class c ON c.oid = u.relid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = u.relid AND a.attnum = u.attnum AND NOT a.attisdropped
+          JOIN (SELECT DISTINCT ON (queryid) queryid, query FROM augur.query
+                 WHERE dbid = \(currentDatabaseOID) AND query IS NOT NULL ORDER BY queryid) q ON q.queryid = u.queryid
+          JOIN augur.query_example e ON e.dbid = u.dbid AND e.queryid = u.queryid
+         WHERE u.dbid = \(currentDatabaseOID) AND 'filter_equality' = ANY (u.roles)
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
+        """
+
+    /// The share of $1's rows whose column $2 holds $3, from pg_stats: its most-common
+    /// frequency, or else an even share of what the most common values leave.
+    private static let valueShare = """
+        SELECT coalesce(
+                   (SELECT m.f FROM unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS m(v, f) WHERE m.v = $3),
+                   (1 - coalesce((SELECT sum(f) FROM unnest(s.most_common_freqs) f), 0) - s.null_frac)
+                     / greatest(CASE WHEN s.n_distinct >= 0 THEN s.n_distinct ELSE -s.n_distinct * greatest(c.reltuples, 0) END
+                                - coalesce(cardinality(s.most_common_freqs), 0), 1))::float8 AS share
+          FROM pg_catalog.pg_stats s
+          JOIN pg_catalog.pg_namespace n ON n.nspname = s.schemaname
+          JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
+         WHERE format('%I.%I', s.schemaname, s.tablename) = $1 AND quote_ident(s.attname) = $2 AND NOT s.inherited
+        """
+
     private static let hypopgSchema = """
         SELECT quote_ident(n.nspname) AS schema FROM pg_catalog.pg_extension e
           JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'
@@ -196,7 +226,8 @@ enum IndexCreationAdvice {
         }
         let options = IndexSelection.Options(budgetBytes: budgetBytes)
         let result = try IndexSelection.extend(statements: workload, columns: columns, brinColumns: brinColumns,
-                                               readColumns: captured.readColumns, existing: existing, options: options,
+                                               readColumns: captured.readColumns, predicates: try partialPredicates(),
+                                               existing: existing, options: options,
                                                costing: &costing) { step, index, cost in
             try notice("augur: index advice step \(step): \(index), workload cost \(Figures.whole(cost)) per day")
         }
@@ -204,6 +235,31 @@ enum IndexCreationAdvice {
                    + "(\(costing.plannedFromExamples.count) from their example executions, the others as generic plans), "
                    + "\(result.statementsCosted) configurations costed")
         return result.chosen.map { row($0, of: result) }
+    }
+
+    /// Per table, `column = 'value'` where the example executions compared the column
+    /// with one value (nine in ten of at least three) that few of its rows hold: partial
+    /// indexes with that WHERE clause hold only the rows the workload asks for.
+    private static func partialPredicates() throws -> [String: [String]] {
+        var values: [String: [String]] = [:]   // "table column" -> the values sent
+        for row in try SPI.query(equalityExamples) {
+            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text,
+                  let normalized = row["normalized"]?.text, let example = row["example"]?.text,
+                  let number = StatementConstants.equalityParameter(of: column, in: normalized),
+                  let sent = StatementConstants.values(normalized: normalized, example: example,
+                                                       parameters: PostgresArray.elements(row["params"]?.text ?? "{}").map { $0 ?? "" }),
+                  let value = sent[number] else { continue }
+            values["\(table) \(column)", default: []].append(value)
+        }
+        var predicates: [String: [String]] = [:]
+        for key in values.keys.sorted() {
+            let parts = key.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let value = StatementConstants.dominantValue(values[key] ?? []),
+                  let share = try SPI.query(valueShare, [parts[0], parts[1], value]).first?["share"]?.double,
+                  share <= StatementConstants.maximumRowShare else { continue }
+            predicates[parts[0], default: []].append("\(parts[1]) = \(SQLName.literal(value))")
+        }
+        return predicates
     }
 
     /// One create_index recommendation as augur.recommendation keeps it.
@@ -230,6 +286,7 @@ enum IndexCreationAdvice {
                 ("columns", "[" + choice.index.columns.map(JSONText.string).joined(separator: ",") + "]"),
                 ("method", JSONText.string(choice.index.method.rawValue)),
                 ("include", "[" + choice.index.include.map(JSONText.string).joined(separator: ",") + "]"),
+                ("predicate", choice.index.predicate.map(JSONText.string) ?? "null"),
                 ("bytes", JSONText.number(choice.bytes)),
                 ("benefit_per_day", JSONText.number(choice.benefitPerDay)),
                 ("queries", JSONText.array(of: choice.effects.map(\.members))),
@@ -246,11 +303,12 @@ enum IndexCreationAdvice {
         try SPI.execute(upsert, columns.map { column in PostgresArray.literal(rows.map(column)) })
     }
 
-    /// augur_<table>_<columns>[_covering][_<method>], lower-case letters, digits and
-    /// underscores, within 63 bytes.
+    /// augur_<table>_<columns>[_covering][_<method>][_where_<predicate words>], lower-case
+    /// letters, digits and underscores, within 63 bytes.
     static func indexName(_ index: IndexDesign) -> String {
         SQLName.plain([SQLName.relation(of: index.table)] + index.columns + (index.include.isEmpty ? [] : ["covering"])
-                      + (index.method == .btree ? [] : [index.method.rawValue]))
+                      + (index.method == .btree ? [] : [index.method.rawValue])
+                      + (index.predicate.map { ["where"] + $0.split { !$0.isLetter && !$0.isNumber }.map(String.init) } ?? []))
     }
 
     /// Tells the caller where a long run is (client_min_messages decides if they see it).

@@ -11,7 +11,7 @@ enum Simulation {
         SELECT r.kind, r.status, r.target, r.evidence ->> 'table' AS table_name,
                array_to_string(ARRAY(SELECT jsonb_array_elements_text(r.evidence -> 'columns')), ',') AS columns,
                array_to_string(ARRAY(SELECT jsonb_array_elements_text(r.evidence -> 'include')), ',') AS include,
-               coalesce(r.evidence ->> 'method', 'btree') AS method
+               coalesce(r.evidence ->> 'method', 'btree') AS method, r.evidence ->> 'predicate' AS predicate
           FROM augur.recommendation r
          WHERE r.id = $1::bigint AND r.dbid = \(currentDatabaseOID)
          FOR UPDATE
@@ -74,7 +74,7 @@ enum Simulation {
             if kind == "create_index" {
                 let design = IndexDesign(table: table, columns: list(row["columns"]),
                                          method: IndexDesign.Method(rawValue: row["method"]?.text ?? "") ?? .btree,
-                                         include: list(row["include"]))
+                                         include: list(row["include"]), predicate: row["predicate"]?.text)
                 before = try costing.cost(of: statement, with: [])
                 after = try costing.cost(of: statement, with: [design])
             } else {

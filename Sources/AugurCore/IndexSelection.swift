@@ -36,19 +36,25 @@ public struct IndexDesign: Hashable, Sendable, CustomStringConvertible {
     /// Columns a B-tree carries besides its keys, so that a query reading only these and
     /// the keys runs as an index-only scan.
     public let include: [String]
+    /// A partial index's WHERE clause (`state = 'new'`): it holds only the rows the
+    /// workload asks for.
+    public let predicate: String?
 
-    public init(table: String, columns: [String], method: Method = .btree, include: [String] = []) {
+    public init(table: String, columns: [String], method: Method = .btree, include: [String] = [],
+                predicate: String? = nil) {
         self.table = table
         self.columns = columns
         self.method = method
         self.include = include
+        self.predicate = predicate
     }
 
     /// What follows `ON table` in CREATE INDEX: "USING brin " where the method is not the
-    /// default, the key columns, and the INCLUDE list if any.
+    /// default, the key columns, the INCLUDE list and the WHERE clause if any.
     public var shape: String {
         (method == .btree ? "" : "USING \(method.rawValue) ") + "(\(columns.joined(separator: ", ")))"
             + (include.isEmpty ? "" : " INCLUDE (\(include.joined(separator: ", ")))")
+            + (predicate.map { " WHERE \($0)" } ?? "")
     }
     public var definition: String { "CREATE INDEX ON \(table) \(shape)" }
     public var description: String { "\(table) \(shape)" }
@@ -129,12 +135,14 @@ public enum IndexSelection {
     /// Runs Extend over `columns` (per table, the columns the workload filters, joins,
     /// groups or orders by), and one-column BRIN indexes on `brinColumns` (per table,
     /// range-filtered columns in physical order), and INCLUDE lists from `readColumns` (per
-    /// table, the column sets single statements read from it). A B-tree whose columns lead one of the
-    /// table's `existing` B-tree indexes (per table, their key columns) is never proposed:
-    /// that one serves. `progress` is told each step taken.
+    /// table, the column sets single statements read from it), and partial B-trees for
+    /// `predicates` (per table, WHERE clauses the workload's filters always satisfy). A
+    /// B-tree whose columns lead one of the table's `existing` B-tree indexes (per table,
+    /// their key columns) is never proposed: that one serves. `progress` is told each step taken.
     public static func extend<Costing: WhatIfCosting>(
         statements: [Statement], columns: [String: [String]], brinColumns: [String: [String]] = [:],
-        readColumns: [String: [[String]]] = [:], existing: [String: [[String]]] = [:], options: Options,
+        readColumns: [String: [[String]]] = [:], predicates: [String: [String]] = [:],
+        existing: [String: [[String]]] = [:], options: Options,
         costing: inout Costing, progress: (Int, IndexDesign, Double) throws -> Void = { _, _, _ in }
     ) throws -> Result {
         var model = Model(statements: statements, options: options)
@@ -145,7 +153,7 @@ public enum IndexSelection {
         for step in 1...max(1, options.maxSteps) {
             var best: (configuration: [IndexDesign], cost: Double, size: Double, ratio: Double, added: IndexDesign)?
             for move in moves(from: configuration, columns: columns, brinColumns: brinColumns, readColumns: readColumns,
-                              maxColumns: options.maxColumns)
+                              predicates: predicates, maxColumns: options.maxColumns)
             where move.added.method != .btree
                 || !(existing[move.added.table] ?? []).contains(where: { $0.starts(with: move.added.columns) }) {
                 let added = try costing.bytes(of: move.added) - (try move.replaced.map { try costing.bytes(of: $0) } ?? 0)
@@ -193,31 +201,35 @@ public enum IndexSelection {
                       costAfter: cost, statementsCosted: model.costed)
     }
 
-    /// Extend's moves: a new one-column index (B-tree, or BRIN where it fits), one more
-    /// key column on a chosen B-tree, or an INCLUDE list that covers what one statement
-    /// reads from the table (at most `maxColumns` columns in all).
-    static func moves(from configuration: [IndexDesign], columns: [String: [String]], brinColumns: [String: [String]],
-                      readColumns: [String: [[String]]] = [:],
+    /// Extend's moves: a new one-column index (B-tree, partial B-tree for each of the
+    /// table's predicates, or BRIN where it fits), one more key column on a chosen B-tree,
+    /// or an INCLUDE list that covers what one statement reads from the table (at most
+    /// `maxColumns` columns in all).
+    public static func moves(from configuration: [IndexDesign], columns: [String: [String]], brinColumns: [String: [String]],
+                      readColumns: [String: [[String]]] = [:], predicates: [String: [String]] = [:],
                       maxColumns: Int) -> [(added: IndexDesign, replaced: IndexDesign?)] {
         var moves: [(IndexDesign, IndexDesign?)] = []
         for (candidates, method) in [(columns, IndexDesign.Method.btree), (brinColumns, .brin)] {
             for table in candidates.keys.sorted() {
-                for column in candidates[table] ?? [] where !configuration.contains(where: {
-                    $0.table == table && $0.method == method && $0.columns.first == column
-                }) {
-                    moves.append((IndexDesign(table: table, columns: [column], method: method), nil))
+                let wheres: [String?] = method == .btree ? [nil] + (predicates[table] ?? []) : [nil]
+                for column in candidates[table] ?? [] {
+                    for predicate in wheres where !configuration.contains(where: {
+                        $0.table == table && $0.method == method && $0.columns.first == column && $0.predicate == predicate
+                    }) {
+                        moves.append((IndexDesign(table: table, columns: [column], method: method, predicate: predicate), nil))
+                    }
                 }
             }
         }
         for index in configuration where index.method == .btree && index.include.isEmpty {
             for column in columns[index.table] ?? [] where index.columns.count < maxColumns && !index.columns.contains(column) {
-                let wider = IndexDesign(table: index.table, columns: index.columns + [column])
+                let wider = IndexDesign(table: index.table, columns: index.columns + [column], predicate: index.predicate)
                 if !configuration.contains(wider) { moves.append((wider, index)) }
             }
             for read in readColumns[index.table] ?? [] {
                 let extra = read.filter { !index.columns.contains($0) }
                 guard !extra.isEmpty, index.columns.count + extra.count <= maxColumns else { continue }
-                let covering = IndexDesign(table: index.table, columns: index.columns, include: extra)
+                let covering = IndexDesign(table: index.table, columns: index.columns, include: extra, predicate: index.predicate)
                 if !configuration.contains(covering) { moves.append((covering, index)) }
             }
         }

@@ -20,4 +20,35 @@ public enum PostgresArray {
         }
         return literal + "}"
     }
+
+    /// The elements of a one-dimensional array's text form (`{a,"b c",NULL}`): quoted ones
+    /// unescaped, an unquoted NULL as nil. Malformed input gives what was read so far.
+    public static func elements(_ literal: String) -> [String?] {
+        let scalars = Array(literal.unicodeScalars)
+        guard scalars.first == "{" else { return [] }
+        var elements: [String?] = []
+        var index = 1
+        while index < scalars.count, scalars[index] != "}" {
+            var element = String.UnicodeScalarView()
+            if scalars[index] == "\"" {
+                index += 1
+                while index < scalars.count, scalars[index] != "\"" {
+                    if scalars[index] == "\\", index + 1 < scalars.count { index += 1 }
+                    element.append(scalars[index])
+                    index += 1
+                }
+                index += 1
+                elements.append(String(element))
+            } else {
+                while index < scalars.count, scalars[index] != ",", scalars[index] != "}" {
+                    element.append(scalars[index])
+                    index += 1
+                }
+                let text = String(element)
+                elements.append(text == "NULL" ? nil : text)
+            }
+            if index < scalars.count, scalars[index] == "," { index += 1 }
+        }
+        return elements
+    }
 }

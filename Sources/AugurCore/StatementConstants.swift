@@ -2,6 +2,25 @@
 /// executions: the normalized text (`state = $2`) aligned with the text as it was sent
 /// (`state = 'new'`, or `state = $1` with its bound parameters).
 public enum StatementConstants {
+    /// A partial index pays where the workload asks for one value of a column and that
+    /// value is rare: at least this many example executions, ...
+    public static let minimumExamples = 3
+    /// ... this share of them with the same value, ...
+    public static let dominantShare = 0.9
+    /// ... and at most this share of the table's rows holding it.
+    public static let maximumRowShare = 0.2
+
+    /// The value that dominates `values` (the constants one column was compared with in
+    /// the examples), nil if none does.
+    public static func dominantValue(_ values: [String]) -> String? {
+        guard values.count >= minimumExamples else { return nil }
+        var counts: [String: Int] = [:]
+        for value in values { counts[value, default: 0] += 1 }
+        guard let (value, count) = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }),
+              Double(count) >= dominantShare * Double(values.count) else { return nil }
+        return value
+    }
+
     /// The `$n` that `column` (as quote_ident writes it) is compared with by `=` in a
     /// normalized text: `column = $n`, `alias.column = $n` or `$n = column`; nil if none.
     public static func equalityParameter(of column: String, in text: String) -> Int? {
@@ -37,7 +56,8 @@ public enum StatementConstants {
     /// Nil when the texts do not align (a different statement, a constant it cannot read).
     public static func values(normalized: String, example: String, parameters: [String]) -> [Int: String]? {
         let left = Array(normalized.utf8), right = Array(example.utf8)
-        var i = 0, j = 0
+        // The text as sent may be cut from a longer string: spaces around it differ.
+        var i = skipSpaces(left, 0), j = skipSpaces(right, 0)
         var values: [Int: String] = [:]
         while i < left.count {
             if let (number, next) = parameter(left, at: i) {
@@ -57,6 +77,8 @@ public enum StatementConstants {
             i += 1
             j += 1
         }
+        while j < right.count, right[j] == UInt8(ascii: ";") || right[j] == UInt8(ascii: " ")
+                || right[j] == UInt8(ascii: "\n") || right[j] == UInt8(ascii: "\t") { j += 1 }
         return j == right.count ? values : nil
     }
 

@@ -226,9 +226,29 @@ final class StatementConstantsTests: XCTestCase {
                                                  example: "SELECT * FROM jobs WHERE state = $1 AND flag = true",
                                                  parameters: ["new"]),
                        [1: "new", 2: "true"])
+        XCTAssertEqual(StatementConstants.values(normalized: "SELECT 1 WHERE s = $1", example: "\n SELECT 1 WHERE s = 'a';",
+                                                 parameters: []), [1: "a"], "cut from a longer string")
         XCTAssertNil(StatementConstants.values(normalized: "SELECT * FROM jobs WHERE state = $1",
                                                example: "SELECT * FROM other WHERE state = 'new'", parameters: []))
         XCTAssertNil(StatementConstants.values(normalized: "SELECT $1", example: "SELECT $2", parameters: ["x"]))
         XCTAssertNil(StatementConstants.values(normalized: "SELECT $1", example: "SELECT 'unterminated", parameters: []))
+    }
+}
+
+final class PartialIndexCandidateTests: XCTestCase {
+    func testADominantValueNeedsEnoughExamplesAndNineInTen() {
+        XCTAssertEqual(StatementConstants.dominantValue(Array(repeating: "new", count: 9) + ["done"]), "new")
+        XCTAssertNil(StatementConstants.dominantValue(Array(repeating: "new", count: 8) + ["done", "old"]))
+        XCTAssertNil(StatementConstants.dominantValue(["new", "new"]), "two examples say little")
+    }
+
+    func testPartialMovesKeepTheirPredicate() {
+        let moves = IndexSelection.moves(from: [IndexDesign(table: "t", columns: ["a"], predicate: "s = 'new'")],
+                                         columns: ["t": ["a", "b"]], brinColumns: [:], predicates: ["t": ["s = 'new'"]],
+                                         maxColumns: 4).map(\.added.description)
+        XCTAssertTrue(moves.contains("t (a, b) WHERE s = 'new'"), "\(moves)")
+        XCTAssertTrue(moves.contains("t (b) WHERE s = 'new'"), "\(moves)")
+        XCTAssertTrue(moves.contains("t (a)"), "\(moves)")
+        XCTAssertFalse(moves.contains("t (a) WHERE s = 'new'"), "already chosen")
     }
 }

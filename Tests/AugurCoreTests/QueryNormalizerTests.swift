@@ -36,4 +36,12 @@ final class PostgresArrayTests: XCTestCase {
         XCTAssertEqual(PostgresArray.literal(["1", nil, "a \"b\" \\c", "{,}", "NULL", ""]),
                        #"{"1",NULL,"a \"b\" \\c","{,}","NULL",""}"#)
     }
+
+    func testElementsReadBackWhatLiteralWrote() {
+        let values: [String?] = ["new", "b c", nil, "x\"y\\z", "", "NULL", "{a,b}"]
+        XCTAssertEqual(PostgresArray.elements(PostgresArray.literal(values)), values)
+        XCTAssertEqual(PostgresArray.elements("{new,2,NULL}"), ["new", "2", nil])
+        XCTAssertEqual(PostgresArray.elements("{}"), [])
+        XCTAssertEqual(PostgresArray.elements("nonsense"), [])
+    }
 }

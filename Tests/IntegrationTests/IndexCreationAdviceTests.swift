@@ -89,6 +89,40 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         XCTAssertEqual(try createAdvice(db), [])
     }
 
+    /// The workload only ever asks for the 1% of jobs that are new: a partial index
+    /// holding just those rows does the full index's work for a fraction of its bytes.
+    func testAValueTheWorkloadAlwaysAsksForGetsAPartialIndex() throws {
+        let db = try cluster()
+        try db.query("""
+            CREATE TABLE jobs (id int PRIMARY KEY, state text, queued_at timestamptz, payload text);
+            INSERT INTO jobs SELECT g, CASE WHEN g % 100 = 0 THEN 'new' ELSE 'done' END,
+                                    timestamptz '2026-01-01' + g * interval '1 minute', 'p'
+              FROM generate_series(1, 200000) g;
+            ANALYZE jobs
+            """)
+        // Four flush windows: an example execution each, all asking for 'new'.
+        for _ in 1...4 {
+            try run(db, 100) { _ in "SELECT id FROM jobs WHERE state = 'new' ORDER BY queued_at LIMIT 20" }
+            try db.query("SELECT augur.flush()")
+        }
+        let advice = try createAdvice(db)
+        XCTAssertEqual(advice.count, 1, "\(advice)")
+        let target = try XCTUnwrap(advice.first?[0])
+        XCTAssertTrue(target.hasPrefix("public.jobs (") && target.hasSuffix(") WHERE state = 'new'"), target)
+        XCTAssertEqual(try db.scalar("SELECT evidence ->> 'predicate' FROM augur.recommendations WHERE kind = 'create_index'"),
+                       "state = 'new'")
+        // Built, it is a small index the planner uses for the query.
+        try db.query(try XCTUnwrap(advice.first?[1]))
+        let name = try XCTUnwrap(try db.scalar("""
+            SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'jobs'::regclass AND indpred IS NOT NULL
+            """))
+        XCTAssertTrue(name.hasPrefix("augur_jobs_") && name.hasSuffix("_where_state_new"), name)
+        XCTAssertTrue(try db.query("EXPLAIN SELECT id FROM jobs WHERE state = 'new' ORDER BY queued_at LIMIT 20")
+            .contains { $0[0]?.contains(name) == true })
+        let sizes = try db.query("SELECT pg_relation_size($1::regclass) * 20 < pg_relation_size('jobs_pkey')", [name])
+        XCTAssertEqual(sizes, [["t"]], "a twentieth of a full index on the table")
+    }
+
     /// An append-only log, its time column in physical order, read by time ranges: a BRIN
     /// index serves the ranges for a tiny fraction of a B-tree's bytes.
     func testARangeOnAPhysicallyOrderedColumnGetsBRIN() throws {
