@@ -94,30 +94,44 @@ enum SchemaAdvice {
                           AND 'grouped' = ANY (u.roles))
         """
 
-    /// Tables of at least $2 bytes, with their time columns: how many reads a day filter
-    /// each by range, and the span of its values (pg_stats).
+    /// Tables of at least $2 bytes, with the columns their reads filter: time columns
+    /// (how many reads a day filter each by range, the span of its values) and keys (how
+    /// many filter each by equality, its distinct and most common values, from pg_stats).
     private static let largeTables = """
-        WITH \(span)
-        SELECT format('%I.%I', n.nspname, c.relname) AS table_name, greatest(c.reltuples, 0)::float8 AS rows,
-               pg_catalog.pg_table_size(c.oid)::float8 AS bytes, quote_ident(a.attname) AS column_name,
-               (SELECT coalesce(sum(q.calls_per_day), 0) FROM augur.relation_use u JOIN q ON q.queryid = u.queryid
-                 WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid
-                   AND (NOT u.written OR q.query ~* '^\\s*(update|delete)')) AS read_calls_per_day,
-               (SELECT coalesce(sum(q.calls_per_day), 0) FROM augur.column_use u JOIN q ON q.queryid = u.queryid
-                 WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid AND u.attnum = a.attnum
-                   AND 'filter_range' = ANY (u.roles)) AS range_calls_per_day,
-               (SELECT extract(epoch FROM b[cardinality(b)]::timestamptz - b[1]::timestamptz)::float8
-                  FROM (SELECT s.histogram_bounds::text::text[] AS b) h) AS span_seconds
-          FROM pg_catalog.pg_class c
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-          JOIN pg_catalog.pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
-                                    AND NOT s.inherited AND s.histogram_bounds IS NOT NULL
-         WHERE \(userTable) AND pg_catalog.pg_table_size(c.oid) >= $2::float8
-           AND a.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
+        WITH \(span),
+        col AS (
+            SELECT format('%I.%I', n.nspname, c.relname) AS table_name, greatest(c.reltuples, 0)::float8 AS rows,
+                   pg_catalog.pg_table_size(c.oid)::float8 AS bytes, quote_ident(a.attname) AS column_name,
+                   a.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) AS is_time,
+                   (SELECT coalesce(sum(q.calls_per_day), 0) FROM augur.relation_use u JOIN q ON q.queryid = u.queryid
+                     WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid
+                       AND (NOT u.written OR q.query ~* '^\\s*(update|delete)')) AS read_calls_per_day,
+                   (SELECT coalesce(sum(q.calls_per_day), 0) FROM augur.column_use u JOIN q ON q.queryid = u.queryid
+                     WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid AND u.attnum = a.attnum
+                       AND 'filter_range' = ANY (u.roles)) AS range_calls_per_day,
+                   (SELECT coalesce(sum(q.calls_per_day), 0) FROM augur.column_use u JOIN q ON q.queryid = u.queryid
+                     WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid AND u.attnum = a.attnum
+                       AND u.roles && '{filter_equality,filter_in}') AS equality_calls_per_day,
+                   s.histogram_bounds::text::text[] AS bounds,
+                   (CASE WHEN s.n_distinct >= 0 THEN s.n_distinct ELSE -s.n_distinct * greatest(c.reltuples, 0) END)::float8
+                       AS distinct_values,
+                   ARRAY(SELECT quote_literal(m.v) FROM unnest(s.most_common_vals::text::text[]) WITH ORDINALITY AS m(v, o)
+                          ORDER BY m.o)::text AS common_values,
+                   coalesce(s.most_common_freqs::text, '{}') AS common_shares
+              FROM pg_catalog.pg_class c
+              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              JOIN pg_catalog.pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
+                                        AND NOT s.inherited
+             WHERE \(userTable) AND pg_catalog.pg_table_size(c.oid) >= $2::float8)
+        SELECT *, CASE WHEN is_time THEN
+                      extract(epoch FROM bounds[cardinality(bounds)]::timestamptz - bounds[1]::timestamptz)::float8 END
+                  AS span_seconds
+          FROM col
+         WHERE (is_time AND bounds IS NOT NULL) OR equality_calls_per_day > 0
         """
 
-    /// Partition bounds ($4 a date_trunc unit) from the first to three intervals past the
+    /// Partition bounds ($3 a date_trunc unit) from the first to three intervals past the
     /// last histogram bound, each with the share of the histogram in the partition it starts.
     private static let partitionBounds = """
         WITH h AS (SELECT s.histogram_bounds::text::text[] AS b FROM pg_catalog.pg_stats s
@@ -329,15 +343,28 @@ enum SchemaAdvice {
         var tables: [String: PartitionCandidates.Table] = [:]
         for row in try SPI.query(largeTables, [onlyTable, String(minimumBytes)]) {
             guard let table = row["table_name"]?.text, let column = row["column_name"]?.text else { continue }
-            tables[table, default: .init(table: table, rows: row["rows"]?.double ?? 0, bytes: row["bytes"]?.double ?? 0,
-                                         readCallsPerDay: row["read_calls_per_day"]?.double ?? 0, timeColumns: [])]
-                .timeColumns.append(.init(column: column, rangeFilteredCallsPerDay: row["range_calls_per_day"]?.double ?? 0,
-                                          spanSeconds: row["span_seconds"]?.double ?? 0))
+            var entry = tables[table] ?? .init(table: table, rows: row["rows"]?.double ?? 0, bytes: row["bytes"]?.double ?? 0,
+                                               readCallsPerDay: row["read_calls_per_day"]?.double ?? 0, timeColumns: [])
+            if row["is_time"] == .bool(true), let span = row["span_seconds"]?.double {
+                entry.timeColumns.append(.init(column: column, rangeFilteredCallsPerDay: row["range_calls_per_day"]?.double ?? 0,
+                                               spanSeconds: span))
+            }
+            if let calls = row["equality_calls_per_day"]?.double, calls > 0 {
+                entry.keyColumns.append(.init(
+                    column: column, equalityFilteredCallsPerDay: calls, distinct: row["distinct_values"]?.double ?? 0,
+                    commonValues: PostgresArray.elements(row["common_values"]?.text ?? "{}").compactMap { $0 },
+                    commonShares: PostgresArray.elements(row["common_shares"]?.text ?? "{}").compactMap { $0.flatMap(Double.init) }))
+            }
+            tables[table] = entry
         }
         var changes: [SchemaChange] = []
         for table in tables.values.sorted(by: { $0.table < $1.table }) {
             guard let plan = PartitionCandidates.plan(table, minimumBytes: minimumBytes) else { continue }
-            let edges = try SPI.query(partitionBounds, [table.table, plan.column.column, plan.interval])
+            guard case let .range(interval) = plan.strategy else {
+                if let change = PartitionCandidates.advise(plan) { changes.append(change) }
+                continue
+            }
+            let edges = try SPI.query(partitionBounds, [table.table, plan.column, interval])
             let bounds = edges.compactMap { $0["bound"]?.text }
             let shares = edges.dropLast().map { $0["share"]?.double ?? 0 }
             if let change = PartitionCandidates.advise(plan, bounds: bounds, shares: shares) { changes.append(change) }

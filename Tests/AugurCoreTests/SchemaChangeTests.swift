@@ -106,9 +106,9 @@ final class SchemaChangeTests: XCTestCase {
     }
 
     func testPartitionPlanPicksTheLargestIntervalGivingEightPartitions() throws {
-        XCTAssertEqual(PartitionCandidates.plan(events(), minimumBytes: 1e8)?.interval, "month")
-        XCTAssertEqual(PartitionCandidates.plan(events(span: 60 * 86_400), minimumBytes: 1e8)?.interval, "week")
-        XCTAssertEqual(PartitionCandidates.plan(events(span: 20 * 86_400), minimumBytes: 1e8)?.interval, "day")
+        XCTAssertEqual(PartitionCandidates.plan(events(), minimumBytes: 1e8)?.strategy, .range(interval: "month"))
+        XCTAssertEqual(PartitionCandidates.plan(events(span: 60 * 86_400), minimumBytes: 1e8)?.strategy, .range(interval: "week"))
+        XCTAssertEqual(PartitionCandidates.plan(events(span: 20 * 86_400), minimumBytes: 1e8)?.strategy, .range(interval: "day"))
         XCTAssertNil(PartitionCandidates.plan(events(span: 5 * 86_400), minimumBytes: 1e8))
         XCTAssertNil(PartitionCandidates.plan(events(rangeCalls: 400), minimumBytes: 1e8), "most reads must filter by range")
         XCTAssertNil(PartitionCandidates.plan(events(), minimumBytes: 1e9), "small tables stay as they are")
@@ -127,6 +127,35 @@ final class SchemaChangeTests: XCTestCase {
         let skewed = try XCTUnwrap(PartitionCandidates.advise(plan, bounds: bounds, shares: [0.65] + Array(repeating: 0.05, count: 7)))
         XCTAssertTrue(skewed.reason.contains("hot partition"), skewed.reason)
         XCTAssertNil(PartitionCandidates.advise(plan, bounds: bounds, shares: [1]), "shares must match the partitions")
+    }
+
+    private func accounts(distinct: Double, values: [String], shares: [Double]) -> PartitionCandidates.Table {
+        .init(table: "public.accounts", rows: 1e7, bytes: 2e9, readCallsPerDay: 1000, timeColumns: [],
+              keyColumns: [.init(column: "tenant", equalityFilteredCallsPerDay: 800, distinct: distinct,
+                                 commonValues: values, commonShares: shares)])
+    }
+
+    func testKeysFilteredByEqualityGetListOrHashPartitionsAndTheirSkew() throws {
+        let tenants = (1...10).map { "'t\($0)'" }
+        let list = try XCTUnwrap(PartitionCandidates.plan(accounts(distinct: 10, values: tenants, shares: Array(repeating: 0.1, count: 10)),
+                                                          minimumBytes: 1e9))
+        XCTAssertEqual(list.strategy, .list)
+        let listed = try XCTUnwrap(PartitionCandidates.advise(list))
+        XCTAssertTrue(listed.ddl.contains("PARTITION BY LIST (tenant);"), listed.ddl)
+        XCTAssertTrue(listed.ddl.contains("CREATE TABLE public.accounts_p10 PARTITION OF public.accounts FOR VALUES IN ('t10');"), listed.ddl)
+        XCTAssertTrue(listed.ddl.contains("CREATE TABLE public.accounts_default PARTITION OF public.accounts DEFAULT;"))
+        XCTAssertFalse(listed.reason.contains("hot"), listed.reason)
+
+        // Many tenants, one of them holding 40 % of the rows: its hash partition is hot.
+        let hash = try XCTUnwrap(PartitionCandidates.plan(accounts(distinct: 50_000, values: ["'big'"], shares: [0.4]),
+                                                          minimumBytes: 1e9))
+        XCTAssertEqual(hash.strategy, .hash(modulus: PartitionCandidates.hashModulus))
+        let hashed = try XCTUnwrap(PartitionCandidates.advise(hash))
+        XCTAssertTrue(hashed.ddl.contains("FOR VALUES WITH (MODULUS 16, REMAINDER 15);"), hashed.ddl)
+        XCTAssertFalse(hashed.ddl.contains("DEFAULT;"), "a hash-partitioned table has no default partition")
+        XCTAssertTrue(hashed.reason.contains("44% of the rows, a hot partition"), hashed.reason)
+        XCTAssertNil(PartitionCandidates.plan(accounts(distinct: 200, values: [], shares: []), minimumBytes: 1e9),
+                     "too many values for a list, too few for a hash")
     }
 
     func testNamesKeepTheirQuotesAndFit() {

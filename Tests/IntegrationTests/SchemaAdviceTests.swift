@@ -28,6 +28,9 @@ final class SchemaAdviceTests: ClusterTestCase {
             INSERT INTO events SELECT g, timestamptz '2025-06-01' + g * interval '100 seconds', g % 10, repeat('x', 60)
               FROM generate_series(1, 300000) g;
             CREATE INDEX ON events (at);
+            -- Twelve tenants, each read on its own: one LIST partition per tenant.
+            CREATE TABLE accounts (id int, tenant int, balance int, note text);
+            INSERT INTO accounts SELECT g, g % 12, g % 1000, repeat('n', 20) FROM generate_series(1, 250000) g;
             ANALYZE;
             SELECT augur.reset()
             """)
@@ -46,6 +49,7 @@ final class SchemaAdviceTests: ClusterTestCase {
         try db.query((1...30).map { day in
             "SELECT count(*) FROM events WHERE at >= timestamptz '2026-01-\(10 + day % 20)' AND at < timestamptz '2026-01-\(11 + day % 20)';"
         }.joined(separator: "\n"))
+        try db.query((1...24).map { "SELECT sum(balance) FROM accounts WHERE tenant = \($0 % 12);" }.joined(separator: "\n"))
         try db.query("SELECT augur.flush()")
         return db
     }
@@ -62,7 +66,8 @@ final class SchemaAdviceTests: ClusterTestCase {
         let db = try shop()
         let advice = try advice(db)
         XCTAssertEqual(Set(advice.keys), ["narrow_type public.page_stats.hits", "text_to_enum public.tickets.state",
-                                          "materialized_view public.augur_mv_\(try mvSuffix(db))", "partition public.events"],
+                                          "materialized_view public.augur_mv_\(try mvSuffix(db))", "partition public.events",
+                                          "partition public.accounts"],
                        "\(advice.keys.sorted())")
         XCTAssertTrue(advice.values.allSatisfy { $0[4] == "shadow" }, "\(advice)")
         XCTAssertTrue(db.notices.contains { $0.contains("not proposing public.visits.id (narrow_type): on the shadow copy it saved no space") },
@@ -79,12 +84,21 @@ final class SchemaAdviceTests: ClusterTestCase {
                    (SELECT bool_and(q ? 'buffers_before' AND q ? 'buffers_after') FROM jsonb_array_elements(s -> 'queries') q)
               FROM augur.recommendations, LATERAL (SELECT evidence -> 'simulation' AS s) x ORDER BY kind
             """)
-        XCTAssertEqual(measured.map { [$0[0], $0[3], $0[4]] }, Array(repeating: ["t", "t"], count: 4).enumerated().map {
-            [["materialized_view", "narrow_type", "partition", "text_to_enum"][$0.offset]] + $0.element
-        })
+        XCTAssertEqual(measured.map { [$0[0], $0[3], $0[4]] }, ["materialized_view", "narrow_type", "partition", "partition",
+                                                                "text_to_enum"].map { [$0, "t", "t"] })
         XCTAssertEqual(measured.filter { $0[0] == "narrow_type" || $0[0] == "text_to_enum" }.map { $0[1] }, ["t", "t"])
         XCTAssertEqual(measured.first { $0[0] == "materialized_view" }?[2], "t")
         XCTAssertTrue(try XCTUnwrap(advice["partition public.events"]?[3]).contains("% of the rows"))
+        let tenants = try XCTUnwrap(advice["partition public.accounts"])
+        XCTAssertTrue(tenants[1]?.contains("PARTITION BY LIST (tenant);") == true, "\(tenants)")
+        XCTAssertTrue(tenants[1]?.contains("FOR VALUES IN ('11');") == true, "\(tenants)")
+        XCTAssertTrue(tenants[3]?.contains("12 partitions, one per value") == true, "\(tenants)")
+        // On the shadow copy, a tenant's sum reads its partition, not the whole table.
+        XCTAssertEqual(try db.scalar("""
+            SELECT bool_and((q ->> 'buffers_after')::float8 * 4 < (q ->> 'buffers_before')::float8)
+              FROM augur.recommendations, jsonb_array_elements(evidence -> 'simulation' -> 'queries') q
+             WHERE target = 'public.accounts'
+            """), "t")
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'augur\\_shadow%'"), "0",
                        "the shadow schemas are gone")
         XCTAssertTrue(try db.scalar("SELECT evidence -> 'simulation' -> 'queries' FROM augur.recommendations WHERE target = 'public.page_stats.hits'")?

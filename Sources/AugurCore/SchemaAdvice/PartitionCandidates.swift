@@ -1,7 +1,9 @@
-/// Large tables whose statements mostly filter one time column by range: partitioned by
-/// range on it, a statement reads only the partitions its range touches, and old data
-/// leaves with DROP/DETACH PARTITION instead of DELETE. The skew of the data over the
-/// partitions (from pg_stats' histogram) says whether one partition would be hot.
+/// Large tables whose reads mostly filter one column, partitioned on it so that a read
+/// touches only its partitions: by RANGE on a time column filtered by range (old data
+/// then leaves with DROP/DETACH PARTITION instead of DELETE), else by LIST on a key with
+/// few values or by HASH on a key with many, filtered by equality. The skew of the rows
+/// over the partitions (pg_stats' histogram and most common values) says whether one
+/// partition would be hot.
 public enum PartitionCandidates {
     public struct TimeColumn: Equatable, Sendable {
         public var column: String
@@ -17,6 +19,25 @@ public enum PartitionCandidates {
         }
     }
 
+    public struct KeyColumn: Equatable, Sendable {
+        public var column: String
+        /// Calls a day of statements that filter the table by equality on this column.
+        public var equalityFilteredCallsPerDay: Double
+        public var distinct: Double
+        /// pg_stats' most common values (SQL literals) and their shares of the rows.
+        public var commonValues: [String]
+        public var commonShares: [Double]
+
+        public init(column: String, equalityFilteredCallsPerDay: Double, distinct: Double, commonValues: [String],
+                    commonShares: [Double]) {
+            self.column = column
+            self.equalityFilteredCallsPerDay = equalityFilteredCallsPerDay
+            self.distinct = distinct
+            self.commonValues = commonValues
+            self.commonShares = commonShares
+        }
+    }
+
     public struct Table: Equatable, Sendable {
         public var table: String
         public var rows: Double
@@ -24,65 +45,118 @@ public enum PartitionCandidates {
         /// Calls a day of every statement that reads the table.
         public var readCallsPerDay: Double
         public var timeColumns: [TimeColumn]
+        public var keyColumns: [KeyColumn]
 
-        public init(table: String, rows: Double, bytes: Double, readCallsPerDay: Double, timeColumns: [TimeColumn]) {
+        public init(table: String, rows: Double, bytes: Double, readCallsPerDay: Double, timeColumns: [TimeColumn],
+                    keyColumns: [KeyColumn] = []) {
             self.table = table
             self.rows = rows
             self.bytes = bytes
             self.readCallsPerDay = readCallsPerDay
             self.timeColumns = timeColumns
+            self.keyColumns = keyColumns
         }
     }
 
-    /// The column and the interval to partition by, before the bounds are known.
+    /// How a plan partitions, before RANGE bounds are known.
+    public enum Strategy: Equatable, Sendable {
+        /// A PostgreSQL interval and date_trunc unit: year, month, week or day.
+        case range(interval: String)
+        case list
+        case hash(modulus: Int)
+    }
+
     public struct Plan: Equatable, Sendable {
         public var table: Table
-        public var column: TimeColumn
-        /// A PostgreSQL interval and date_trunc unit: year, month, week or day.
-        public var interval: String
+        public var column: String
+        public var strategy: Strategy
+        /// Calls a day of the reads that would touch fewer partitions.
+        public var prunedCallsPerDay: Double
     }
 
     /// At least this many partitions, or partitioning buys little pruning.
     public static let minimumPartitions = 8.0
     /// A partition holding this many times its even share is hot.
     public static let hotShareFactor = 3.0
+    /// LIST partitions for keys with at most this many values (one partition each).
+    public static let maximumListValues = 64
+    /// HASH partitions on keys with at least this many values.
+    public static let minimumHashValues = 1000.0
+    public static let hashModulus = 16
 
     private static let intervals: [(name: String, seconds: Double)] = [
         ("year", 365.25 * 86_400), ("month", 30.44 * 86_400), ("week", 7 * 86_400), ("day", 86_400),
     ]
 
-    /// The time column most of the table's reads filter by range (at least half of
-    /// them), and the largest interval that cuts its span into at least 8 partitions.
+    /// The column most of the table's reads (at least half of their calls) filter: a time
+    /// column by range first, cut by the largest interval giving at least 8 partitions;
+    /// else a key by equality, LIST when pg_stats knows all its 8-64 values, HASH when it
+    /// has 1,000 or more.
     public static func plan(_ table: Table, minimumBytes: Double) -> Plan? {
-        guard table.bytes >= minimumBytes, table.readCallsPerDay > 0,
-              let column = table.timeColumns.max(by: { $0.rangeFilteredCallsPerDay < $1.rangeFilteredCallsPerDay }),
-              column.rangeFilteredCallsPerDay >= table.readCallsPerDay / 2,
-              let interval = intervals.first(where: { column.spanSeconds / $0.seconds >= minimumPartitions })
-        else { return nil }
-        return Plan(table: table, column: column, interval: interval.name)
+        guard table.bytes >= minimumBytes, table.readCallsPerDay > 0 else { return nil }
+        if let time = table.timeColumns.max(by: { $0.rangeFilteredCallsPerDay < $1.rangeFilteredCallsPerDay }),
+           time.rangeFilteredCallsPerDay >= table.readCallsPerDay / 2,
+           let interval = intervals.first(where: { time.spanSeconds / $0.seconds >= minimumPartitions }) {
+            return Plan(table: table, column: time.column, strategy: .range(interval: interval.name),
+                        prunedCallsPerDay: time.rangeFilteredCallsPerDay)
+        }
+        guard let key = table.keyColumns.max(by: { $0.equalityFilteredCallsPerDay < $1.equalityFilteredCallsPerDay }),
+              key.equalityFilteredCallsPerDay >= table.readCallsPerDay / 2 else { return nil }
+        let listed = key.commonShares.reduce(0, +)
+        if key.commonValues.count <= maximumListValues, Double(key.commonValues.count) >= minimumPartitions,
+           Double(key.commonValues.count) >= key.distinct, listed >= 0.99 {
+            return Plan(table: table, column: key.column, strategy: .list, prunedCallsPerDay: key.equalityFilteredCallsPerDay)
+        }
+        guard key.distinct >= minimumHashValues else { return nil }
+        return Plan(table: table, column: key.column, strategy: .hash(modulus: hashModulus),
+                    prunedCallsPerDay: key.equalityFilteredCallsPerDay)
     }
 
-    /// The advice for a plan, given its partition bounds (SQL literals, ascending) and the
-    /// share of the table's rows that would fall in each partition.
+    /// The advice for a RANGE plan, given its partition bounds (SQL literals, ascending)
+    /// and the share of the table's rows that would fall in each partition.
     public static func advise(_ plan: Plan, bounds: [String], shares: [Double]) -> SchemaChange? {
-        let partitions = bounds.count - 1
-        guard partitions >= Int(minimumPartitions), shares.count == partitions else { return nil }
+        guard case let .range(interval) = plan.strategy, bounds.count - 1 >= Int(minimumPartitions),
+              shares.count == bounds.count - 1 else { return nil }
+        return change(plan, scheme: .range(interval: interval, bounds: bounds), shares: shares,
+                      how: "\(bounds.count - 1) \(interval)ly partitions", filter: "by range")
+    }
+
+    /// The advice for a LIST or HASH plan: the shares come from the key's most common values.
+    public static func advise(_ plan: Plan) -> SchemaChange? {
+        guard let key = plan.table.keyColumns.first(where: { $0.column == plan.column }) else { return nil }
+        switch plan.strategy {
+        case .range:
+            return nil
+        case .list:
+            return change(plan, scheme: .list(values: key.commonValues), shares: key.commonShares,
+                          how: "\(key.commonValues.count) partitions, one per value", filter: "by equality")
+        case let .hash(modulus):
+            // A common value lands whole in one partition, with its even share of the rest.
+            let rest = max(1 - key.commonShares.reduce(0, +), 0) / Double(modulus)
+            var shares = Array(repeating: rest, count: modulus)
+            for (index, share) in key.commonShares.sorted(by: >).enumerated() { shares[index % modulus] += share }
+            return change(plan, scheme: .hash(modulus: modulus), shares: shares,
+                          how: "\(modulus) hash partitions", filter: "by equality")
+        }
+    }
+
+    private static func change(_ plan: Plan, scheme: SchemaChange.PartitionScheme, shares: [Double], how: String,
+                               filter: String) -> SchemaChange {
+        let table = plan.table
         let largest = shares.max() ?? 0
-        let evenShare = 1 / Double(partitions)
-        let hot = largest > hotShareFactor * evenShare
-        let table = plan.table, column = plan.column
-        let pruning = column.rangeFilteredCallsPerDay / table.readCallsPerDay
+        let hot = largest > hotShareFactor / Double(max(shares.count, 1))
+        let pruning = plan.prunedCallsPerDay / table.readCallsPerDay
         return SchemaChange(
             kind: .partition, table: table.table, target: table.table,
-            action: .partition(column: column.column, interval: plan.interval, bounds: bounds),
+            action: .partition(column: plan.column, scheme: scheme),
             reason: "\(Figures.whole(pruning * 100))% of the reads of \(table.table) (\(Figures.megabytes(table.bytes))) "
-                + "filter \(column.column) by range: \(partitions) \(plan.interval)ly partitions let them skip the others"
+                + "filter \(plan.column) \(filter): \(how) let them skip the others"
                 + (hot ? "; but the largest would hold \(Figures.whole(largest * 100))% of the rows, a hot partition"
                        : "; the largest would hold \(Figures.whole(largest * 100))% of the rows"),
-            estimatedBenefit: column.rangeFilteredCallsPerDay,
-            facts: [("table", JSONText.string(table.table)), ("column", JSONText.string(column.column)),
-                    ("interval", JSONText.string(plan.interval)), ("partitions", String(partitions)),
-                    ("table_bytes", JSONText.number(table.bytes)), ("range_filtered_share", JSONText.number(pruning)),
+            estimatedBenefit: plan.prunedCallsPerDay,
+            facts: [("table", JSONText.string(table.table)), ("column", JSONText.string(plan.column)),
+                    ("strategy", JSONText.string(scheme.keyword.lowercased())), ("partitions", String(shares.count)),
+                    ("table_bytes", JSONText.number(table.bytes)), ("pruned_share", JSONText.number(pruning)),
                     ("largest_partition_share", JSONText.number(largest)), ("hot_partition", hot ? "true" : "false")])
     }
 }

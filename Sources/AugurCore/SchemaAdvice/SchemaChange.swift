@@ -21,11 +21,39 @@ public struct SchemaChange: Equatable, Sendable {
         case enumerate(column: String, from: String, typeName: String, values: [String])
         /// A materialized view named `name` (unqualified) of `query`.
         case materialize(name: String, query: String)
-        /// RANGE partitions on `column`, one per `interval` between consecutive `bounds`
-        /// (SQL literals), and a DEFAULT partition for what falls outside.
-        case partition(column: String, interval: String, bounds: [String])
+        /// `column` partitioned by `scheme`.
+        case partition(column: String, scheme: PartitionScheme)
         /// A GIN index named `name` on `column` with `opclass` (schema-qualified).
         case ginIndex(column: String, opclass: String, name: String)
+    }
+
+    public enum PartitionScheme: Equatable, Sendable {
+        /// One partition per `interval` between consecutive `bounds` (SQL literals), and a
+        /// DEFAULT partition for what falls outside.
+        case range(interval: String, bounds: [String])
+        /// One partition per value (SQL literals), and a DEFAULT partition.
+        case list(values: [String])
+        case hash(modulus: Int)
+
+        var keyword: String {
+            switch self {
+            case .range: return "RANGE"
+            case .list: return "LIST"
+            case .hash: return "HASH"
+            }
+        }
+
+        /// The FOR VALUES clause of each partition, nil for DEFAULT.
+        var bounds: [String?] {
+            switch self {
+            case let .range(_, bounds):
+                return zip(bounds, bounds.dropFirst()).map { "FROM (\($0)) TO (\($1))" } + [nil]
+            case let .list(values):
+                return values.map { "IN (\($0))" } + [nil]
+            case let .hash(modulus):
+                return (0..<modulus).map { "WITH (MODULUS \(modulus), REMAINDER \($0))" }
+            }
+        }
     }
 
     public let kind: Kind
@@ -94,15 +122,18 @@ public struct SchemaChange: Equatable, Sendable {
                 + "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(type) USING \(column)::text::\(type);"
         case let .materialize(name, query):
             return "CREATE MATERIALIZED VIEW \(schema).\(name) AS \(query);"
-        case let .partition(column, _, bounds):
+        case let .partition(column, scheme):
             let relation = SQLName.relation(of: self.table)
             let unpartitioned = SQLName.suffixed(relation, "_unpartitioned")
             var lines = [
                 "ALTER TABLE \(table) RENAME TO \(unpartitioned);",
                 "CREATE TABLE \(table) (LIKE \(schema).\(unpartitioned) INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-                    + "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE (\(column));",
+                    + "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY \(scheme.keyword) (\(column));",
             ]
-            lines += partitionClauses(relation: relation, schema: schema, bounds: bounds)
+            for (index, bound) in scheme.bounds.enumerated() {
+                let partition = "\(schema).\(SQLName.suffixed(relation, bound == nil ? "_default" : "_p\(index + 1)"))"
+                lines.append("CREATE TABLE \(partition) PARTITION OF \(table) \(bound.map { "FOR VALUES \($0)" } ?? "DEFAULT");")
+            }
             lines.append("INSERT INTO \(table) SELECT * FROM \(schema).\(unpartitioned);")
             lines.append("-- Then re-create the indexes of \(schema).\(unpartitioned) on \(table) "
                          + "(a unique one must include \(column)), and point foreign keys and views at it.")
@@ -128,16 +159,5 @@ public struct SchemaChange: Equatable, Sendable {
             return "ALTER TABLE \(table) RENAME TO \(SQLName.suffixed(relation, "_partitioned"));\n"
                 + "ALTER TABLE \(schema).\(SQLName.suffixed(relation, "_unpartitioned")) RENAME TO \(relation);"
         }
-    }
-
-    /// One partition per pair of consecutive bounds, then the DEFAULT partition.
-    func partitionClauses(relation: String, schema: String, bounds: [String]) -> [String] {
-        var lines: [String] = []
-        for (index, (from, to)) in zip(bounds, bounds.dropFirst()).enumerated() {
-            lines.append("CREATE TABLE \(schema).\(SQLName.suffixed(relation, "_p\(index + 1)")) PARTITION OF "
-                         + "\(schema).\(relation) FOR VALUES FROM (\(from)) TO (\(to));")
-        }
-        lines.append("CREATE TABLE \(schema).\(SQLName.suffixed(relation, "_default")) PARTITION OF \(schema).\(relation) DEFAULT;")
-        return lines
     }
 }
