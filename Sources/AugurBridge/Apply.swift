@@ -14,11 +14,17 @@ enum Apply {
                     ELSE substring(r.rollback_ddl FROM '^DROP INDEX CONCURRENTLY (.*);$') END
         """
 
+    /// The queries of the changed table: the ones whose latency and plans tell whether it helped.
+    private static let affected = """
+        (SELECT string_agg(DISTINCT u.queryid::text, ',') FROM augur.relation_use u
+          WHERE u.dbid = r.dbid AND u.relname = r.evidence ->> 'table') AS queryids
+        """
+
     /// Approved recommendations, asked for with augur.apply() first, then, while the
     /// maintenance window is open, the others by benefit. A partition's DDL is a migration
     /// script for a DBA: never run here.
     private static let nextApproved = """
-        SELECT r.id, d.datname, current_user AS role, r.ddl, \(indexName) AS index_name
+        SELECT r.id, d.datname, current_user AS role, r.ddl, \(indexName) AS index_name, r.dbid::text AS dbid, \(affected)
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
          WHERE r.status = 'approved' AND r.kind <> 'partition'
            AND (r.apply_requested_at IS NOT NULL OR $1::bool)
@@ -32,8 +38,7 @@ enum Apply {
     private static let applied = """
         SELECT r.id, r.dbid::text AS dbid, d.datname, current_user AS role, r.rollback_ddl, \(indexName) AS index_name,
                r.applied_at, r.applied_at + current_setting('augur.naptime')::interval AS after_from,
-               (SELECT string_agg(DISTINCT u.queryid::text, ',') FROM augur.relation_use u
-                 WHERE u.dbid = r.dbid AND u.relname = r.evidence ->> 'table') AS queryids
+               \(affected), coalesce(r.evidence -> 'plans_before', '{}')::text AS plans_before
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
          WHERE r.status = 'applied' AND r.applied_at IS NOT NULL AND octet_length(r.rollback_ddl) < \(ddlCapacity)
          ORDER BY r.applied_at
@@ -103,8 +108,54 @@ enum Apply {
         guard let row = try SPI.query(nextApproved, [windowIsOpen ? "t" : "f"]).first,
               let id = row["id"]?.int, let ddl = row["ddl"]?.text
         else { return false }
+        if let plans = try plans(of: queryids(row), database: row["dbid"]?.text ?? "") {
+            try SPI.execute("""
+                UPDATE augur.recommendation SET evidence = evidence || jsonb_build_object('plans_before', $2::jsonb)
+                 WHERE id = $1::bigint
+                """, [String(id), JSONText.object(plans.map { (String($0.key), JSONText.string($0.value)) })])
+        }
         fill(&item, id: id, row: row, ddl: ddl)
         return true
+    }
+
+    private static func queryids(_ row: SPIRow) -> [Int64] {
+        (row["queryids"]?.text ?? "").split(separator: ",").compactMap { Int64($0) }
+    }
+
+    /// Each query's plan shape now, planned from its latest example execution; nil for a
+    /// change in another database than the worker's (its plans cannot be asked for here).
+    private static func plans(of queryids: [Int64], database: String) throws -> [Int64: String]? {
+        guard try SPI.query("SELECT \(currentDatabaseOID)::text = $1 AS here", [database]).first?["here"] == .bool(true)
+        else { return nil }
+        let examples = try IndexCreationAdvice.examples()
+        var plans: [Int64: String] = [:]
+        for queryid in queryids {
+            guard let example = examples[queryid]?.first else { continue }
+            do {
+                if let json = try ExampleExplain.explain(example.text, arguments: example.arguments, options: "FORMAT JSON") {
+                    plans[queryid] = NormalizedStatement.planShape(ofExplainJSON: json)
+                }
+            } catch let error as PGError where !error.isInterruption {
+                continue
+            }
+        }
+        return plans
+    }
+
+    /// Plans before (recorded when the change was handed over) and now, per query, and
+    /// how many changed.
+    private static func planComparison(_ row: SPIRow, queryids: [Int64], database: String) throws -> (json: String, changed: Int)? {
+        guard let after = try plans(of: queryids, database: database) else { return nil }
+        let before = Dictionary(uniqueKeysWithValues: try SPI.query("SELECT key, value FROM jsonb_each_text($1::jsonb)",
+                                                                     [row["plans_before"]?.text ?? "{}"])
+            .compactMap { row -> (Int64, String)? in
+                guard let key = row["key"]?.text.flatMap({ Int64($0) }), let value = row["value"]?.text else { return nil }
+                return (key, value)
+            })
+        let compared = queryids.filter { before[$0] != nil && after[$0] != nil }
+        let changed = compared.filter { before[$0] != after[$0] }.count
+        return (JSONText.array(of: compared.map { [("queryid", String($0)), ("before", JSONText.string(before[$0] ?? "")),
+                                                   ("after", JSONText.string(after[$0] ?? ""))] }), changed)
     }
 
     private static func nextRollback(into item: inout augur_apply_item) throws -> Bool {
@@ -117,33 +168,37 @@ enum Apply {
         for row in try SPI.query(applied) {
             guard let id = row["id"]?.int, let database = row["dbid"]?.text, let appliedAt = row["applied_at"]?.text,
                   let afterFrom = row["after_from"]?.text, let rollback = row["rollback_ddl"]?.text else { continue }
-            let queries = try (row["queryids"]?.text ?? "").split(separator: ",").compactMap { Int64($0) }.map { queryid in
+            let queries = try queryids(row).map { queryid in
                 ChangeVerification.Query(
                     queryid: queryid,
                     before: try cells(queryid: queryid, since: nil, until: appliedAt, database: database),
                     after: try cells(queryid: queryid, since: afterFrom, until: nil, database: database))
             }
-            switch ChangeVerification.verdict(queries, minimumCalls: minimumCalls, threshold: threshold) {
+            let verdict = ChangeVerification.verdict(queries, minimumCalls: minimumCalls, threshold: threshold)
+            if case .pending = verdict { continue }
+            let plans = try planComparison(row, queryids: queryids(row), database: database)
+            let planNote = plans.map { "; \($0.changed) of the queries planned before and after changed plan" } ?? ""
+            switch verdict {
             case .pending:
                 continue
             case .verified(let saved, let before, let after, let calls):
-                try SPI.execute(verified, [String(id), JSONText.number(saved), summary(before, after, calls),
+                try SPI.execute(verified, [String(id), JSONText.number(saved), summary(before, after, calls, plans: plans?.json),
                                            "the affected queries' median went from \(milliseconds(before)) to \(milliseconds(after)) "
-                                               + "per execution over \(calls) executions"])
+                                               + "per execution over \(calls) executions" + planNote])
             case .rollBack(let before, let after, let calls):
                 fill(&item, id: id, row: row, ddl: rollback)
                 item.rollback = true
                 copyCString("the affected queries' median went from \(milliseconds(before)) to \(milliseconds(after)) per execution "
-                         + "over \(calls) executions, beyond augur.rollback_threshold", into: &item.reason)
+                         + "over \(calls) executions, beyond augur.rollback_threshold" + planNote, into: &item.reason)
                 return true
             }
         }
         return false
     }
 
-    private static func summary(_ before: Double, _ after: Double, _ calls: UInt64) -> String {
+    private static func summary(_ before: Double, _ after: Double, _ calls: UInt64, plans: String?) -> String {
         JSONText.object([("before_ms", JSONText.number(before)), ("after_ms", JSONText.number(after)),
-                         ("calls", String(calls))])
+                         ("calls", String(calls)), ("plans", plans ?? "null")])
     }
 
     private static func milliseconds(_ value: Double) -> String {

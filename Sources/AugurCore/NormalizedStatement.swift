@@ -76,6 +76,35 @@ public enum NormalizedStatement {
         return Double(String(decoding: number, as: UTF8.self))
     }
 
+    /// A plan's shape in EXPLAIN's JSON, its nodes in order with the index each scans:
+    /// "Limit > Index Scan (augur_jobs_state)". Two plans with the same shape do the same.
+    public static func planShape(ofExplainJSON json: String) -> String {
+        let bytes = Array(json.utf8)
+        let nodeKey = Array("\"Node Type\": \"".utf8), indexKey = Array("\"Index Name\": \"".utf8)
+        var nodes: [String] = []
+        var index = 0
+        while index < bytes.count {
+            let key = [nodeKey, indexKey].first { key in
+                index + key.count <= bytes.count && bytes[index..<(index + key.count)].elementsEqual(key)
+            }
+            guard let key else {
+                index += 1
+                continue
+            }
+            let start = index + key.count
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") { end += 1 }
+            let value = String(decoding: bytes[start..<end], as: UTF8.self)
+            if key == nodeKey {
+                nodes.append(value)
+            } else if let last = nodes.popLast() {
+                nodes.append("\(last) (\(value))")
+            }
+            index = end
+        }
+        return nodes.joined(separator: " > ")
+    }
+
     /// The statement a `PREPARE name [(types)] AS statement` prepares (what an EXECUTE of
     /// it runs, while its text is the PREPARE's); any other text as it is.
     public static func preparedBody(_ text: String) -> String {

@@ -252,3 +252,12 @@ final class PartialIndexCandidateTests: XCTestCase {
         XCTAssertFalse(moves.contains("t (a) WHERE s = 'new'"), "already chosen")
     }
 }
+
+final class PlanShapeTests: XCTestCase {
+    func testNodesInOrderWithTheirIndexes() {
+        let json = #"[{"Plan": {"Node Type": "Limit", "Plans": [{"Node Type": "Index Scan", "Index Name": "augur_jobs_state", "#
+            + #""Relation Name": "jobs"}, {"Node Type": "Seq Scan", "Relation Name": "t"}]}}]"#
+        XCTAssertEqual(NormalizedStatement.planShape(ofExplainJSON: json), "Limit > Index Scan (augur_jobs_state) > Seq Scan")
+        XCTAssertEqual(NormalizedStatement.planShape(ofExplainJSON: "nonsense"), "")
+    }
+}

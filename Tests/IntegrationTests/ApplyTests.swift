@@ -139,6 +139,17 @@ final class ApplyTests: ClusterTestCase {
               FROM augur.recommendations WHERE id = $1
             """, [id]), "t")
         XCTAssertEqual(try db.scalar("SELECT outcome FROM augur.action_log WHERE recommendation_id = $1 AND action = 'verify'", [id]), "verified")
+        // The plans too, before and after, from the query's example execution: a scan of
+        // the table became a scan of the new index.
+        let plan = try db.query("""
+            SELECT p ->> 'before', p ->> 'after' FROM augur.recommendations, jsonb_array_elements(evidence -> 'verification' -> 'plans') p
+             WHERE id = $1
+            """, [id])
+        XCTAssertEqual(plan.count, 1, "\(plan)")
+        XCTAssertFalse(plan.first?[0]?.contains("augur_orders_customer_id") ?? true, "\(plan)")
+        XCTAssertTrue(plan.first?[1]?.contains("(augur_orders_customer_id)") ?? false, "\(plan)")
+        XCTAssertTrue(try db.scalar("SELECT reason FROM augur.action_log WHERE recommendation_id = $1 AND action = 'verify'", [id])?
+            .hasSuffix("; 1 of the queries planned before and after changed plan") ?? false)
     }
 
     /// An index on the ORDER BY column makes the planner walk it for `b = 1 ... LIMIT 10`,
