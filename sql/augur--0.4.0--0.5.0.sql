@@ -97,3 +97,79 @@ BEGIN
                    FROM augur.recommend_schema() r;
 END
 $$;
+
+-- The layout history of the latency histograms: each refinement (sub-buckets cut into a
+-- level 1 octave, level 2, or a level 2 bucket, level 3) from the flush that first saw
+-- it until the flush that saw it merged back into its parent. Written by the worker as
+-- the layouts change (rows only for what changed); kept while open, and for
+-- augur.histogram_retention once merged.
+CREATE TABLE augur.histogram_bucket (
+    userid     oid         NOT NULL,
+    dbid       oid         NOT NULL,
+    queryid    bigint      NOT NULL,
+    toplevel   boolean     NOT NULL,
+    level      smallint    NOT NULL,    -- the sub-buckets' level: 2 or 3
+    lower_ns   bigint      NOT NULL,    -- the range they cut
+    upper_ns   bigint      NOT NULL,
+    created_at timestamptz NOT NULL,
+    merged_at  timestamptz,             -- NULL while they exist
+    PRIMARY KEY (dbid, queryid, userid, toplevel, level, lower_ns, created_at)
+);
+CREATE INDEX ON augur.histogram_bucket (merged_at);
+SELECT pg_catalog.pg_extension_config_dump('augur.histogram_bucket', '');
+GRANT SELECT ON augur.histogram_bucket TO pg_read_all_stats;
+
+-- The cumulative histogram's first flush (for histograms flushed before 0.5.0: their
+-- last update, the earliest time known).
+ALTER TABLE augur.histogram ADD COLUMN created_at timestamptz;
+UPDATE augur.histogram SET created_at = updated_at;
+ALTER TABLE augur.histogram ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN created_at SET NOT NULL;
+
+-- Bucket events in time order: 'created' (sub-buckets cut into a bucket) and 'merged'
+-- (merged back into it), per query.
+CREATE VIEW augur.histogram_events AS
+SELECT b.dbid, b.queryid, b.userid, b.toplevel, b.created_at AS at, 'created' AS event, b.level,
+       b.lower_ns / 1e6 AS lower_ms, b.upper_ns / 1e6 AS upper_ms
+  FROM augur.histogram_bucket b
+UNION ALL
+SELECT b.dbid, b.queryid, b.userid, b.toplevel, b.merged_at, 'merged', b.level, b.lower_ns / 1e6, b.upper_ns / 1e6
+  FROM augur.histogram_bucket b WHERE b.merged_at IS NOT NULL;
+GRANT SELECT ON augur.histogram_events TO pg_read_all_stats;
+
+-- The buckets of a query's histogram that hold values, now with when each came to be:
+-- for a level 2 or 3 bucket, the flush that first saw its parent refined; for the
+-- clamp ranges and level 1 octaves, the histogram's first flush.
+DROP FUNCTION augur.latency_histogram(bigint);
+CREATE FUNCTION augur.latency_histogram(queryid bigint)
+    RETURNS TABLE (level int, lower_ms float8, upper_ms float8, count bigint, leaf boolean, created_at timestamptz)
+    LANGUAGE sql STABLE
+    AS $$ SELECT r.level, r.lower_ns / 1e6, r.upper_ns / 1e6, r.count, r.leaf,
+                 coalesce((SELECT min(b.created_at) FROM augur.histogram_bucket b
+                            WHERE b.dbid = d.oid AND b.queryid = latency_histogram.queryid AND b.merged_at IS NULL
+                              AND b.level = r.level AND b.lower_ns <= r.lower_ns AND b.upper_ns >= r.upper_ns),
+                          (SELECT min(h.created_at) FROM augur.histogram h
+                            WHERE h.dbid = d.oid AND h.queryid = latency_histogram.queryid))
+            FROM jsonb_to_recordset(augur.latency_histogram_json(queryid))
+                 AS r(level int, lower_ns float8, upper_ns float8, count bigint, leaf boolean),
+                 (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) d
+           ORDER BY r.lower_ns, r.level $$;
+REVOKE ALL ON FUNCTION augur.latency_histogram(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.latency_histogram(bigint) TO pg_read_all_stats;
+
+-- reset() forgets the layout history with the histograms.
+CREATE OR REPLACE FUNCTION augur.reset() RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM augur.flush();
+    UPDATE augur.query SET calls = 0, total_exec_time = 0, max_exec_time = 0, rows = 0,
+                           decayed_calls = 0, decayed_at = now(), first_seen = now(), last_seen = now();
+    DELETE FROM augur.histogram;
+    DELETE FROM augur.histogram_delta;
+    DELETE FROM augur.histogram_bucket;
+    DELETE FROM augur.query_example;
+    DELETE FROM augur.error_count;
+    DELETE FROM augur.sampled_xact;     -- and their keys
+END
+$$;

@@ -29,10 +29,42 @@ enum HistogramFlush {
         ON CONFLICT DO NOTHING
         """
 
-    /// Deltas older than augur.histogram_retention go (the cumulative histograms stay).
+    /// Deltas and merged refinements older than augur.histogram_retention go (the
+    /// cumulative histograms and the refinements that exist stay).
     private static let expireDeltas = """
-        DELETE FROM augur.histogram_delta
-         WHERE window_end < now() - current_setting('augur.histogram_retention')::interval
+        WITH expired AS (
+            DELETE FROM augur.histogram_delta
+             WHERE window_end < now() - current_setting('augur.histogram_retention')::interval)
+        DELETE FROM augur.histogram_bucket
+         WHERE merged_at < now() - current_setting('augur.histogram_retention')::interval
+        """
+
+    /// The refinements the flushed histograms had until now, as text (compared with the
+    /// windows' own).
+    private static let selectOpenBuckets = """
+        SELECT b.userid::text AS userid, b.dbid::text AS dbid, b.queryid::text AS queryid,
+               CASE WHEN b.toplevel THEN 't' ELSE 'f' END AS toplevel, b.level::text AS level, b.lower_ns::text AS lower_ns
+          FROM augur.histogram_bucket b
+          JOIN unnest($1::oid[], $2::oid[], $3::bigint[], $4::bool[]) AS k(userid, dbid, queryid, toplevel)
+            ON (b.userid, b.dbid, b.queryid, b.toplevel) = (k.userid, k.dbid, k.queryid, k.toplevel)
+         WHERE b.merged_at IS NULL
+        """
+
+    private static let insertBuckets = """
+        INSERT INTO augur.histogram_bucket (userid, dbid, queryid, toplevel, level, lower_ns, upper_ns, created_at)
+        SELECT s.userid, s.dbid, s.queryid, s.toplevel, s.level, s.lower_ns, s.upper_ns, now()
+          FROM unnest($1::oid[], $2::oid[], $3::bigint[], $4::bool[], $5::int2[], $6::bigint[], $7::bigint[])
+               AS s(userid, dbid, queryid, toplevel, level, lower_ns, upper_ns)
+        ON CONFLICT DO NOTHING
+        """
+
+    private static let mergeBuckets = """
+        UPDATE augur.histogram_bucket b SET merged_at = now()
+          FROM unnest($1::oid[], $2::oid[], $3::bigint[], $4::bool[], $5::int2[], $6::bigint[])
+               AS s(userid, dbid, queryid, toplevel, level, lower_ns)
+         WHERE (b.userid, b.dbid, b.queryid, b.toplevel, b.level, b.lower_ns)
+               = (s.userid, s.dbid, s.queryid, s.toplevel, s.level, s.lower_ns)
+           AND b.merged_at IS NULL
         """
 
     private struct Key: Hashable {
@@ -92,7 +124,32 @@ enum HistogramFlush {
         }
         try SPI.execute(upsertCumulative, arrays(merged))
         try SPI.execute(insertDeltas, arrays(deltas))
+        let events = try recordLayoutChanges(windows, arrays: arrays)
         try SPI.execute(expireDeltas)
-        return merged.count + deltas.count
+        return merged.count + deltas.count + events
+    }
+
+    /// Compares each window's refinements (its buckets that have sub-buckets) with the
+    /// ones recorded open: new ones are recorded created, vanished ones merged. Returns
+    /// the rows written.
+    private static func recordLayoutChanges(_ windows: [(Key, HistogramBuffer)],
+                                            arrays: ([[String?]]) -> [String?]) throws -> Int {
+        var open: Set<[String]> = []
+        for row in try SPI.query(selectOpenBuckets, arrays(windows.map(\.0.columns))) {
+            open.insert(["userid", "dbid", "queryid", "toplevel", "level", "lower_ns"].map { row[$0]?.text ?? "" })
+        }
+        var current: Set<[String]> = []
+        var created: [[String?]] = []
+        for (key, window) in windows {
+            for cell in window.histogram.cells where !cell.isLeaf {
+                let id = key.columns + [String(cell.level + 1), String(cell.lowerNanoseconds)]
+                current.insert(id)
+                if !open.contains(id) { created.append(id + [String(cell.upperNanoseconds)]) }
+            }
+        }
+        let merged: [[String?]] = open.subtracting(current).sorted { $0.lexicographicallyPrecedes($1) }
+        if !created.isEmpty { try SPI.execute(insertBuckets, arrays(created)) }
+        if !merged.isEmpty { try SPI.execute(mergeBuckets, arrays(merged)) }
+        return created.count + merged.count
     }
 }

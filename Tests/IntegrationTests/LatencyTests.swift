@@ -46,12 +46,36 @@ final class LatencyTests: ClusterTestCase {
         XCTAssertLessThan(Double(rows[0][1] ?? "") ?? 99, 5, "p50 is in the fast mode: \(rows[0])")
         XCTAssertGreaterThan(Double(rows[1][1] ?? "") ?? 0, 8, "p99 is in the slow mode: \(rows[1])")
 
+        // The refinements the layout made are recorded once, with when they came; every
+        // bucket of the histogram says when it came to be.
+        let refinements = try db.query("""
+            SELECT level, lower_ns, upper_ns, created_at, merged_at IS NULL FROM augur.histogram_bucket WHERE queryid = $1
+            """, [id])
+        XCTAssertFalse(refinements.isEmpty)
+        XCTAssertTrue(refinements.allSatisfy { ($0[0] == "2" || $0[0] == "3") && $0[4] == "t" }, "\(refinements)")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.latency_histogram($1) WHERE created_at IS NULL", [id]), "0")
+        XCTAssertEqual(try db.scalar("""
+            SELECT count(*) FROM augur.latency_histogram($1) h
+             WHERE h.level >= 2 AND h.created_at <> (SELECT min(created_at) FROM augur.histogram_bucket)
+            """, [id]), "0")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.histogram_events WHERE queryid = $1 AND event = 'created'", [id]),
+                       String(refinements.count))
+        // A refinement the layout no longer has is recorded as merged back at the next flush.
+        try db.query("""
+            INSERT INTO augur.histogram_bucket (userid, dbid, queryid, toplevel, level, lower_ns, upper_ns, created_at)
+            SELECT userid, dbid, queryid, toplevel, 3, 1, 2, now() - interval '1 hour' FROM augur.histogram WHERE queryid = $1
+            """, [id])
+
         // A second flush window merges into the cumulative histogram.
         for _ in 0..<100 { try db.query("SELECT pg_sleep($1)", ["0.001"]) }
         try db.query("SELECT augur.flush()")
         XCTAssertEqual(try db.scalar("SELECT sum(count) FROM augur.latency_histogram($1)", [id]), "1300")
         XCTAssertEqual(try db.scalar("SELECT count(DISTINCT window_end) FROM augur.histogram_delta WHERE queryid = $1", [id]), "2")
         XCTAssertEqual(try db.scalar("SELECT sum(count) FROM augur.histogram_delta WHERE queryid = $1", [id]), "1300")
+        XCTAssertEqual(try db.query("SELECT event, level FROM augur.histogram_events WHERE queryid = $1 AND lower_ms = 1e-6", [id]),
+                       [["created", "3"], ["merged", "3"]])
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.histogram_bucket WHERE queryid = $1 AND merged_at IS NOT NULL", [id]),
+                       "1", "the layout's own refinements stay open")
 
         assertServerError("22023") { try db.query("SELECT * FROM augur.latency_quantiles($1, '{1.5}')", [id]) }
         assertServerError("22004") { try db.query("SELECT * FROM augur.latency_quantiles($1, '{0.5,NULL}')", [id]) }
