@@ -290,6 +290,10 @@ enum IndexCreationAdvice {
                 ("bytes", JSONText.number(choice.bytes)),
                 ("benefit_per_day", JSONText.number(choice.benefitPerDay)),
                 ("queries", JSONText.array(of: choice.effects.map(\.members))),
+                ("writes", JSONText.array(of: choice.maintenance.map {
+                    [("queryid", String($0.queryid)), ("calls_per_day", JSONText.number($0.callsPerDay)),
+                     ("maintenance_cost_per_day", JSONText.number($0.costPerDay))]
+                })),
                 ("workload_cost_saved_percent", JSONText.number(saving)),
                 ("algorithm", JSONText.string("extend")),
             ]),

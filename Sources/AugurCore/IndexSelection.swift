@@ -123,6 +123,16 @@ public enum IndexSelection {
         /// Cost per day saved by this index given the others chosen, writes included.
         public let benefitPerDay: Double
         public let effects: [Effect]
+        /// The statements it costs: those writing rows it must maintain, with what that
+        /// adds per day.
+        public let maintenance: [Maintenance]
+    }
+
+    /// What keeping one index up to date adds to one writing statement's cost.
+    public struct Maintenance: Equatable, Sendable {
+        public let queryid: Int64
+        public let callsPerDay: Double
+        public let costPerDay: Double
     }
 
     public struct Result: Equatable, Sendable {
@@ -195,7 +205,8 @@ public enum IndexSelection {
             let benefit = try model.workloadCost(without, &costing) - cost
             choices.append(Choice(index: index, bytes: try costing.bytes(of: index), benefitPerDay: benefit,
                                   effects: effects.sorted { ($0.costWithout - $0.costWith) * $0.callsPerDay
-                                                              > ($1.costWithout - $1.costWith) * $1.callsPerDay }))
+                                                              > ($1.costWithout - $1.costWith) * $1.callsPerDay },
+                                  maintenance: model.maintenance(of: index)))
         }
         return Result(chosen: choices.sorted { $0.benefitPerDay > $1.benefitPerDay }, costBefore: initial,
                       costAfter: cost, statementsCosted: model.costed)
@@ -270,14 +281,24 @@ public enum IndexSelection {
             var total = 0.0
             for statement in statements {
                 total += statement.callsPerDay * (try statementCost(statement, configuration, &costing) ?? 0)
-                for (table, write) in statement.writes {
-                    let maintained = configuration.filter { index in
-                        index.table == table && (write.columns.map { !$0.isDisjoint(with: index.columns) } ?? true)
-                    }
-                    total += statement.callsPerDay * write.rowsPerCall * options.maintenanceCostPerRow * Double(maintained.count)
-                }
+                for index in configuration { total += maintenanceCostPerDay(of: index, by: statement) }
             }
             return total
+        }
+
+        /// What `statement` pays a day to keep `index` up to date: every row it inserts
+        /// or deletes, and the rows it updates where it changes an indexed column.
+        func maintenanceCostPerDay(of index: IndexDesign, by statement: Statement) -> Double {
+            guard let write = statement.writes[index.table],
+                  write.columns.map({ !$0.isDisjoint(with: index.columns + index.include) }) ?? true else { return 0 }
+            return statement.callsPerDay * write.rowsPerCall * options.maintenanceCostPerRow
+        }
+
+        func maintenance(of index: IndexDesign) -> [Maintenance] {
+            statements.compactMap { statement in
+                let cost = maintenanceCostPerDay(of: index, by: statement)
+                return cost > 0 ? Maintenance(queryid: statement.queryid, callsPerDay: statement.callsPerDay, costPerDay: cost) : nil
+            }.sorted { $0.costPerDay > $1.costPerDay }
         }
     }
 }

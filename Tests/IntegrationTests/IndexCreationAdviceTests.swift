@@ -209,6 +209,16 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         try run(db, 400) { "SELECT * FROM events WHERE ref = \($0)" }
         try db.query("SELECT augur.flush()")
         XCTAssertEqual(try createAdvice(db).map { $0[0] }, ["public.events (ref)"])
+        // The evidence names the statement it costs too: the insert (the setup's load
+        // included), 2 cost units per row it writes.
+        let insert = try XCTUnwrap(try db.scalar("SELECT queryid FROM augur.query WHERE query LIKE 'INSERT INTO events%'"))
+        XCTAssertEqual(try db.query("""
+            SELECT w ->> 'queryid',
+                   abs((w ->> 'maintenance_cost_per_day')::float8
+                       - 2 * (SELECT sum(rows)::float8 / sum(calls) FROM augur.query q WHERE q.queryid = $1::bigint)
+                           * (w ->> 'calls_per_day')::float8) < 1e-6 * (w ->> 'maintenance_cost_per_day')::float8
+              FROM augur.recommendations, jsonb_array_elements(evidence -> 'writes') w WHERE kind = 'create_index'
+            """, [insert]), [[insert, "t"]])
     }
 
     func testBudgetsAndBadInput() throws {
