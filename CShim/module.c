@@ -22,6 +22,7 @@ double  augur_sample_rate = 0.01;
 char   *augur_maintenance_window = NULL;
 static char *augur_index_budget = NULL;
 static int  augur_verify_calls = 100;
+static int  augur_advise_interval = 86400;
 static double augur_rollback_threshold = 0.2;
 int     augur_track = AUGUR_TRACK_TOP;
 int     augur_coaccess_half_life = 7 * 24 * 3600;
@@ -149,6 +150,10 @@ define_gucs(void)
                              "Which proposals the worker approves itself, to apply them in the maintenance window.",
                              "off: none (a DBA approves); indexes: index creations and drops; all: every kind.",
                              &augur_auto_apply, 0, auto_apply_options, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.advise_interval",
+                            "How often the worker refreshes the advice of its database while the maintenance window is open.",
+                            "It runs augur.recommend_indexes() and augur.recommend_schema() at most this often; 0: never.",
+                            &augur_advise_interval, 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
     DefineCustomIntVariable("augur.verify_calls",
                             "Executions of the affected queries after a change before it is judged.",
                             "Then it is verified, or rolled back if it made them slower than augur.rollback_threshold allows.",

@@ -14,6 +14,35 @@ enum Apply {
                     ELSE substring(r.rollback_ddl FROM '^DROP INDEX CONCURRENTLY (.*);$') END
         """
 
+    /// Whether augur.advise_interval has passed since the worker last refreshed the advice.
+    private static let adviceIsDue = """
+        SELECT current_setting('augur.advise_interval')::interval > interval '0'
+               AND coalesce((SELECT max(at) FROM augur.action_log WHERE action = 'refresh' AND actor = 'augur collector')
+                              < now() - current_setting('augur.advise_interval')::interval, true) AS due
+        """
+
+    /// Index advice (with hypopg installed here, else drops only) and schema advice for
+    /// the worker's own database, so that augur.auto_apply has proposals to approve; the
+    /// outcome logged as a 'refresh' action. A failure is logged, not raised: applying
+    /// what is approved goes on.
+    private static func refreshAdviceIfDue() throws {
+        guard try SPI.query(adviceIsDue).first?["due"] == .bool(true) else { return }
+        let log = """
+            INSERT INTO augur.action_log (actor, action, outcome, error, reason)
+            VALUES ('augur collector', 'refresh', $1, $2, 'augur.advise_interval passed while augur.maintenance_window is open')
+            """
+        do {
+            let open = try SPI.execute("""
+                SELECT (SELECT count(*) FROM augur.recommend_indexes(
+                            include_new => EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hypopg')))
+                     + (SELECT count(*) FROM augur.recommend_schema()) AS open
+                """).rows.first?["open"]?.int ?? 0
+            try SPI.execute(log, ["\(open) open recommendations", nil])
+        } catch let error as PGError where !error.isInterruption {
+            try SPI.execute(log, ["failed", error.message])
+        }
+    }
+
     /// The queries of the changed table: the ones whose latency and plans tell whether it helped.
     private static let affected = """
         (SELECT string_agg(DISTINCT u.queryid::text, ',') FROM augur.relation_use u
@@ -104,7 +133,10 @@ enum Apply {
     static func next(into item: inout augur_apply_item) throws -> Bool {
         if try nextRollback(into: &item) { return true }
         let windowIsOpen = try windowIsOpen()
-        if windowIsOpen { try SPI.execute(autoApprove) }
+        if windowIsOpen {
+            try refreshAdviceIfDue()
+            try SPI.execute(autoApprove)
+        }
         guard let row = try SPI.query(nextApproved, [windowIsOpen ? "t" : "f"]).first,
               let id = row["id"]?.int, let ddl = row["ddl"]?.text
         else { return false }

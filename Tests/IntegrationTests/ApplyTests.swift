@@ -65,6 +65,42 @@ final class ApplyTests: ClusterTestCase {
                        [["postgres", "approve", "approved", nil], ["augur collector", "apply", "applied", nil]])
     }
 
+    /// Nobody asks for advice or approves it: with the window open and auto_apply on, the
+    /// worker refreshes the advice itself (once per augur.advise_interval), approves the
+    /// index and builds it.
+    func testTheWorkerRefreshesAdviceAndAppliesItOnAutoPilot() throws {
+        // No refresh until the workload is in (advise_interval 0: never).
+        cluster = try startCluster(.init(settings: ["augur.naptime": "1", "augur.auto_apply": "indexes",
+                                                    "augur.maintenance_window": "'00:00-12:00, 12:00-00:00'",
+                                                    "augur.advise_interval": "0"]))
+        let db = try cluster.connect()
+        try db.query("""
+            CREATE EXTENSION augur; CREATE EXTENSION hypopg;
+            CREATE TABLE orders (id int PRIMARY KEY, customer_id int, note text);
+            INSERT INTO orders SELECT g, g % 1000, 'x' FROM generate_series(1, 100000) g;
+            ANALYZE orders;
+            SELECT augur.reset()
+            """)
+        try db.query((1...300).map { "SELECT * FROM orders WHERE customer_id = \($0);" }.joined(separator: "\n"))
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.action_log"), "0")
+        try db.query("ALTER SYSTEM SET augur.advise_interval = '1h'")
+        try db.query("SELECT pg_reload_conf()")
+        XCTAssertTrue(try cluster.waitUntil(timeout: 60) { try self.indexState(db) == "valid" })
+        XCTAssertEqual(try db.query("""
+            SELECT a.actor, a.action, a.outcome FROM augur.action_log a
+             WHERE a.action = 'refresh' OR a.recommendation_id IN (SELECT id FROM augur.recommendations WHERE target = 'public.orders (customer_id)')
+             ORDER BY a.id
+            """), [["augur collector", "refresh", "1 open recommendations"], ["augur collector", "approve", "approved"],
+                   ["augur collector", "apply", "applied"]])
+        // Not again within the interval, however many cycles pass.
+        let cycles = try XCTUnwrap(Int(try db.scalar("SELECT cycles FROM augur.worker_status") ?? ""))
+        XCTAssertTrue(try cluster.waitUntil(timeout: 20) {
+            (Int(try db.scalar("SELECT cycles FROM augur.worker_status") ?? "") ?? 0) >= cycles + 3
+        })
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.action_log WHERE action = 'refresh'"), "1")
+    }
+
     func testApplyNowRunsOutsideTheWindowAndChecksItsInput() throws {
         let (db, id) = try approvedIndexAdvice(approve: false)
         assertServerError("22023") { try db.query("SELECT * FROM augur.apply(424242)") }
