@@ -194,9 +194,8 @@ enum SchemaAdvice {
     private static func simulation(of change: SchemaChange, options: Options) throws -> String? {
         guard options.simulate else { return JSONText.object([("method", JSONText.string("none"))]) }
         let replays = try self.replays(for: change)
-        let tables = change.facts.first { $0.0 == "sources" }.map { sources in
-            sources.1.dropFirst().dropLast().split(separator: ",").map { String($0.dropFirst().dropLast()) }
-        } ?? [change.table]
+        var tables = [change.table]
+        if case let .materialize(_, _, sources, _, _) = change.action { tables = sources }
         let outcome: ShadowSimulation.Outcome
         do {
             outcome = try ShadowSimulation.run(change, tables: tables, statements: replays, sampleRows: options.sampleRows)
@@ -234,9 +233,7 @@ enum SchemaAdvice {
     /// statement it stores, and on the changed side a read of the view), each with its
     /// latest example's constants, or its normalized text when that has no parameters.
     static func replays(for change: SchemaChange) throws -> [ShadowSimulation.Replay] {
-        if case let .materialize(name, query) = change.action {
-            let queryid = change.facts.first { $0.0 == "queryid" }.flatMap { Int64($0.1) } ?? 0
-            let calls = change.facts.first { $0.0 == "calls_per_day" }.flatMap { Double($0.1) } ?? 0
+        if case let .materialize(name, query, _, queryid, calls) = change.action {
             return [.init(queryid: queryid, callsPerDay: calls, text: query, arguments: nil,
                           changedText: "SELECT * FROM \(ShadowSimulation.changedSchema).\(name)")]
         }

@@ -95,7 +95,7 @@ enum ShadowSimulation {
             try SPI.execute("DROP TABLE \(changedSchema).\(SQLName.suffixed(relation, "_unpartitioned"))")
             try copyIndexes(of: "\(twinSchema).\(relation)", to: "\(changedSchema).\(relation)", unique: false)
             outcome.bytesAfter = try bytes(of: "\(changedSchema).\(relation)")
-        case let .materialize(name, _):
+        case let .materialize(name, _, _, _, _):
             outcome.bytesAfter = try bytes(of: "\(changedSchema).\(name)")
         default:
             outcome.bytesAfter = try bytes(of: "\(changedSchema).\(relation)")

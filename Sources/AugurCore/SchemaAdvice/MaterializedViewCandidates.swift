@@ -59,7 +59,8 @@ public enum MaterializedViewCandidates {
         let query = statement.text.trimmingTrailingSemicolons
         return SchemaChange(
             kind: .materializedView, table: first.table, target: "\(first.schemaOfTable).\(name)",
-            action: .materialize(name: name, query: query),
+            action: .materialize(name: name, query: query, sources: statement.sources.map(\.table),
+                                 queryid: statement.queryid, callsPerDay: statement.callsPerDay),
             reason: "query \(statement.queryid) joins and aggregates \(statement.sources.count) tables "
                 + "\(Figures.whole(statement.callsPerDay)) times a day (\(Figures.whole(perDay / 1000)) s a day); "
                 + "its sources change \(Figures.whole(churn * 100))% a day, so a view refreshed "

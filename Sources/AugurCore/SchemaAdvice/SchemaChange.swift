@@ -19,8 +19,9 @@ public struct SchemaChange: Equatable, Sendable {
         case retype(column: String, from: String, to: String, cast: Bool)
         /// An enum type named `typeName` (unqualified) holding `values` in the column's sort order.
         case enumerate(column: String, from: String, typeName: String, values: [String])
-        /// A materialized view named `name` (unqualified) of `query`.
-        case materialize(name: String, query: String)
+        /// A materialized view named `name` (unqualified) of `query`, the statement
+        /// `queryid` run `callsPerDay`, reading `sources`.
+        case materialize(name: String, query: String, sources: [String], queryid: Int64, callsPerDay: Double)
         /// `column` partitioned by `scheme`.
         case partition(column: String, scheme: PartitionScheme)
         /// A GIN index named `name` on `column` with `opclass` (schema-qualified).
@@ -120,7 +121,7 @@ public struct SchemaChange: Equatable, Sendable {
             let type = "\(schema).\(typeName)"
             return "CREATE TYPE \(type) AS ENUM (\(values.map(SQLName.literal).joined(separator: ", ")));\n"
                 + "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(type) USING \(column)::text::\(type);"
-        case let .materialize(name, query):
+        case let .materialize(name, query, _, _, _):
             return "CREATE MATERIALIZED VIEW \(schema).\(name) AS \(query);"
         case let .partition(column, scheme):
             let relation = SQLName.relation(of: self.table)
@@ -150,7 +151,7 @@ public struct SchemaChange: Equatable, Sendable {
         case let .enumerate(column, from, typeName, _):
             return "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(from) USING \(column)::text::\(from);\n"
                 + "DROP TYPE \(schema).\(typeName);"
-        case let .materialize(name, _):
+        case let .materialize(name, _, _, _, _):
             return "DROP MATERIALIZED VIEW \(schema).\(name);"
         case let .ginIndex(_, _, name):
             return "DROP INDEX CONCURRENTLY \(schema).\(name);"
