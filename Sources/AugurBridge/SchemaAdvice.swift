@@ -94,6 +94,10 @@ enum SchemaAdvice {
                           AND 'grouped' = ANY (u.roles))
         """
 
+    /// A table's size as of its last VACUUM or ANALYZE: read from pg_class, it takes no
+    /// lock (pg_table_size would wait behind a concurrent ALTER TABLE).
+    private static let tableBytes = "(c.relpages::float8 * current_setting('block_size')::float8)"
+
     /// Tables of at least $2 bytes, with the columns their reads filter: time columns
     /// (how many reads a day filter each by range, the span of its values) and keys (how
     /// many filter each by equality, its distinct and most common values, from pg_stats).
@@ -101,7 +105,7 @@ enum SchemaAdvice {
         WITH \(span),
         col AS (
             SELECT format('%I.%I', n.nspname, c.relname) AS table_name, greatest(c.reltuples, 0)::float8 AS rows,
-                   pg_catalog.pg_table_size(c.oid)::float8 AS bytes, quote_ident(a.attname) AS column_name,
+                   \(tableBytes) AS bytes, quote_ident(a.attname) AS column_name,
                    a.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) AS is_time,
                    (SELECT coalesce(sum(q.calls_per_day), 0) FROM augur.relation_use u JOIN q ON q.queryid = u.queryid
                      WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid
@@ -123,7 +127,7 @@ enum SchemaAdvice {
               JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
               JOIN pg_catalog.pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
                                         AND NOT s.inherited
-             WHERE \(userTable) AND pg_catalog.pg_table_size(c.oid) >= $2::float8)
+             WHERE \(userTable) AND \(tableBytes) >= $2::float8)
         SELECT *, CASE WHEN is_time THEN
                       extract(epoch FROM bounds[cardinality(bounds)]::timestamptz - bounds[1]::timestamptz)::float8 END
                   AS span_seconds
@@ -263,52 +267,62 @@ enum SchemaAdvice {
         return changes
     }
 
+    /// The column changes the data confirms. A column whose table cannot be read now (a
+    /// concurrent ALTER holding its lock past lock_timeout, a DROP) is skipped with a NOTICE.
     private static func columnChanges(onlyTable: String?, insertedPerDay: [String: Double]) throws -> [SchemaChange] {
         var changes: [SchemaChange] = []
         for row in try SPI.query(columnCandidates, [onlyTable, timestampPattern, numberPattern]) {
-            guard let checks = row["checks"]?.text, let table = row["table_name"]?.text, let column = row["column_name"]?.text,
-                  let type = row["type"]?.text else { continue }
-            let rows = row["rows"]?.double ?? 0, width = row["width"]?.double ?? 0
-            try ShadowSimulation.progress("schema advice: checking every value of \(table).\(column)")
-            if checks == "few_values" {
-                let values = try SPI.query("SELECT DISTINCT \(column)::text AS v, \(column) AS o FROM \(table) "
-                                           + "WHERE \(column) IS NOT NULL ORDER BY o LIMIT \(EnumCandidates.maximumValues + 1)")
-                    .compactMap { $0["v"]?.text }
-                if let change = EnumCandidates.advise(.init(table: table, column: column, type: type, rows: rows,
-                                                            averageWidth: width, values: values)) {
+            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text else { continue }
+            do {
+                if let change = try columnChange(row, table: table, column: column, insertedPerDay: insertedPerDay) {
                     changes.append(change)
                 }
-                continue
+            } catch let error as PGError where !error.isInterruption {
+                try ShadowSimulation.progress("schema advice: skipping \(table).\(column): \(error.message)")
             }
-            var facts = TypeNarrowing.Column(table: table, column: column, type: type,
-                                             rows: rows, averageWidth: width,
-                                             widenedBefore: row["widened_before"] == .bool(true),
-                                             inForeignKey: row["in_foreign_key"] == .bool(true))
-            switch checks {
-            case "fits_integer", "integral":
-                guard let exact = try SPI.query("""
-                    SELECT min(\(column))::float8 AS minimum, max(\(column))::float8 AS maximum,
-                           coalesce(bool_and(\(column) = trunc(\(column)::numeric)), true) AS integral FROM \(table)
-                    """).first else { continue }
-                facts.minimum = exact["minimum"]?.double
-                facts.maximum = exact["maximum"]?.double
-                facts.integral = exact["integral"] == .bool(true)
-                if let minimum = facts.minimum, let maximum = facts.maximum, rows > 0 {
-                    // Values spread over the rows as a key's do: the largest grows by the
-                    // spread per row for each row inserted.
-                    facts.growthPerDay = (insertedPerDay[table] ?? 0) * max(maximum - minimum, 1) / rows
-                }
-            case "timestamp", "number":
-                let pattern = checks == "timestamp" ? timestampPattern : numberPattern
-                guard try SPI.query("SELECT coalesce(bool_and(\(column) ~ $1), false) AS every FROM \(table)", [pattern])
-                    .first?["every"] == .bool(true) else { continue }
-                facts.textContent = checks == "timestamp" ? .timestamp : .number
-            default:
-                continue
-            }
-            if let change = TypeNarrowing.advise(facts) { changes.append(change) }
         }
         return changes
+    }
+
+    /// One candidate column, checked against every value of its table.
+    private static func columnChange(_ row: SPIRow, table: String, column: String,
+                                     insertedPerDay: [String: Double]) throws -> SchemaChange? {
+        guard let checks = row["checks"]?.text, let type = row["type"]?.text else { return nil }
+        let rows = row["rows"]?.double ?? 0, width = row["width"]?.double ?? 0
+        try ShadowSimulation.progress("schema advice: checking every value of \(table).\(column)")
+        if checks == "few_values" {
+            let values = try SPI.query("SELECT DISTINCT \(column)::text AS v, \(column) AS o FROM \(table) "
+                                       + "WHERE \(column) IS NOT NULL ORDER BY o LIMIT \(EnumCandidates.maximumValues + 1)")
+                .compactMap { $0["v"]?.text }
+            return EnumCandidates.advise(.init(table: table, column: column, type: type, rows: rows, averageWidth: width,
+                                               values: values))
+        }
+        var facts = TypeNarrowing.Column(table: table, column: column, type: type, rows: rows, averageWidth: width,
+                                         widenedBefore: row["widened_before"] == .bool(true),
+                                         inForeignKey: row["in_foreign_key"] == .bool(true))
+        switch checks {
+        case "fits_integer", "integral":
+            guard let exact = try SPI.query("""
+                SELECT min(\(column))::float8 AS minimum, max(\(column))::float8 AS maximum,
+                       coalesce(bool_and(\(column) = trunc(\(column)::numeric)), true) AS integral FROM \(table)
+                """).first else { return nil }
+            facts.minimum = exact["minimum"]?.double
+            facts.maximum = exact["maximum"]?.double
+            facts.integral = exact["integral"] == .bool(true)
+            if let minimum = facts.minimum, let maximum = facts.maximum, rows > 0 {
+                // Values spread over the rows as a key's do: the largest grows by the
+                // spread per row for each row inserted.
+                facts.growthPerDay = (insertedPerDay[table] ?? 0) * max(maximum - minimum, 1) / rows
+            }
+        case "timestamp", "number":
+            let pattern = checks == "timestamp" ? timestampPattern : numberPattern
+            guard try SPI.query("SELECT coalesce(bool_and(\(column) ~ $1), false) AS every FROM \(table)", [pattern])
+                .first?["every"] == .bool(true) else { return nil }
+            facts.textContent = checks == "timestamp" ? .timestamp : .number
+        default:
+            return nil
+        }
+        return TypeNarrowing.advise(facts)
     }
 
     private static func viewChanges(writtenPerDay: [String: Double]) throws -> [SchemaChange] {

@@ -140,6 +140,20 @@ final class SchemaAdviceTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'augur\\_shadow%'"), "0")
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.recommendations"), "0")
 
+        // A table locked by a concurrent ALTER (past lock_timeout) is skipped, with a NOTICE;
+        // the rest is advised.
+        let alter = try cluster.connect()
+        try alter.query("BEGIN; LOCK TABLE page_stats IN ACCESS EXCLUSIVE MODE")
+        try db.query("SET lock_timeout = '100ms'")
+        let locked = try advice(db)
+        try db.query("RESET lock_timeout")
+        try alter.query("ROLLBACK")
+        XCTAssertNil(locked["narrow_type public.page_stats.hits"])
+        XCTAssertNotNil(locked["text_to_enum public.tickets.state"])
+        XCTAssertTrue(db.notices.contains { $0.hasPrefix("augur: schema advice: skipping public.page_stats.hits: canceling statement due to lock timeout") },
+                      "\(db.notices.filter { $0.contains("page_stats") })")
+        XCTAssertNotNil(try advice(db)["narrow_type public.page_stats.hits"], "advised again once the lock is gone")
+
         // A partition migration is for a DBA to run, not for augur.apply().
         let id = try XCTUnwrap(try advice(db)["partition public.events"]?[0])
         try db.query("SELECT * FROM augur.approve($1)", [id])
