@@ -17,14 +17,16 @@ REVOKE ALL ON FUNCTION augur.refresh_schema_advice(float8, float8, boolean) FROM
 --   materialized_view  a join-aggregate that recurs with at least a minute of execution a
 --                      day over sources changing under 10 % a day (milliseconds a day saved);
 --   partition          a table of at least large_table whose reads mostly filter a time
---                      column by range, with the skew of its rows over the partitions
---                      (range-filtered calls a day). Its ddl is a migration script to
---                      review; Augur does not run it.
+--                      column by range (RANGE), or a key by equality (LIST, HASH), with the
+--                      skew of its rows over the partitions (pruned calls a day); not when
+--                      one partition would hold most rows. Its ddl is a migration script
+--                      to review; Augur does not run it.
 -- Each is first measured by shadow simulation (unless simulate => false): a sample of
 -- sample_rows rows is copied into the schemas augur_shadow_twin (as is) and augur_shadow
 -- (changed), the captured statements reading it are replayed on both, and the sizes and
--- times land in evidence -> 'simulation'. A change that fails on the copy, or breaks a
--- statement there, is not proposed (a NOTICE says why). Both schemas are dropped
+-- times land in evidence -> 'simulation'. A change that fails on the copy, breaks a
+-- statement there, or (types, enums) makes it less than 5% smaller is not proposed (a
+-- NOTICE says why). Both schemas are dropped
 -- afterwards; an error or a cancel rolls them back with the transaction. Runs under the
 -- caller's search_path: statements are replayed as the caller names tables.
 CREATE FUNCTION augur.recommend_schema(large_table text DEFAULT '1GB', sample_rows bigint DEFAULT 100000,

@@ -211,10 +211,11 @@ enum SchemaAdvice {
             try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): query \(broken.queryid) fails on the changed copy: \(broken.error)")
             return nil
         }
-        if change.isForSpace, outcome.bytesAfter >= outcome.bytesBefore {
-            try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): on the shadow copy it saved no space "
-                                          + "(\(Figures.whole(outcome.bytesBefore)) bytes before and \(Figures.whole(outcome.bytesAfter)) after: "
-                                          + "alignment padding takes what the type saves)")
+        if change.isForSpace, outcome.bytesAfter > outcome.bytesBefore * (1 - SchemaChange.minimumSpaceSaving) {
+            try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): on the shadow copy it saved "
+                                          + "under \(Figures.whole(SchemaChange.minimumSpaceSaving * 100))% of the table "
+                                          + "(\(Figures.whole(outcome.bytesBefore)) bytes before, \(Figures.whole(outcome.bytesAfter)) after; "
+                                          + "alignment padding can take what the type saves)")
             return nil
         }
         return outcome.json
@@ -371,14 +372,23 @@ enum SchemaAdvice {
         var changes: [SchemaChange] = []
         for table in tables.values.sorted(by: { $0.table < $1.table }) {
             guard let plan = PartitionCandidates.plan(table, minimumBytes: minimumBytes) else { continue }
-            guard case let .range(interval) = plan.strategy else {
-                if let change = PartitionCandidates.advise(plan) { changes.append(change) }
+            let verdict: PartitionCandidates.Verdict
+            if case let .range(interval) = plan.strategy {
+                let edges = try SPI.query(partitionBounds, [table.table, plan.column, interval])
+                verdict = PartitionCandidates.advise(plan, bounds: edges.compactMap { $0["bound"]?.text },
+                                                     shares: edges.dropLast().map { $0["share"]?.double ?? 0 })
+            } else {
+                verdict = PartitionCandidates.advise(plan)
+            }
+            switch verdict {
+            case .proposed(let change):
+                changes.append(change)
+            case .skewed(let share):
+                try ShadowSimulation.progress("schema advice: no partitioning of \(table.table) by \(plan.column): one partition "
+                                              + "would hold \(Figures.whole(share * 100))% of the rows, a hot partition that prunes little")
+            case .unusable:
                 continue
             }
-            let edges = try SPI.query(partitionBounds, [table.table, plan.column, interval])
-            let bounds = edges.compactMap { $0["bound"]?.text }
-            let shares = edges.dropLast().map { $0["share"]?.double ?? 0 }
-            if let change = PartitionCandidates.advise(plan, bounds: bounds, shares: shares) { changes.append(change) }
         }
         return changes
     }

@@ -37,20 +37,21 @@ enum TrigramIndexAdvice {
 
     /// The indexes that paid on their shadow copies and fit `budgetBytes`; none without pg_trgm.
     static func advise(budgetBytes: Double) throws -> [IndexCreationAdvice.Row] {
-        var paying: [(change: SchemaChange, simulation: String)] = []
+        var paying: [IndexCreationAdvice.Row] = []
         for (candidate, queryids) in try candidates(table: nil) {
-            if let measured = try measure(candidate, queryids: queryids) { paying.append(measured) }
+            if let (change, simulation) = try measure(candidate, queryids: queryids) {
+                paying.append(change.row(simulation: simulation))
+            }
         }
         var left = budgetBytes, rows: [IndexCreationAdvice.Row] = []
-        for measured in paying.sorted(by: { $0.change.estimatedBenefit / max(bytes($0.change), 1)
-                                                > $1.change.estimatedBenefit / max(bytes($1.change), 1) }) {
-            guard bytes(measured.change) <= left else {
-                try ShadowSimulation.progress("no trigram index on \(measured.change.table): its \(Figures.megabytes(bytes(measured.change))) "
+        for row in paying.sorted(by: { $0.benefit / max($0.bytes, 1) > $1.benefit / max($1.bytes, 1) }) {
+            guard row.bytes <= left else {
+                try ShadowSimulation.progress("no trigram index on \(row.target): its \(Figures.megabytes(row.bytes)) "
                                               + "do not fit the \(Figures.megabytes(max(left, 0))) the index budget leaves")
                 continue
             }
-            left -= bytes(measured.change)
-            rows.append(measured.change.row(simulation: measured.simulation))
+            left -= row.bytes
+            rows.append(row)
         }
         return rows
     }
@@ -116,16 +117,14 @@ enum TrigramIndexAdvice {
         try ShadowSimulation.progress("trigram index on \(candidate.table).\(candidate.column): \(measured.reason)")
         return (measured, outcome.json)
     }
-
-    private static func bytes(_ change: SchemaChange) -> Double {
-        change.facts.first { $0.0 == "bytes" }.flatMap { Double($0.1) } ?? 0
-    }
 }
 
 extension SchemaChange {
-    /// As index advice stores a create_index recommendation, with its shadow simulation.
+    /// As index advice stores a create_index recommendation, with its shadow simulation
+    /// (its bytes are the measured ones `TrigramIndexCandidates.measured` put in the facts).
     func row(simulation: String) -> IndexCreationAdvice.Row {
-        IndexCreationAdvice.Row(target: target, bytes: facts.first { $0.0 == "bytes" }.flatMap { Double($0.1) } ?? 0, ddl: ddl, rollbackDDL: rollbackDDL, reason: reason,
+        IndexCreationAdvice.Row(target: target, bytes: facts.first { $0.0 == "bytes" }.flatMap { Double($0.1) } ?? 0,
+                                ddl: ddl, rollbackDDL: rollbackDDL, reason: reason,
                                 evidence: JSONText.object(facts + [("simulation", simulation)]), benefit: estimatedBenefit)
     }
 }

@@ -117,16 +117,18 @@ final class SchemaChangeTests: XCTestCase {
     func testPartitionAdviceWritesEveryPartitionAndFlagsAHotOne() throws {
         let plan = try XCTUnwrap(PartitionCandidates.plan(events(), minimumBytes: 1e8))
         let bounds = (1...9).map { "'2026-0\($0)-01'" }
-        let even = try XCTUnwrap(PartitionCandidates.advise(plan, bounds: bounds, shares: Array(repeating: 0.125, count: 8)))
+        let even = try proposed(PartitionCandidates.advise(plan, bounds: bounds, shares: Array(repeating: 0.125, count: 8)))
         XCTAssertEqual(even.ddl.components(separatedBy: " PARTITION OF ").count - 1, 9, even.ddl)
         XCTAssertTrue(even.ddl.contains("CREATE TABLE public.events_p8 PARTITION OF public.events FOR VALUES FROM ('2026-08-01') TO ('2026-09-01');"))
         XCTAssertTrue(even.ddl.contains("PARTITION BY RANGE (created_at)"))
         XCTAssertEqual(even.rollbackDDL, "ALTER TABLE public.events RENAME TO events_partitioned;\n"
                        + "ALTER TABLE public.events_unpartitioned RENAME TO events;")
         XCTAssertFalse(even.reason.contains("hot"), even.reason)
-        let skewed = try XCTUnwrap(PartitionCandidates.advise(plan, bounds: bounds, shares: [0.65] + Array(repeating: 0.05, count: 7)))
-        XCTAssertTrue(skewed.reason.contains("hot partition"), skewed.reason)
-        XCTAssertNil(PartitionCandidates.advise(plan, bounds: bounds, shares: [1]), "shares must match the partitions")
+        let hot = try proposed(PartitionCandidates.advise(plan, bounds: bounds, shares: [0.45] + Array(repeating: 0.55 / 7, count: 7)))
+        XCTAssertTrue(hot.reason.contains("but the largest would hold 45% of the rows, a hot partition"), hot.reason)
+        XCTAssertEqual(PartitionCandidates.advise(plan, bounds: bounds, shares: [0.65] + Array(repeating: 0.05, count: 7)),
+                       .skewed(largestShare: 0.65), "most rows in one partition: not proposed")
+        XCTAssertEqual(PartitionCandidates.advise(plan, bounds: bounds, shares: [1]), .unusable, "shares must match the partitions")
     }
 
     private func accounts(distinct: Double, values: [String], shares: [Double]) -> PartitionCandidates.Table {
@@ -140,7 +142,7 @@ final class SchemaChangeTests: XCTestCase {
         let list = try XCTUnwrap(PartitionCandidates.plan(accounts(distinct: 10, values: tenants, shares: Array(repeating: 0.1, count: 10)),
                                                           minimumBytes: 1e9))
         XCTAssertEqual(list.strategy, .list)
-        let listed = try XCTUnwrap(PartitionCandidates.advise(list))
+        let listed = try proposed(PartitionCandidates.advise(list))
         XCTAssertTrue(listed.ddl.contains("PARTITION BY LIST (tenant);"), listed.ddl)
         XCTAssertTrue(listed.ddl.contains("CREATE TABLE public.accounts_p10 PARTITION OF public.accounts FOR VALUES IN ('t10');"), listed.ddl)
         XCTAssertTrue(listed.ddl.contains("CREATE TABLE public.accounts_default PARTITION OF public.accounts DEFAULT;"))
@@ -150,12 +152,21 @@ final class SchemaChangeTests: XCTestCase {
         let hash = try XCTUnwrap(PartitionCandidates.plan(accounts(distinct: 50_000, values: ["'big'"], shares: [0.4]),
                                                           minimumBytes: 1e9))
         XCTAssertEqual(hash.strategy, .hash(modulus: PartitionCandidates.hashModulus))
-        let hashed = try XCTUnwrap(PartitionCandidates.advise(hash))
+        let hashed = try proposed(PartitionCandidates.advise(hash))
         XCTAssertTrue(hashed.ddl.contains("FOR VALUES WITH (MODULUS 16, REMAINDER 15);"), hashed.ddl)
         XCTAssertFalse(hashed.ddl.contains("DEFAULT;"), "a hash-partitioned table has no default partition")
         XCTAssertTrue(hashed.reason.contains("44% of the rows, a hot partition"), hashed.reason)
         XCTAssertNil(PartitionCandidates.plan(accounts(distinct: 200, values: [], shares: []), minimumBytes: 1e9),
                      "too many values for a list, too few for a hash")
+    }
+
+    private func proposed(_ verdict: PartitionCandidates.Verdict, file: StaticString = #filePath,
+                          line: UInt = #line) throws -> SchemaChange {
+        guard case .proposed(let change) = verdict else {
+            XCTFail("not proposed: \(verdict)", file: file, line: line)
+            throw XCTSkip("no change")
+        }
+        return change
     }
 
     func testNamesKeepTheirQuotesAndFit() {

@@ -356,9 +356,16 @@ def ask_augur(cluster, a):
            "WHERE r.kind = 'create_index'")
     rows, ms, msgs = psql_timed(cluster, sql)
     recs = json.loads(rows[-1]) if rows else []
+    # Schema advice on the same workload, timed and reported, not built (its changes
+    # are not indexes; the comparison with pg_qualstats is about indexes).
+    schema_rows, schema_ms, _ = psql_timed(
+        cluster, "SELECT coalesce(json_agg(json_build_object('kind', r.kind, 'target', r.target, 'reason', r.reason)), '[]') "
+                 f"FROM augur.recommend_schema(large_table => {sql_literal(a.schema_large_table)}) r")
     return {"sql": sql, "ddl": [r["ddl"] for r in recs], "runtime_ms": ms,
             "recommendations": recs, "messages": msgs, "flush_rows": int(flushed),
-            "flush_seconds": round(flush_s, 3)}
+            "flush_seconds": round(flush_s, 3),
+            "schema": {"runtime_ms": schema_ms,
+                       "recommendations": json.loads(schema_rows[-1]) if schema_rows else []}}
 
 
 ASK = {"pg_qualstats": ask_qualstats, "augur": ask_augur}
@@ -409,6 +416,8 @@ def parse_args():
                         "pg_qualstats' indexes take when built, so that the comparison is at "
                         "equal storage; 'server' leaves augur.index_budget; anything else "
                         "('500MB', '10%%') is passed as recommend_indexes(budget => ...)")
+    p.add_argument("--schema-large-table", default="100MB", metavar="SIZE",
+                   help="large_table for augur.recommend_schema(), timed after the index advice (default 100MB)")
     p.add_argument("--extra-conf", action="append", default=[], metavar="KEY=VALUE",
                    help="postgresql.conf setting (repeatable)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
@@ -667,6 +676,13 @@ def main():
                 + ", ".join(f"{x:,.0f}" for x in s["exec_ms_rounds"]) + " ms); advice in "
                 + ("error" if s["advisor_runtime_ms"] is None
                    else f"{s['advisor_runtime_ms']:.1f} ms"))
+        if "augur" in advice and "schema" in advice["augur"]:
+            schema = advice["augur"]["schema"]
+            log(f"augur schema advice (large_table {a.schema_large_table}, shadow-simulated, not built): "
+                f"{len(schema['recommendations'])} changes in "
+                + ("error" if schema["runtime_ms"] is None else f"{schema['runtime_ms'] / 1000:.1f} s"))
+            for r in schema["recommendations"]:
+                log(f"    {r['kind']:18s} {r['target']}: {r['reason']}")
         total_s = time.monotonic() - t_start
         log(f"total run time {total_s:.0f}s")
 

@@ -76,6 +76,18 @@ public enum PartitionCandidates {
 
     /// At least this many partitions, or partitioning buys little pruning.
     public static let minimumPartitions = 8.0
+    /// A layout whose largest partition would hold more than this share of the rows
+    /// prunes little: not proposed.
+    public static let maximumLargestShare = 0.5
+
+    /// What a plan comes to once the skew is known.
+    public enum Verdict: Equatable, Sendable {
+        case proposed(SchemaChange)
+        /// One partition would hold most rows.
+        case skewed(largestShare: Double)
+        /// Fewer bounds or shares than the plan needs.
+        case unusable
+    }
     /// A partition holding this many times its even share is hot.
     public static let hotShareFactor = 3.0
     /// LIST partitions for keys with at most this many values (one partition each).
@@ -114,39 +126,40 @@ public enum PartitionCandidates {
 
     /// The advice for a RANGE plan, given its partition bounds (SQL literals, ascending)
     /// and the share of the table's rows that would fall in each partition.
-    public static func advise(_ plan: Plan, bounds: [String], shares: [Double]) -> SchemaChange? {
+    public static func advise(_ plan: Plan, bounds: [String], shares: [Double]) -> Verdict {
         guard case let .range(interval) = plan.strategy, bounds.count - 1 >= Int(minimumPartitions),
-              shares.count == bounds.count - 1 else { return nil }
-        return change(plan, scheme: .range(interval: interval, bounds: bounds), shares: shares,
-                      how: "\(bounds.count - 1) \(interval)ly partitions", filter: "by range")
+              shares.count == bounds.count - 1 else { return .unusable }
+        return verdict(plan, scheme: .range(interval: interval, bounds: bounds), shares: shares,
+                       how: "\(bounds.count - 1) \(interval)ly partitions", filter: "by range")
     }
 
     /// The advice for a LIST or HASH plan: the shares come from the key's most common values.
-    public static func advise(_ plan: Plan) -> SchemaChange? {
-        guard let key = plan.table.keyColumns.first(where: { $0.column == plan.column }) else { return nil }
+    public static func advise(_ plan: Plan) -> Verdict {
+        guard let key = plan.table.keyColumns.first(where: { $0.column == plan.column }) else { return .unusable }
         switch plan.strategy {
         case .range:
-            return nil
+            return .unusable
         case .list:
-            return change(plan, scheme: .list(values: key.commonValues), shares: key.commonShares,
-                          how: "\(key.commonValues.count) partitions, one per value", filter: "by equality")
+            return verdict(plan, scheme: .list(values: key.commonValues), shares: key.commonShares,
+                           how: "\(key.commonValues.count) partitions, one per value", filter: "by equality")
         case let .hash(modulus):
             // A common value lands whole in one partition, with its even share of the rest.
             let rest = max(1 - key.commonShares.reduce(0, +), 0) / Double(modulus)
             var shares = Array(repeating: rest, count: modulus)
             for (index, share) in key.commonShares.sorted(by: >).enumerated() { shares[index % modulus] += share }
-            return change(plan, scheme: .hash(modulus: modulus), shares: shares,
-                          how: "\(modulus) hash partitions", filter: "by equality")
+            return verdict(plan, scheme: .hash(modulus: modulus), shares: shares,
+                           how: "\(modulus) hash partitions", filter: "by equality")
         }
     }
 
-    private static func change(_ plan: Plan, scheme: SchemaChange.PartitionScheme, shares: [Double], how: String,
-                               filter: String) -> SchemaChange {
+    private static func verdict(_ plan: Plan, scheme: SchemaChange.PartitionScheme, shares: [Double], how: String,
+                                filter: String) -> Verdict {
         let table = plan.table
         let largest = shares.max() ?? 0
+        guard largest <= maximumLargestShare else { return .skewed(largestShare: largest) }
         let hot = largest > hotShareFactor / Double(max(shares.count, 1))
         let pruning = plan.prunedCallsPerDay / table.readCallsPerDay
-        return SchemaChange(
+        return .proposed(SchemaChange(
             kind: .partition, table: table.table, target: table.table,
             action: .partition(column: plan.column, scheme: scheme),
             reason: "\(Figures.whole(pruning * 100))% of the reads of \(table.table) (\(Figures.megabytes(table.bytes))) "
@@ -157,6 +170,6 @@ public enum PartitionCandidates {
             facts: [("table", JSONText.string(table.table)), ("column", JSONText.string(plan.column)),
                     ("strategy", JSONText.string(scheme.keyword.lowercased())), ("partitions", String(shares.count)),
                     ("table_bytes", JSONText.number(table.bytes)), ("pruned_share", JSONText.number(pruning)),
-                    ("largest_partition_share", JSONText.number(largest)), ("hot_partition", hot ? "true" : "false")])
+                    ("largest_partition_share", JSONText.number(largest)), ("hot_partition", hot ? "true" : "false")]))
     }
 }

@@ -86,6 +86,10 @@ public struct SchemaChange: Equatable, Sendable {
             && lhs.reason == rhs.reason && lhs.estimatedBenefit == rhs.estimatedBenefit
     }
 
+    /// A change made for space must make the table (with its indexes) at least this much
+    /// smaller on the shadow copy.
+    public static let minimumSpaceSaving = 0.05
+
     /// Whether the change is worth making only if it makes the table smaller (an enum, an
     /// integer type), rather than for what the type checks (text to timestamptz).
     public var isForSpace: Bool {
