@@ -41,6 +41,7 @@ enum ShadowSimulation {
     }
 
     struct Outcome {
+        /// Rows copied into the twin (all of a view's sources).
         var sampleRows: Double = 0
         var bytesBefore: Double = 0
         var bytesAfter: Double = 0
@@ -78,15 +79,15 @@ enum ShadowSimulation {
         try dropSchemas()
         try SPI.execute("CREATE SCHEMA \(twinSchema)")
         try SPI.execute("CREATE SCHEMA \(changedSchema)")
+        // Before: the sampled tables (a view's sources: what its statement reads instead of it).
         var outcome = Outcome()
         for table in tables {
             try progress("copying a sample of \(table) into the shadow schemas")
-            let rows = try copySample(of: table, into: twinSchema, sampleRows: sampleRows)
-            if table == change.table { outcome.sampleRows = rows }
+            outcome.sampleRows += try copySample(of: table, into: twinSchema, sampleRows: sampleRows)
+            outcome.bytesBefore += try bytes(of: "\(twinSchema).\(SQLName.relation(of: table))")
             if change.kind != .materializedView { try copy(table, from: twinSchema, into: changedSchema) }
         }
         let relation = SQLName.relation(of: change.table)
-        outcome.bytesBefore = try bytes(of: "\(twinSchema).\(relation)")
         try progress("making the change on the shadow copy")
         try SPI.execute("SELECT set_config('search_path', $1, true)", ["\(twinSchema), \(searchPath)"])
         try SPI.execute(change.shadowDDL(in: changedSchema))
