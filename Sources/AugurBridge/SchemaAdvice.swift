@@ -100,9 +100,17 @@ enum SchemaAdvice {
 
     /// Tables of at least $2 bytes, with the columns their reads filter: time columns
     /// (how many reads a day filter each by range, the span of its values) and keys (how
-    /// many filter each by equality, its distinct and most common values, from pg_stats).
+    /// many filter each by equality, its distinct and most common values from pg_stats,
+    /// and the values the sampled transactions used most, augur.sampled_key).
     private static let largeTables = """
         WITH \(span),
+        sampled AS (
+            SELECT k.relid, k.attnum, k.value, count(*)::float8 AS n,
+                   sum(count(*)) OVER (PARTITION BY k.relid, k.attnum)::float8 AS total
+              FROM augur.sampled_key k
+              JOIN augur.sampled_xact x ON (x.ended_at, x.pid, x.lxid) = (k.ended_at, k.pid, k.lxid)
+             WHERE x.dbid = \(currentDatabaseOID)
+             GROUP BY k.relid, k.attnum, k.value),
         col AS (
             SELECT format('%I.%I', n.nspname, c.relname) AS table_name, greatest(c.reltuples, 0)::float8 AS rows,
                    \(tableBytes) AS bytes, quote_ident(a.attname) AS column_name,
@@ -121,7 +129,13 @@ enum SchemaAdvice {
                        AS distinct_values,
                    ARRAY(SELECT quote_literal(m.v) FROM unnest(s.most_common_vals::text::text[]) WITH ORDINALITY AS m(v, o)
                           ORDER BY m.o)::text AS common_values,
-                   coalesce(s.most_common_freqs::text, '{}') AS common_shares
+                   coalesce(s.most_common_freqs::text, '{}') AS common_shares,
+                   (SELECT coalesce(array_agg(quote_literal(r.value) ORDER BY r.n DESC, r.value), '{}')::text
+                      FROM (SELECT * FROM sampled WHERE relid = c.oid AND attnum = a.attnum ORDER BY n DESC, value LIMIT 64) r)
+                       AS read_values,
+                   (SELECT coalesce(array_agg(r.n / r.total ORDER BY r.n DESC, r.value), '{}')::text
+                      FROM (SELECT * FROM sampled WHERE relid = c.oid AND attnum = a.attnum ORDER BY n DESC, value LIMIT 64) r)
+                       AS read_shares
               FROM pg_catalog.pg_class c
               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
               JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -365,7 +379,9 @@ enum SchemaAdvice {
                 entry.keyColumns.append(.init(
                     column: column, equalityFilteredCallsPerDay: calls, distinct: row["distinct_values"]?.double ?? 0,
                     commonValues: PostgresArray.elements(row["common_values"]?.text ?? "{}").compactMap { $0 },
-                    commonShares: PostgresArray.elements(row["common_shares"]?.text ?? "{}").compactMap { $0.flatMap(Double.init) }))
+                    commonShares: PostgresArray.elements(row["common_shares"]?.text ?? "{}").compactMap { $0.flatMap(Double.init) },
+                    readValues: PostgresArray.elements(row["read_values"]?.text ?? "{}").compactMap { $0 },
+                    readShares: PostgresArray.elements(row["read_shares"]?.text ?? "{}").compactMap { $0.flatMap(Double.init) }))
             }
             tables[table] = entry
         }

@@ -178,3 +178,13 @@ final class SchemaChangeTests: XCTestCase {
         XCTAssertEqual(Figures.megabytes(125_829_120), "120 MB")
     }
 }
+
+final class PartitionReadSkewTests: XCTestCase {
+    func testReadsLandWhereTheirValuesPartitionGoes() {
+        XCTAssertEqual(PartitionCandidates.listShares(["'a'", "'b'"], ["'b'", "'z'", "'a'"], [0.6, 0.3, 0.1]), [0.1, 0.6, 0.3],
+                       "a value without its own partition goes to the DEFAULT one")
+        let hashed = PartitionCandidates.hashShares([0.5, 0.1], modulus: 4)
+        XCTAssertEqual(hashed.reduce(0, +), 1, accuracy: 1e-12)
+        XCTAssertEqual(hashed.max() ?? 0, 0.6, accuracy: 1e-12)
+    }
+}

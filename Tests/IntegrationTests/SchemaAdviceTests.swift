@@ -49,7 +49,10 @@ final class SchemaAdviceTests: ClusterTestCase {
         try db.query((1...30).map { day in
             "SELECT count(*) FROM events WHERE at >= timestamptz '2026-01-\(10 + day % 20)' AND at < timestamptz '2026-01-\(11 + day % 20)';"
         }.joined(separator: "\n"))
-        try db.query((1...24).map { "SELECT sum(balance) FROM accounts WHERE tenant = \($0 % 12);" }.joined(separator: "\n"))
+        // Every transaction sampled: tenant 0 gets half the reads.
+        try db.query("SET augur.sample_rate = 1")
+        for tenant in 0..<24 { try db.query("SELECT sum(balance) FROM accounts WHERE tenant = \(tenant < 12 ? tenant : 0)") }
+        try db.query("RESET augur.sample_rate")
         try db.query("SELECT augur.flush()")
         return db
     }
@@ -93,6 +96,8 @@ final class SchemaAdviceTests: ClusterTestCase {
         XCTAssertTrue(tenants[1]?.contains("PARTITION BY LIST (tenant);") == true, "\(tenants)")
         XCTAssertTrue(tenants[1]?.contains("FOR VALUES IN ('11');") == true, "\(tenants)")
         XCTAssertTrue(tenants[3]?.contains("12 partitions, one per value") == true, "\(tenants)")
+        XCTAssertTrue(tenants[3]?.contains("the sampled transactions would send 54% of their reads to one, a hot partition") == true,
+                      "\(tenants)")
         // On the shadow copy, a tenant's sum reads its partition, not the whole table.
         XCTAssertEqual(try db.scalar("""
             SELECT bool_and((q ->> 'buffers_after')::float8 * 4 < (q ->> 'buffers_before')::float8)

@@ -27,14 +27,20 @@ public enum PartitionCandidates {
         /// pg_stats' most common values (SQL literals) and their shares of the rows.
         public var commonValues: [String]
         public var commonShares: [Double]
+        /// The values the sampled transactions used most (SQL literals) and their shares of
+        /// those transactions: where the reads go, as the rows' shares say where the data is.
+        public var readValues: [String]
+        public var readShares: [Double]
 
         public init(column: String, equalityFilteredCallsPerDay: Double, distinct: Double, commonValues: [String],
-                    commonShares: [Double]) {
+                    commonShares: [Double], readValues: [String] = [], readShares: [Double] = []) {
             self.column = column
             self.equalityFilteredCallsPerDay = equalityFilteredCallsPerDay
             self.distinct = distinct
             self.commonValues = commonValues
             self.commonShares = commonShares
+            self.readValues = readValues
+            self.readShares = readShares
         }
     }
 
@@ -141,23 +147,41 @@ public enum PartitionCandidates {
             return .unusable
         case .list:
             return verdict(plan, scheme: .list(values: key.commonValues), shares: key.commonShares,
+                           reads: key.readValues.isEmpty ? nil : listShares(key.commonValues, key.readValues, key.readShares),
                            how: "\(key.commonValues.count) partitions, one per value", filter: "by equality")
         case let .hash(modulus):
-            // A common value lands whole in one partition, with its even share of the rest.
-            let rest = max(1 - key.commonShares.reduce(0, +), 0) / Double(modulus)
-            var shares = Array(repeating: rest, count: modulus)
-            for (index, share) in key.commonShares.sorted(by: >).enumerated() { shares[index % modulus] += share }
-            return verdict(plan, scheme: .hash(modulus: modulus), shares: shares,
+            return verdict(plan, scheme: .hash(modulus: modulus), shares: hashShares(key.commonShares, modulus: modulus),
+                           reads: key.readShares.isEmpty ? nil : hashShares(key.readShares, modulus: modulus),
                            how: "\(modulus) hash partitions", filter: "by equality")
         }
     }
 
-    private static func verdict(_ plan: Plan, scheme: SchemaChange.PartitionScheme, shares: [Double], how: String,
-                                filter: String) -> Verdict {
+    /// Per LIST partition (one per value, then the DEFAULT one), the share of `values`'s
+    /// weight it would get.
+    public static func listShares(_ partitions: [String], _ values: [String], _ shares: [Double]) -> [Double] {
+        var result = Array(repeating: 0.0, count: partitions.count + 1)
+        for (value, share) in zip(values, shares) { result[partitions.firstIndex(of: value) ?? partitions.count] += share }
+        return result
+    }
+
+    /// Per HASH partition, the shares of the most common values (each landing whole in one
+    /// partition, at worst the largest ones together), with an even share of the rest.
+    public static func hashShares(_ common: [Double], modulus: Int) -> [Double] {
+        let rest = max(1 - common.reduce(0, +), 0) / Double(modulus)
+        var shares = Array(repeating: rest, count: modulus)
+        for (index, share) in common.sorted(by: >).enumerated() { shares[index % modulus] += share }
+        return shares
+    }
+
+    /// `shares`: of the rows per partition; `reads`: of the sampled reads, when there were any.
+    private static func verdict(_ plan: Plan, scheme: SchemaChange.PartitionScheme, shares: [Double], reads: [Double]? = nil,
+                                how: String, filter: String) -> Verdict {
         let table = plan.table
         let largest = shares.max() ?? 0
         guard largest <= maximumLargestShare else { return .skewed(largestShare: largest) }
         let hot = largest > hotShareFactor / Double(max(shares.count, 1))
+        let busiest = reads?.max()
+        let readHot = busiest.map { $0 > hotShareFactor / Double(max(shares.count, 1)) } ?? false
         let pruning = plan.prunedCallsPerDay / table.readCallsPerDay
         return .proposed(SchemaChange(
             kind: .partition, table: table.table, target: table.table,
@@ -165,11 +189,15 @@ public enum PartitionCandidates {
             reason: "\(Figures.whole(pruning * 100))% of the reads of \(table.table) (\(Figures.megabytes(table.bytes))) "
                 + "filter \(plan.column) \(filter): \(how) let them skip the others"
                 + (hot ? "; but the largest would hold \(Figures.whole(largest * 100))% of the rows, a hot partition"
-                       : "; the largest would hold \(Figures.whole(largest * 100))% of the rows"),
+                       : "; the largest would hold \(Figures.whole(largest * 100))% of the rows")
+                + (busiest.map { "; the sampled transactions would send \(Figures.whole($0 * 100))% of their reads to one"
+                                 + (readHot ? ", a hot partition" : "") } ?? ""),
             estimatedBenefit: plan.prunedCallsPerDay,
             facts: [("table", JSONText.string(table.table)), ("column", JSONText.string(plan.column)),
                     ("strategy", JSONText.string(scheme.keyword.lowercased())), ("partitions", String(shares.count)),
                     ("table_bytes", JSONText.number(table.bytes)), ("pruned_share", JSONText.number(pruning)),
-                    ("largest_partition_share", JSONText.number(largest)), ("hot_partition", hot ? "true" : "false")]))
+                    ("largest_partition_share", JSONText.number(largest)), ("hot_partition", hot ? "true" : "false"),
+                    ("busiest_partition_read_share", busiest.map(JSONText.number) ?? "null"),
+                    ("hot_by_reads", readHot ? "true" : "false")]))
     }
 }
