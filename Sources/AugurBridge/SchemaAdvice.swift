@@ -282,62 +282,90 @@ enum SchemaAdvice {
         return changes
     }
 
-    /// The column changes the data confirms. A column whose table cannot be read now (a
-    /// concurrent ALTER holding its lock past lock_timeout, a DROP) is skipped with a NOTICE.
+    /// The column changes the data confirms, with one scan per table. A table that cannot
+    /// be read now (a concurrent ALTER holding its lock past lock_timeout, a DROP) has its
+    /// columns skipped with a NOTICE.
     private static func columnChanges(onlyTable: String?, insertedPerDay: [String: Double]) throws -> [SchemaChange] {
-        var changes: [SchemaChange] = []
+        var tables: [String] = [], candidates: [String: [SPIRow]] = [:]
         for row in try SPI.query(columnCandidates, [onlyTable, timestampPattern, numberPattern]) {
-            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text else { continue }
+            guard let table = row["table_name"]?.text, row["column_name"]?.text != nil, row["checks"]?.text != nil else { continue }
+            if candidates[table] == nil { tables.append(table) }
+            candidates[table, default: []].append(row)
+        }
+        var changes: [SchemaChange] = []
+        for table in tables {
+            let rows = candidates[table] ?? []
             do {
-                if let change = try columnChange(row, table: table, column: column, insertedPerDay: insertedPerDay) {
-                    changes.append(change)
-                }
+                changes += try columnChanges(of: table, rows, insertedPerDay: insertedPerDay[table] ?? 0)
             } catch let error as PGError where !error.isInterruption {
-                try ShadowSimulation.progress("schema advice: skipping \(table).\(column): \(error.message)")
+                for row in rows {
+                    try ShadowSimulation.progress("schema advice: skipping \(table).\(row["column_name"]?.text ?? ""): \(error.message)")
+                }
             }
         }
         return changes
     }
 
-    /// One candidate column, checked against every value of its table.
-    private static func columnChange(_ row: SPIRow, table: String, column: String,
-                                     insertedPerDay: [String: Double]) throws -> SchemaChange? {
-        guard let checks = row["checks"]?.text, let type = row["type"]?.text else { return nil }
-        let rows = row["rows"]?.double ?? 0, width = row["width"]?.double ?? 0
-        try ShadowSimulation.progress("schema advice: checking every value of \(table).\(column)")
-        if checks == "few_values" {
-            let values = try SPI.query("SELECT DISTINCT \(column)::text AS v, \(column) AS o FROM \(table) "
-                                       + "WHERE \(column) IS NOT NULL ORDER BY o LIMIT \(EnumCandidates.maximumValues + 1)")
-                .compactMap { $0["v"]?.text }
-            return EnumCandidates.advise(.init(table: table, column: column, type: type, rows: rows, averageWidth: width,
-                                               values: values))
-        }
-        var facts = TypeNarrowing.Column(table: table, column: column, type: type, rows: rows, averageWidth: width,
-                                         widenedBefore: row["widened_before"] == .bool(true),
-                                         inForeignKey: row["in_foreign_key"] == .bool(true))
-        switch checks {
-        case "fits_integer", "integral":
-            guard let exact = try SPI.query("""
-                SELECT min(\(column))::float8 AS minimum, max(\(column))::float8 AS maximum,
-                       coalesce(bool_and(\(column) = trunc(\(column)::numeric)), true) AS integral FROM \(table)
-                """).first else { return nil }
-            facts.minimum = exact["minimum"]?.double
-            facts.maximum = exact["maximum"]?.double
-            facts.integral = exact["integral"] == .bool(true)
-            if let minimum = facts.minimum, let maximum = facts.maximum, rows > 0 {
-                // Values spread over the rows as a key's do: the largest grows by the
-                // spread per row for each row inserted.
-                facts.growthPerDay = (insertedPerDay[table] ?? 0) * max(maximum - minimum, 1) / rows
+    /// One table's candidate columns, checked against every value in one scan (an enum
+    /// candidate's distinct values are listed on their own, at most 65 of them).
+    private static func columnChanges(of table: String, _ rows: [SPIRow], insertedPerDay: Double) throws -> [SchemaChange] {
+        try ShadowSimulation.progress("schema advice: checking every value of \(table) ("
+                                      + rows.compactMap { $0["column_name"]?.text }.joined(separator: ", ") + ")")
+        var aggregates: [String] = []
+        for (index, row) in rows.enumerated() {
+            guard let column = row["column_name"]?.text else { continue }
+            switch row["checks"]?.text {
+            case "fits_integer", "integral":
+                aggregates += ["min(\(column))::float8 AS c\(index)_minimum", "max(\(column))::float8 AS c\(index)_maximum",
+                               "coalesce(bool_and(\(column) = trunc(\(column)::numeric)), true) AS c\(index)_integral"]
+            case "timestamp":
+                aggregates.append("coalesce(bool_and(\(column) ~ $1), false) AS c\(index)_every")
+            case "number":
+                aggregates.append("coalesce(bool_and(\(column) ~ $2), false) AS c\(index)_every")
+            default:
+                continue
             }
-        case "timestamp", "number":
-            let pattern = checks == "timestamp" ? timestampPattern : numberPattern
-            guard try SPI.query("SELECT coalesce(bool_and(\(column) ~ $1), false) AS every FROM \(table)", [pattern])
-                .first?["every"] == .bool(true) else { return nil }
-            facts.textContent = checks == "timestamp" ? .timestamp : .number
-        default:
-            return nil
         }
-        return TypeNarrowing.advise(facts)
+        let scanned = aggregates.isEmpty ? nil
+            : try SPI.query("SELECT \(aggregates.joined(separator: ", ")) FROM \(table)", [timestampPattern, numberPattern]).first
+        var changes: [SchemaChange] = []
+        for (index, row) in rows.enumerated() {
+            guard let column = row["column_name"]?.text, let checks = row["checks"]?.text, let type = row["type"]?.text
+            else { continue }
+            let count = row["rows"]?.double ?? 0, width = row["width"]?.double ?? 0
+            if checks == "few_values" {
+                let values = try SPI.query("SELECT DISTINCT \(column)::text AS v, \(column) AS o FROM \(table) "
+                                           + "WHERE \(column) IS NOT NULL ORDER BY o LIMIT \(EnumCandidates.maximumValues + 1)")
+                    .compactMap { $0["v"]?.text }
+                if let change = EnumCandidates.advise(.init(table: table, column: column, type: type, rows: count,
+                                                            averageWidth: width, values: values)) {
+                    changes.append(change)
+                }
+                continue
+            }
+            guard let scanned else { continue }
+            var facts = TypeNarrowing.Column(table: table, column: column, type: type, rows: count, averageWidth: width,
+                                             widenedBefore: row["widened_before"] == .bool(true),
+                                             inForeignKey: row["in_foreign_key"] == .bool(true))
+            switch checks {
+            case "fits_integer", "integral":
+                facts.minimum = scanned["c\(index)_minimum"]?.double
+                facts.maximum = scanned["c\(index)_maximum"]?.double
+                facts.integral = scanned["c\(index)_integral"] == .bool(true)
+                if let minimum = facts.minimum, let maximum = facts.maximum, count > 0 {
+                    // Values spread over the rows as a key's do: the largest grows by the
+                    // spread per row for each row inserted.
+                    facts.growthPerDay = insertedPerDay * max(maximum - minimum, 1) / count
+                }
+            case "timestamp", "number":
+                guard scanned["c\(index)_every"] == .bool(true) else { continue }
+                facts.textContent = checks == "timestamp" ? .timestamp : .number
+            default:
+                continue
+            }
+            if let change = TypeNarrowing.advise(facts) { changes.append(change) }
+        }
+        return changes
     }
 
     private static func viewChanges(writtenPerDay: [String: Double]) throws -> [SchemaChange] {

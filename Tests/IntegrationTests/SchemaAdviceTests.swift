@@ -13,8 +13,9 @@ final class SchemaAdviceTests: ClusterTestCase {
         try db.query("""
             CREATE EXTENSION augur;
             -- hits is a bigint holding small counts; next to misses it makes the row 8 bytes longer.
-            CREATE TABLE page_stats (page_id int, hits bigint, misses int);
-            INSERT INTO page_stats SELECT g, g % 100000, g % 7 FROM generate_series(1, 200000) g;
+            -- ref holds numbers written as text.
+            CREATE TABLE page_stats (page_id int, hits bigint, misses int, ref text);
+            INSERT INTO page_stats SELECT g, g % 100000, g % 7, (g * 3)::text FROM generate_series(1, 200000) g;
             -- id bigint next to a timestamptz: integer would save nothing, alignment pads it back.
             CREATE TABLE visits (id bigint, at timestamptz);
             INSERT INTO visits SELECT g, timestamptz '2026-01-01' + g * interval '1 second' FROM generate_series(1, 50000) g;
@@ -68,11 +69,16 @@ final class SchemaAdviceTests: ClusterTestCase {
     func testEachKindIsProposedWithAMeasuredBeforeAndAfter() throws {
         let db = try shop()
         let advice = try advice(db)
-        XCTAssertEqual(Set(advice.keys), ["narrow_type public.page_stats.hits", "text_to_enum public.tickets.state",
+        XCTAssertEqual(Set(advice.keys), ["narrow_type public.page_stats.hits", "narrow_type public.page_stats.ref",
+                                          "text_to_enum public.tickets.state",
                                           "materialized_view public.augur_mv_\(try mvSuffix(db))", "partition public.events",
                                           "partition public.accounts"],
                        "\(advice.keys.sorted())")
         XCTAssertTrue(advice.values.allSatisfy { $0[4] == "shadow" }, "\(advice)")
+        XCTAssertTrue(db.notices.contains("augur: schema advice: checking every value of public.page_stats (hits, ref)"),
+                      "both columns in one scan: \(db.notices.filter { $0.contains("checking") })")
+        XCTAssertEqual(advice["narrow_type public.page_stats.ref"]?[1],
+                       "ALTER TABLE public.page_stats ALTER COLUMN ref TYPE numeric USING ref::numeric;")
         XCTAssertTrue(db.notices.contains { $0.contains("not proposing public.visits.id (narrow_type): on the shadow copy it saved under 5% of the table") },
                       "\(db.notices)")
 
@@ -87,9 +93,12 @@ final class SchemaAdviceTests: ClusterTestCase {
                    (SELECT bool_and(q ? 'buffers_before' AND q ? 'buffers_after') FROM jsonb_array_elements(s -> 'queries') q)
               FROM augur.recommendations, LATERAL (SELECT evidence -> 'simulation' AS s) x ORDER BY kind
             """)
-        XCTAssertEqual(measured.map { [$0[0], $0[3], $0[4]] }, ["materialized_view", "narrow_type", "partition", "partition",
-                                                                "text_to_enum"].map { [$0, "t", "t"] })
-        XCTAssertEqual(measured.filter { $0[0] == "narrow_type" || $0[0] == "text_to_enum" }.map { $0[1] }, ["t", "t"])
+        XCTAssertEqual(measured.map { [$0[0], $0[3], $0[4]] }, ["materialized_view", "narrow_type", "narrow_type", "partition",
+                                                                "partition", "text_to_enum"].map { [$0, "t", "t"] })
+        XCTAssertEqual(try db.query("""
+            SELECT target, (evidence -> 'simulation' ->> 'bytes_after')::float8 < (evidence -> 'simulation' ->> 'bytes_before')::float8
+              FROM augur.recommendations WHERE target IN ('public.page_stats.hits', 'public.tickets.state') ORDER BY 1
+            """), [["public.page_stats.hits", "t"], ["public.tickets.state", "t"]])
         XCTAssertEqual(measured.first { $0[0] == "materialized_view" }?[2], "t")
         XCTAssertTrue(try XCTUnwrap(advice["partition public.events"]?[3]).contains("% of the rows"))
         let tenants = try XCTUnwrap(advice["partition public.accounts"])
