@@ -212,7 +212,7 @@ enum IndexCreationAdvice {
         var costing = try planner(schema: schema, texts: captured.texts)
         defer { costing.cleanUp() }
         try costing.begin()
-        try notice("augur: index advice over \(workload.count) statements, \(columns.values.map(\.count).reduce(0, +)) candidate columns in \(columns.count) tables")
+        try SPI.progress("index advice over \(workload.count) statements, \(columns.values.map(\.count).reduce(0, +)) candidate columns in \(columns.count) tables")
         var existing: [String: [[String]]] = [:]
         for row in try SPI.query(existingIndexes) {
             guard let table = row["table_name"]?.text, let keys = row["key_columns"]?.text else { continue }
@@ -229,9 +229,9 @@ enum IndexCreationAdvice {
                                                readColumns: captured.readColumns, predicates: try partialPredicates(),
                                                existing: existing, options: options,
                                                costing: &costing) { step, index, cost in
-            try notice("augur: index advice step \(step): \(index), workload cost \(Figures.whole(cost)) per day")
+            try SPI.progress("index advice step \(step): \(index), workload cost \(Figures.whole(cost)) per day")
         }
-        try notice("augur: index advice planned \(costing.plannable) of \(workload.count) statements "
+        try SPI.progress("index advice planned \(costing.plannable) of \(workload.count) statements "
                    + "(\(costing.plannedFromExamples.count) from their example executions, the others as generic plans), "
                    + "\(result.statementsCosted) configurations costed")
         return result.chosen.map { row($0, of: result) }
@@ -313,11 +313,6 @@ enum IndexCreationAdvice {
         SQLName.plain([SQLName.relation(of: index.table)] + index.columns + (index.include.isEmpty ? [] : ["covering"])
                       + (index.method == .btree ? [] : [index.method.rawValue])
                       + (index.predicate.map { ["where"] + $0.split { !$0.isLetter && !$0.isNumber }.map(String.init) } ?? []))
-    }
-
-    /// Tells the caller where a long run is (client_min_messages decides if they see it).
-    private static func notice(_ message: String) throws {
-        try SPI.execute("SELECT augur.progress($1)", [message])
     }
 }
 

@@ -44,6 +44,12 @@ enum SPI {
         try execute(sql, arguments, readOnly: true).rows
     }
 
+    /// Tells the caller of a long operation where it is: "augur: " and `message`, as a
+    /// NOTICE (client_min_messages decides who sees it).
+    static func progress(_ message: String) throws {
+        try execute("SELECT augur.progress($1)", ["augur: " + message])
+    }
+
     private static func decodeRows(_ result: augur_spi_result) -> [SPIRow] {
         let columnCount = Int(result.ncols)
         guard result.nrows > 0, columnCount > 0, let cells = result.values,

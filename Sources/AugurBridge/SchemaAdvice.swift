@@ -178,7 +178,7 @@ enum SchemaAdvice {
     /// Returns the number of changes proposed.
     static func refresh(_ options: Options) throws -> Int {
         let changes = try candidates(onlyTable: nil, options: options)
-        try ShadowSimulation.progress("schema advice: \(changes.count) candidate change\(changes.count == 1 ? "" : "s")")
+        try SPI.progress("schema advice: \(changes.count) candidate change\(changes.count == 1 ? "" : "s")")
         var kept: [(SchemaChange, String)] = []
         for change in changes {
             guard let simulation = try simulation(of: change, options: options) else { continue }
@@ -218,15 +218,15 @@ enum SchemaAdvice {
         do {
             outcome = try ShadowSimulation.run(change, tables: tables, statements: replays, sampleRows: options.sampleRows)
         } catch let error as PGError where !error.isInterruption {
-            try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): on a shadow copy it failed: \(error.message)")
+            try SPI.progress("not proposing \(change.target) (\(change.kind.rawValue)): on a shadow copy it failed: \(error.message)")
             return nil
         }
         if let broken = outcome.breaks {
-            try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): query \(broken.queryid) fails on the changed copy: \(broken.error)")
+            try SPI.progress("not proposing \(change.target) (\(change.kind.rawValue)): query \(broken.queryid) fails on the changed copy: \(broken.error)")
             return nil
         }
         if change.isForSpace, outcome.bytesAfter > outcome.bytesBefore * (1 - SchemaChange.minimumSpaceSaving) {
-            try ShadowSimulation.progress("not proposing \(change.target) (\(change.kind.rawValue)): on the shadow copy it saved "
+            try SPI.progress("not proposing \(change.target) (\(change.kind.rawValue)): on the shadow copy it saved "
                                           + "under \(Figures.whole(SchemaChange.minimumSpaceSaving * 100))% of the table "
                                           + "(\(Figures.whole(outcome.bytesBefore)) bytes before, \(Figures.whole(outcome.bytesAfter)) after; "
                                           + "alignment padding can take what the type saves)")
@@ -299,7 +299,7 @@ enum SchemaAdvice {
                 changes += try columnChanges(of: table, rows, insertedPerDay: insertedPerDay[table] ?? 0)
             } catch let error as PGError where !error.isInterruption {
                 for row in rows {
-                    try ShadowSimulation.progress("schema advice: skipping \(table).\(row["column_name"]?.text ?? ""): \(error.message)")
+                    try SPI.progress("schema advice: skipping \(table).\(row["column_name"]?.text ?? ""): \(error.message)")
                 }
             }
         }
@@ -309,7 +309,7 @@ enum SchemaAdvice {
     /// One table's candidate columns, checked against every value in one scan (an enum
     /// candidate's distinct values are listed on their own, at most 65 of them).
     private static func columnChanges(of table: String, _ rows: [SPIRow], insertedPerDay: Double) throws -> [SchemaChange] {
-        try ShadowSimulation.progress("schema advice: checking every value of \(table) ("
+        try SPI.progress("schema advice: checking every value of \(table) ("
                                       + rows.compactMap { $0["column_name"]?.text }.joined(separator: ", ") + ")")
         var aggregates: [String] = []
         for (index, row) in rows.enumerated() {
@@ -428,7 +428,7 @@ enum SchemaAdvice {
             case .proposed(let change):
                 changes.append(change)
             case .skewed(let share):
-                try ShadowSimulation.progress("schema advice: no partitioning of \(table.table) by \(plan.column): one partition "
+                try SPI.progress("schema advice: no partitioning of \(table.table) by \(plan.column): one partition "
                                               + "would hold \(Figures.whole(share * 100))% of the rows, a hot partition that prunes little")
             case .unusable:
                 continue

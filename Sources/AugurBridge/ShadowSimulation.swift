@@ -82,13 +82,13 @@ enum ShadowSimulation {
         // Before: the sampled tables (a view's sources: what its statement reads instead of it).
         var outcome = Outcome()
         for table in tables {
-            try progress("copying a sample of \(table) into the shadow schemas")
+            try SPI.progress("copying a sample of \(table) into the shadow schemas")
             outcome.sampleRows += try copySample(of: table, into: twinSchema, sampleRows: sampleRows)
             outcome.bytesBefore += try bytes(of: "\(twinSchema).\(SQLName.relation(of: table))")
             if change.kind != .materializedView { try copy(table, from: twinSchema, into: changedSchema) }
         }
         let relation = SQLName.relation(of: change.table)
-        try progress("making the change on the shadow copy")
+        try SPI.progress("making the change on the shadow copy")
         try SPI.execute("SELECT set_config('search_path', $1, true)", ["\(twinSchema), \(searchPath)"])
         try SPI.execute(change.shadowDDL(in: changedSchema))
         switch change.action {
@@ -108,12 +108,15 @@ enum ShadowSimulation {
                 outcome.skipped.append((statement.queryid, "names \(qualified) with its schema, so it would read the real table"))
                 continue
             }
-            try progress("replaying query \(statement.queryid) on both copies")
+            try SPI.progress("replaying query \(statement.queryid) on both copies")
             var before: [(Double, Double)] = [], after: [(Double, Double)] = []
             for _ in 0..<runs {
-                guard let twin = try? measure(statement.text, arguments: statement.arguments, schema: twinSchema, searchPath: searchPath)
-                else { break }
-                before.append(twin)
+                do {
+                    before.append(try measure(statement.text, arguments: statement.arguments, schema: twinSchema,
+                                              searchPath: searchPath))
+                } catch let error as PGError where !error.isInterruption {
+                    break
+                }
                 do {
                     after.append(try measure(statement.changedText ?? statement.text, arguments: statement.arguments,
                                              schema: changedSchema, searchPath: searchPath))
@@ -200,18 +203,12 @@ enum ShadowSimulation {
 
     /// Whether a statement names `table` with its schema (and so would bypass the shadow copies).
     private static func mentions(_ text: String, _ table: String) -> Bool {
-        let needle = Array(table.lowercased().utf8), haystack = Array(text.lowercased().utf8)
-        guard haystack.count >= needle.count, !needle.isEmpty else { return false }
-        return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+        ByteSearch.firstOffset(of: Array(table.lowercased().utf8), in: Array(text.lowercased().utf8)) != nil
     }
 
     private static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
-
-    static func progress(_ message: String) throws {
-        try SPI.execute("SELECT augur.progress($1)", ["augur: " + message])
     }
 }
 

@@ -46,7 +46,7 @@ enum TrigramIndexAdvice {
         var left = budgetBytes, rows: [IndexCreationAdvice.Row] = []
         for row in paying.sorted(by: { $0.benefit / max($0.bytes, 1) > $1.benefit / max($1.bytes, 1) }) {
             guard row.bytes <= left else {
-                try ShadowSimulation.progress("no trigram index on \(row.target): its \(Figures.megabytes(row.bytes)) "
+                try SPI.progress("no trigram index on \(row.target): its \(Figures.megabytes(row.bytes)) "
                                               + "do not fit the \(Figures.megabytes(max(left, 0))) the index budget leaves")
                 continue
             }
@@ -83,7 +83,7 @@ enum TrigramIndexAdvice {
         let change = TrigramIndexCandidates.change(for: candidate, opclass: opclass)
         let replays = try SchemaAdvice.replays(for: change).filter { queryids.contains($0.queryid) }
         guard !replays.isEmpty else {
-            try ShadowSimulation.progress("no trigram index on \(candidate.table).\(candidate.column): no search of it can be replayed "
+            try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): no search of it can be replayed "
                                           + "(a parameterized one needs an example execution)")
             return nil
         }
@@ -92,11 +92,11 @@ enum TrigramIndexAdvice {
             outcome = try ShadowSimulation.run(change, tables: [candidate.table], statements: replays,
                                                sampleRows: SchemaAdvice.defaultSampleRows)
         } catch let error as PGError where !error.isInterruption {
-            try ShadowSimulation.progress("no trigram index on \(candidate.table).\(candidate.column): on a shadow copy it failed: \(error.message)")
+            try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): on a shadow copy it failed: \(error.message)")
             return nil
         }
         if outcome.measurements.isEmpty {
-            try ShadowSimulation.progress("no trigram index on \(candidate.table).\(candidate.column): no search of it could be replayed"
+            try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): no search of it could be replayed"
                                           + (outcome.skipped.first.map { " (query \($0.queryid) \($0.why))" } ?? ""))
             return nil
         }
@@ -110,11 +110,11 @@ enum TrigramIndexAdvice {
                                                               millisecondsPerDayAfter: after * scale,
                                                               bytes: max(outcome.bytesAfter - outcome.bytesBefore, 0) * scale)
         else {
-            try ShadowSimulation.progress("no trigram index on \(candidate.table).\(candidate.column): "
+            try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): "
                                           + "on a sample it did not make the searches twice as fast")
             return nil
         }
-        try ShadowSimulation.progress("trigram index on \(candidate.table).\(candidate.column): \(measured.reason)")
+        try SPI.progress("trigram index on \(candidate.table).\(candidate.column): \(measured.reason)")
         return (measured, outcome.json)
     }
 }

@@ -66,9 +66,7 @@ public enum NormalizedStatement {
     /// BUFFERS: the whole plan's), and "Execution Time" is the statement's.
     public static func firstNumber(named key: String, inExplainJSON json: String) -> Double? {
         let key = Array("\"\(key)\": ".utf8), bytes = Array(json.utf8)
-        guard bytes.count >= key.count,
-              let start = (0...(bytes.count - key.count)).first(where: { bytes[$0..<($0 + key.count)].elementsEqual(key) })
-        else { return nil }
+        guard let start = ByteSearch.firstOffset(of: key, in: bytes) else { return nil }
         let number = bytes[(start + key.count)...].prefix { byte in
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
                 || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")

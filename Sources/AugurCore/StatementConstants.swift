@@ -25,8 +25,9 @@ public enum StatementConstants {
     /// normalized text: `column = $n`, `alias.column = $n` or `$n = column`; nil if none.
     public static func equalityParameter(of column: String, in text: String) -> Int? {
         let bytes = Array(text.utf8), name = Array(column.utf8)
-        guard !name.isEmpty, bytes.count > name.count else { return nil }
-        for start in 0...(bytes.count - name.count) where bytes[start..<(start + name.count)].elementsEqual(name) {
+        var from = 0
+        while let start = ByteSearch.firstOffset(of: name, in: bytes, from: from) {
+            from = start + 1
             let end = start + name.count
             guard start == 0 || !isIdentifier(bytes[start - 1]) || bytes[start - 1] == UInt8(ascii: "."),
                   end == bytes.count || !isIdentifier(bytes[end]) else { continue }
