@@ -37,9 +37,6 @@ enum IndexAdvice {
           FROM pg_catalog.pg_stat_database d WHERE d.datname = current_database()
         """
 
-    private static let forgetStale = Recommendations.forgetStale(kind: "drop_index")
-    private static let upsert = Recommendations.upsert(kind: "drop_index")
-
     /// Returns the number of indexes proposed for dropping.
     static func refresh(unusedAfter seconds: Double) throws -> Int {
         let found = try SPI.query(indexes).compactMap { row -> IndexDropAdvice.Index? in
@@ -53,24 +50,18 @@ enum IndexAdvice {
         }
         let age = try SPI.query(statisticsAge).first?["age"]?.double ?? 0
         let advice = IndexDropAdvice.advise(found, statisticsAge: age, unusedAfter: seconds)
-        try SPI.execute(forgetStale, [PostgresArray.literal(advice.map(\.index.name))])
-        guard !advice.isEmpty else { return 0 }
-        let columns: [(IndexDropAdvice.Advice) -> String?] = [
-            { $0.index.name },
-            { "DROP INDEX CONCURRENTLY \($0.index.name);" },
-            // What recreates it, built without blocking writes like the drop.
-            { $0.index.definition.replacingFirst("CREATE INDEX ", with: "CREATE INDEX CONCURRENTLY ") + ";" },
-            { $0.reason.sentence },
-            { advice in
-                var members = [("reason", JSONText.string(advice.reason.kind)), ("table", JSONText.string(advice.index.table)),
-                               ("bytes", String(advice.index.bytes)), ("scans", String(advice.index.scans)),
-                               ("statistics_seconds", JSONText.number(age))]
-                if let kept = advice.reason.keptIndex { members.append(("kept", JSONText.string(kept))) }
-                return JSONText.object(members)
-            },
-            { String($0.index.bytes) },
-        ]
-        try SPI.execute(upsert, columns.map { column in PostgresArray.literal(advice.map(column)) })
+        try Recommendations.store(kind: "drop_index", advice.map { advice in
+            var members = [("reason", JSONText.string(advice.reason.kind)), ("table", JSONText.string(advice.index.table)),
+                           ("bytes", String(advice.index.bytes)), ("scans", String(advice.index.scans)),
+                           ("statistics_seconds", JSONText.number(age))]
+            if let kept = advice.reason.keptIndex { members.append(("kept", JSONText.string(kept))) }
+            return Recommendations.Row(
+                target: advice.index.name, ddl: "DROP INDEX CONCURRENTLY \(advice.index.name);",
+                // What recreates it, built without blocking writes like the drop.
+                rollbackDDL: advice.index.definition.replacingFirst("CREATE INDEX ", with: "CREATE INDEX CONCURRENTLY ") + ";",
+                reason: advice.reason.sentence, evidence: JSONText.object(members), benefit: Double(advice.index.bytes),
+                bytes: Double(advice.index.bytes))
+        })
         return advice.count
     }
 }

@@ -105,8 +105,6 @@ enum IndexCreationAdvice {
           JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'
         """
 
-    private static let forgetStale = Recommendations.forgetStale(kind: "create_index")
-    private static let upsert = Recommendations.upsert(kind: "create_index")
 
     /// The roles a B-tree can serve: equality and IN lists, ranges, join keys, GROUP BY and ORDER BY.
     private static let indexableRoles: Set<Substring> = ["filter_equality", "filter_in", "filter_range", "join_key",
@@ -202,12 +200,12 @@ enum IndexCreationAdvice {
         let chosen = captured.statements.contains(where: { !$0.tables.isEmpty })
             ? try extend(captured, schema: schema, budgetBytes: budgetBytes) : []
         let trigram = try TrigramIndexAdvice.advise(budgetBytes: budgetBytes - chosen.reduce(0) { $0 + $1.bytes })
-        try store(chosen + trigram)
+        try Recommendations.store(kind: "create_index", chosen + trigram)
         return chosen.count + trigram.count
     }
 
     /// The Extend search over the captured workload, priced by the planner with hypopg.
-    private static func extend(_ captured: CapturedWorkload, schema: String, budgetBytes: Double) throws -> [Row] {
+    private static func extend(_ captured: CapturedWorkload, schema: String, budgetBytes: Double) throws -> [Recommendations.Row] {
         let workload = captured.statements, columns = captured.columns
         var costing = try planner(schema: schema, texts: captured.texts)
         defer { costing.cleanUp() }
@@ -262,21 +260,10 @@ enum IndexCreationAdvice {
         return predicates
     }
 
-    /// One create_index recommendation as augur.recommendation keeps it.
-    struct Row {
-        var target: String
-        var bytes: Double
-        var ddl: String
-        var rollbackDDL: String?
-        var reason: String
-        var evidence: String
-        var benefit: Double
-    }
-
-    private static func row(_ choice: IndexSelection.Choice, of result: IndexSelection.Result) -> Row {
+    private static func row(_ choice: IndexSelection.Choice, of result: IndexSelection.Result) -> Recommendations.Row {
         let saving = result.costBefore > 0 ? 100 * (result.costBefore - result.costAfter) / result.costBefore : 0
-        return Row(
-            target: choice.index.description, bytes: choice.bytes,
+        return Recommendations.Row(
+            target: choice.index.description,
             ddl: "CREATE INDEX CONCURRENTLY \(indexName(choice.index)) ON \(choice.index.table) \(choice.index.shape);",
             rollbackDDL: "DROP INDEX CONCURRENTLY \(SQLName.schema(of: choice.index.table)).\(indexName(choice.index));",
             reason: "helps \(choice.effects.count) quer\(choice.effects.count == 1 ? "y" : "ies"): "
@@ -297,15 +284,9 @@ enum IndexCreationAdvice {
                 ("workload_cost_saved_percent", JSONText.number(saving)),
                 ("algorithm", JSONText.string("extend")),
             ]),
-            benefit: choice.benefitPerDay)
+            benefit: choice.benefitPerDay, bytes: choice.bytes)
     }
 
-    private static func store(_ rows: [Row]) throws {
-        try SPI.execute(forgetStale, [PostgresArray.literal(rows.map(\.target))])
-        guard !rows.isEmpty else { return }
-        let columns: [(Row) -> String?] = [\.target, \.ddl, \.rollbackDDL, \.reason, \.evidence, { JSONText.number($0.benefit) }]
-        try SPI.execute(upsert, columns.map { column in PostgresArray.literal(rows.map(column)) })
-    }
 
     /// augur_<table>_<columns>[_covering][_<method>][_where_<predicate words>], lower-case
     /// letters, digits and underscores, within 63 bytes.

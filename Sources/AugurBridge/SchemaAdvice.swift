@@ -185,15 +185,7 @@ enum SchemaAdvice {
             kept.append((change, simulation))
         }
         for kind in kinds {
-            let ofKind = kept.filter { $0.0.kind == kind }
-            try SPI.execute(Recommendations.forgetStale(kind: kind.rawValue), [PostgresArray.literal(ofKind.map(\.0.target))])
-            guard !ofKind.isEmpty else { continue }
-            let columns: [((SchemaChange, String)) -> String?] = [
-                { $0.0.target }, { $0.0.ddl }, { $0.0.rollbackDDL }, { $0.0.reason },
-                { JSONText.object($0.0.facts + [("simulation", $0.1)]) }, { JSONText.number($0.0.estimatedBenefit) },
-            ]
-            try SPI.execute(Recommendations.upsert(kind: kind.rawValue),
-                            columns.map { column in PostgresArray.literal(ofKind.map(column)) })
+            try Recommendations.store(kind: kind.rawValue, kept.filter { $0.0.kind == kind }.map { $0.0.row(simulation: $0.1) })
         }
         return kept.count
     }
@@ -227,9 +219,9 @@ enum SchemaAdvice {
         }
         if change.isForSpace, outcome.bytesAfter > outcome.bytesBefore * (1 - SchemaChange.minimumSpaceSaving) {
             try SPI.progress("not proposing \(change.target) (\(change.kind.rawValue)): on the shadow copy it saved "
-                                          + "under \(Figures.whole(SchemaChange.minimumSpaceSaving * 100))% of the table "
-                                          + "(\(Figures.whole(outcome.bytesBefore)) bytes before, \(Figures.whole(outcome.bytesAfter)) after; "
-                                          + "alignment padding can take what the type saves)")
+                             + "under \(Figures.whole(SchemaChange.minimumSpaceSaving * 100))% of the table "
+                             + "(\(Figures.whole(outcome.bytesBefore)) bytes before, \(Figures.whole(outcome.bytesAfter)) after; "
+                             + "alignment padding can take what the type saves)")
             return nil
         }
         return outcome.json
@@ -310,7 +302,7 @@ enum SchemaAdvice {
     /// candidate's distinct values are listed on their own, at most 65 of them).
     private static func columnChanges(of table: String, _ rows: [SPIRow], insertedPerDay: Double) throws -> [SchemaChange] {
         try SPI.progress("schema advice: checking every value of \(table) ("
-                                      + rows.compactMap { $0["column_name"]?.text }.joined(separator: ", ") + ")")
+                         + rows.compactMap { $0["column_name"]?.text }.joined(separator: ", ") + ")")
         var aggregates: [String] = []
         for (index, row) in rows.enumerated() {
             guard let column = row["column_name"]?.text else { continue }
@@ -429,7 +421,7 @@ enum SchemaAdvice {
                 changes.append(change)
             case .skewed(let share):
                 try SPI.progress("schema advice: no partitioning of \(table.table) by \(plan.column): one partition "
-                                              + "would hold \(Figures.whole(share * 100))% of the rows, a hot partition that prunes little")
+                                 + "would hold \(Figures.whole(share * 100))% of the rows, a hot partition that prunes little")
             case .unusable:
                 continue
             }

@@ -36,18 +36,18 @@ enum TrigramIndexAdvice {
         """
 
     /// The indexes that paid on their shadow copies and fit `budgetBytes`; none without pg_trgm.
-    static func advise(budgetBytes: Double) throws -> [IndexCreationAdvice.Row] {
-        var paying: [IndexCreationAdvice.Row] = []
+    static func advise(budgetBytes: Double) throws -> [Recommendations.Row] {
+        var paying: [Recommendations.Row] = []
         for (candidate, queryids) in try candidates(table: nil) {
             if let (change, simulation) = try measure(candidate, queryids: queryids) {
                 paying.append(change.row(simulation: simulation))
             }
         }
-        var left = budgetBytes, rows: [IndexCreationAdvice.Row] = []
+        var left = budgetBytes, rows: [Recommendations.Row] = []
         for row in paying.sorted(by: { $0.benefit / max($0.bytes, 1) > $1.benefit / max($1.bytes, 1) }) {
             guard row.bytes <= left else {
                 try SPI.progress("no trigram index on \(row.target): its \(Figures.megabytes(row.bytes)) "
-                                              + "do not fit the \(Figures.megabytes(max(left, 0))) the index budget leaves")
+                                 + "do not fit the \(Figures.megabytes(max(left, 0))) the index budget leaves")
                 continue
             }
             left -= row.bytes
@@ -84,7 +84,7 @@ enum TrigramIndexAdvice {
         let replays = try SchemaAdvice.replays(for: change).filter { queryids.contains($0.queryid) }
         guard !replays.isEmpty else {
             try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): no search of it can be replayed "
-                                          + "(a parameterized one needs an example execution)")
+                             + "(a parameterized one needs an example execution)")
             return nil
         }
         let outcome: ShadowSimulation.Outcome
@@ -97,7 +97,7 @@ enum TrigramIndexAdvice {
         }
         if outcome.measurements.isEmpty {
             try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): no search of it could be replayed"
-                                          + (outcome.skipped.first.map { " (query \($0.queryid) \($0.why))" } ?? ""))
+                             + (outcome.skipped.first.map { " (query \($0.queryid) \($0.why))" } ?? ""))
             return nil
         }
         let rows = try SPI.query("SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_catalog.pg_class WHERE oid = $1::regclass",
@@ -111,20 +111,10 @@ enum TrigramIndexAdvice {
                                                               bytes: max(outcome.bytesAfter - outcome.bytesBefore, 0) * scale)
         else {
             try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): "
-                                          + "on a sample it did not make the searches twice as fast")
+                             + "on a sample it did not make the searches twice as fast")
             return nil
         }
         try SPI.progress("trigram index on \(candidate.table).\(candidate.column): \(measured.reason)")
         return (measured, outcome.json)
-    }
-}
-
-extension SchemaChange {
-    /// As index advice stores a create_index recommendation, with its shadow simulation
-    /// (its bytes are the measured ones `TrigramIndexCandidates.measured` put in the facts).
-    func row(simulation: String) -> IndexCreationAdvice.Row {
-        IndexCreationAdvice.Row(target: target, bytes: facts.first { $0.0 == "bytes" }.flatMap { Double($0.1) } ?? 0,
-                                ddl: ddl, rollbackDDL: rollbackDDL, reason: reason,
-                                evidence: JSONText.object(facts + [("simulation", simulation)]), benefit: estimatedBenefit)
     }
 }
