@@ -7,10 +7,10 @@ import XCTest
 final class ApplyTests: ClusterTestCase {
     private var cluster: Cluster!
 
-    /// A cluster whose worker cycles every second, with one approved create_index advice:
-    /// its id.
-    private func approvedIndexAdvice(approve: Bool = true) throws -> (Connection, String) {
-        cluster = try startCluster(.init(settings: ["augur.naptime": "1", "augur.verify_calls": "50"]))
+    /// A cluster whose worker cycles every second (with `settings`), and a captured
+    /// workload that calls for an index on orders.customer_id.
+    private func ordersWorkload(_ settings: [String: String] = [:]) throws -> Connection {
+        cluster = try startCluster(.init(settings: ["augur.naptime": "1"].merging(settings) { $1 }))
         let db = try cluster.connect()
         try db.query("""
             CREATE EXTENSION augur; CREATE EXTENSION hypopg;
@@ -21,6 +21,12 @@ final class ApplyTests: ClusterTestCase {
             """)
         try db.query((1...300).map { "SELECT * FROM orders WHERE customer_id = \($0);" }.joined(separator: "\n"))
         try db.query("SELECT augur.flush()")
+        return db
+    }
+
+    /// `ordersWorkload`, with its create_index advice approved: its id.
+    private func approvedIndexAdvice(approve: Bool = true) throws -> (Connection, String) {
+        let db = try ordersWorkload(["augur.verify_calls": "50"])
         let id = try XCTUnwrap(try db.scalar("""
             SELECT id FROM augur.recommend_indexes(budget => '100MB') WHERE target = 'public.orders (customer_id)'
             """))
@@ -70,19 +76,8 @@ final class ApplyTests: ClusterTestCase {
     /// index and builds it.
     func testTheWorkerRefreshesAdviceAndAppliesItOnAutoPilot() throws {
         // No refresh until the workload is in (advise_interval 0: never).
-        cluster = try startCluster(.init(settings: ["augur.naptime": "1", "augur.auto_apply": "indexes",
-                                                    "augur.maintenance_window": "'00:00-12:00, 12:00-00:00'",
-                                                    "augur.advise_interval": "0"]))
-        let db = try cluster.connect()
-        try db.query("""
-            CREATE EXTENSION augur; CREATE EXTENSION hypopg;
-            CREATE TABLE orders (id int PRIMARY KEY, customer_id int, note text);
-            INSERT INTO orders SELECT g, g % 1000, 'x' FROM generate_series(1, 100000) g;
-            ANALYZE orders;
-            SELECT augur.reset()
-            """)
-        try db.query((1...300).map { "SELECT * FROM orders WHERE customer_id = \($0);" }.joined(separator: "\n"))
-        try db.query("SELECT augur.flush()")
+        let db = try ordersWorkload(["augur.auto_apply": "indexes", "augur.maintenance_window": "'00:00-12:00, 12:00-00:00'",
+                                     "augur.advise_interval": "0"])
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.action_log"), "0")
         try db.query("ALTER SYSTEM SET augur.advise_interval = '1h'")
         try db.query("SELECT pg_reload_conf()")
