@@ -178,12 +178,14 @@ enum Apply {
     /// how many changed.
     private static func planComparison(_ row: SPIRow, queryids: [Int64], database: String) throws -> (json: String, changed: Int)? {
         guard let after = try plans(of: queryids, database: database) else { return nil }
-        let before = Dictionary(uniqueKeysWithValues: try SPI.query("SELECT key, value FROM jsonb_each_text($1::jsonb)",
-                                                                     [row["plans_before"]?.text ?? "{}"])
+        // Keys that read as the same query id ("12", "012": evidence a DBA edited) must not
+        // trap: the first one wins.
+        let before = Dictionary(try SPI.query("SELECT key, value FROM jsonb_each_text($1::jsonb)",
+                                              [row["plans_before"]?.text ?? "{}"])
             .compactMap { row -> (Int64, String)? in
                 guard let key = row["key"]?.text.flatMap({ Int64($0) }), let value = row["value"]?.text else { return nil }
                 return (key, value)
-            })
+            }, uniquingKeysWith: { first, _ in first })
         let compared = queryids.filter { before[$0] != nil && after[$0] != nil }
         let changed = compared.filter { before[$0] != after[$0] }.count
         return (JSONText.array(of: compared.map { [("queryid", String($0)), ("before", JSONText.string(before[$0] ?? "")),
