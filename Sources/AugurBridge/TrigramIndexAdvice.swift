@@ -38,8 +38,8 @@ enum TrigramIndexAdvice {
     /// The indexes that paid on their shadow copies and fit `budgetBytes`; none without pg_trgm.
     static func advise(budgetBytes: Double) throws -> [Recommendations.Row] {
         var paying: [Recommendations.Row] = []
-        for (candidate, queryids) in try candidates(table: nil) {
-            if let (change, simulation) = try measure(candidate, queryids: queryids) {
+        for (change, queryids) in try candidates(table: nil) {
+            if let (change, simulation) = try measure(change, queryids: queryids) {
                 paying.append(change.row(simulation: simulation))
             }
         }
@@ -58,50 +58,49 @@ enum TrigramIndexAdvice {
 
     /// augur.simulate(id) for a trigram index: measured again; nil when it no longer pays.
     static func resimulate(table: String, target: String) throws -> String? {
-        for (candidate, queryids) in try candidates(table: table) {
-            let change = TrigramIndexCandidates.change(for: candidate, opclass: "")
-            guard change.target == target, let (_, simulation) = try measure(candidate, queryids: queryids) else { continue }
-            return simulation
+        for (change, queryids) in try candidates(table: table) where change.target == target {
+            if let (_, simulation) = try measure(change, queryids: queryids) { return simulation }
         }
         return nil
     }
 
-    private static func candidates(table: String?) throws -> [(TrigramIndexCandidates.Column, Set<Int64>)] {
-        guard try SPI.query(opclass).first != nil else { return [] }
+    /// The index each searched column would get (with pg_trgm's operator class, looked up
+    /// once), and the statements that search it; none without pg_trgm.
+    private static func candidates(table: String?) throws -> [(change: SchemaChange, queryids: Set<Int64>)] {
+        guard let opclass = try SPI.query(opclass).first?["opclass"]?.text else { return [] }
         return try SPI.query(searchedColumns, [table]).compactMap { row in
             guard let table = row["table_name"]?.text, let column = row["column_name"]?.text else { return nil }
             let queryids = Set((row["queryids"]?.text ?? "").split(separator: ",").compactMap { Int64($0) })
-            return (.init(table: table, column: column, searchesPerDay: row["searches_per_day"]?.double ?? 0), queryids)
+            let candidate = TrigramIndexCandidates.Column(table: table, column: column,
+                                                          searchesPerDay: row["searches_per_day"]?.double ?? 0)
+            return (TrigramIndexCandidates.change(for: candidate, opclass: opclass), queryids)
         }
     }
 
     /// The index built on a shadow copy with the searches replayed: the change as
     /// measured and the simulation's JSON, nil when it does not pay.
-    private static func measure(_ candidate: TrigramIndexCandidates.Column,
-                                queryids: Set<Int64>) throws -> (SchemaChange, String)? {
-        guard let opclass = try SPI.query(opclass).first?["opclass"]?.text else { return nil }
-        let change = TrigramIndexCandidates.change(for: candidate, opclass: opclass)
+    private static func measure(_ change: SchemaChange, queryids: Set<Int64>) throws -> (SchemaChange, String)? {
         let replays = try SchemaAdvice.replays(for: change).filter { queryids.contains($0.queryid) }
         guard !replays.isEmpty else {
-            try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): no search of it can be replayed "
+            try SPI.progress("no trigram index on \(change.target): no search of it can be replayed "
                              + "(a parameterized one needs an example execution)")
             return nil
         }
         let outcome: ShadowSimulation.Outcome
         do {
-            outcome = try ShadowSimulation.run(change, tables: [candidate.table], statements: replays,
+            outcome = try ShadowSimulation.run(change, tables: [change.table], statements: replays,
                                                sampleRows: SchemaAdvice.defaultSampleRows)
         } catch let error as PGError where !error.isInterruption {
-            try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): on a shadow copy it failed: \(error.message)")
+            try SPI.progress("no trigram index on \(change.target): on a shadow copy it failed: \(error.message)")
             return nil
         }
         if outcome.measurements.isEmpty {
-            try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): no search of it could be replayed"
+            try SPI.progress("no trigram index on \(change.target): no search of it could be replayed"
                              + (outcome.skipped.first.map { " (query \($0.queryid) \($0.why))" } ?? ""))
             return nil
         }
         let rows = try SPI.query("SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_catalog.pg_class WHERE oid = $1::regclass",
-                                 [candidate.table]).first?["rows"]?.double ?? 0
+                                 [change.table]).first?["rows"]?.double ?? 0
         let scale = outcome.sampleRows > 0 ? max(rows / outcome.sampleRows, 1) : 1
         let before = outcome.measurements.reduce(0) { $0 + $1.callsPerDay * $1.millisecondsBefore }
         let after = outcome.measurements.reduce(0) { $0 + $1.callsPerDay * $1.millisecondsAfter }
@@ -110,11 +109,11 @@ enum TrigramIndexAdvice {
                                                               millisecondsPerDayAfter: after * scale,
                                                               bytes: max(outcome.bytesAfter - outcome.bytesBefore, 0) * scale)
         else {
-            try SPI.progress("no trigram index on \(candidate.table).\(candidate.column): "
+            try SPI.progress("no trigram index on \(change.target): "
                              + "on a sample it did not make the searches twice as fast")
             return nil
         }
-        try SPI.progress("trigram index on \(candidate.table).\(candidate.column): \(measured.reason)")
+        try SPI.progress("trigram index on \(change.target): \(measured.reason)")
         return (measured, outcome.json)
     }
 }
