@@ -106,13 +106,19 @@ enum HistogramFlush {
         }
         var merged: [[String?]] = []
         var deltas: [[String?]] = []
+        var restarted = 0
         for (key, window) in windows {
-            let total: HistogramBuffer
+            var total = window
             if let stored = cumulative[key] {
-                _ = try stored.histogram.merge(window.histogram)
-                total = stored
-            } else {
-                total = window
+                do {
+                    _ = try stored.histogram.merge(window.histogram)
+                    total = stored
+                } catch HistogramError.layoutMismatch {
+                    // augur.histogram_bytes crossed 1 KiB at a restart: the cumulative
+                    // histogram starts again in the new layout (the windows stay in
+                    // augur.histogram_delta for time-range quantiles).
+                    restarted += 1
+                }
             }
             merged.append(key.columns + [HexBytes.encode(total.histogram.encoded),
                                          String(total.histogram.count)])
@@ -121,6 +127,9 @@ enum HistogramFlush {
                                              cell.upperNanoseconds == .max ? nil : String(cell.upperNanoseconds),
                                              String(cell.count)])
             }
+        }
+        if restarted > 0 {
+            augur_log("augur: \(restarted) cumulative latency histograms restarted in the layout of augur.histogram_bytes")
         }
         try SPI.execute(upsertCumulative, arrays(merged))
         try SPI.execute(insertDeltas, arrays(deltas))

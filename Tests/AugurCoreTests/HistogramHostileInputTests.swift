@@ -5,7 +5,12 @@ import TestSupport
 /// A histogram runs inside a server process: no input may trap it.
 final class HistogramHostileInputTests: XCTestCase {
     func testAnyValueIsCountedSomewhere() throws {
-        let buffer = try HistogramBuffer(bytes: 512)
+        for bytes in [2048, 512] {
+            try assertHostileValuesCounted(try HistogramBuffer(bytes: bytes))
+        }
+    }
+
+    private func assertHostileValuesCounted(_ buffer: HistogramBuffer) throws {
         let hostile: [UInt64] = [0, 1, 511, 512, 513, 1 << 42 - 1, 1 << 42, .max, .max - 1, 1 << 63]
         buffer.histogram.record(hostile)
         for micros in [Double.nan, .infinity, -.infinity, -1, -0.0, 0, .leastNonzeroMagnitude,
@@ -16,8 +21,14 @@ final class HistogramHostileInputTests: XCTestCase {
         XCTAssertEqual(buffer.histogram.cells.reduce(0) { $0 + $1.count }, buffer.histogram.count)
         XCTAssertEqual(buffer.histogram.minimumNanoseconds, 0)
         XCTAssertEqual(buffer.histogram.maximumNanoseconds, .max)
-        XCTAssertGreaterThan(buffer.histogram.clampedLowCount, 0)
-        XCTAssertGreaterThan(buffer.histogram.clampedHighCount, 0)
+        if buffer.histogram.isCompact {
+            // Nothing is clamped; the zeros are below every bucket.
+            XCTAssertEqual(buffer.histogram.clampedLowCount, 0)
+            XCTAssertGreaterThanOrEqual(buffer.histogram.cells.first?.count ?? 0, 5)
+        } else {
+            XCTAssertGreaterThan(buffer.histogram.clampedLowCount, 0)
+            XCTAssertGreaterThan(buffer.histogram.clampedHighCount, 0)
+        }
         for q in [0, 0.5, 1] { _ = try buffer.histogram.quantile(q) }
     }
 
@@ -83,7 +94,7 @@ final class HistogramHostileInputTests: XCTestCase {
 
     /// A counter about to overflow halves the histogram instead of wrapping.
     func testCounterOverflowHalvesAndConserves() throws {
-        let buffer = try HistogramBuffer(bytes: 512)
+        let buffer = try HistogramBuffer(bytes: 2048)
         buffer.histogram.record(nanoseconds: 100)   // one clamped-low value
         var bytes = buffer.histogram.encoded
         let nearlyFull = UInt32.max - 1
@@ -93,6 +104,24 @@ final class HistogramHostileInputTests: XCTestCase {
         for _ in 0..<3 { full.histogram.record(nanoseconds: 100) }
         XCTAssertEqual(full.histogram.clampedLowCount, UInt32.max / 2 + 3)
         XCTAssertEqual(full.histogram.count, UInt64(full.histogram.clampedLowCount))
+        XCTAssertThrowsError(try full.histogram.merge(full.histogram)) {
+            XCTAssertEqual($0 as? HistogramError, .countOverflow)
+        }
+    }
+
+    /// The compact layout halves too: its below cell (bytes 40–43) about to overflow.
+    func testCompactCounterOverflowHalvesAndConserves() throws {
+        let buffer = try HistogramBuffer(bytes: 512)
+        buffer.histogram.record(nanoseconds: 0)
+        buffer.histogram.record(nanoseconds: 5_000)
+        var bytes = buffer.histogram.encoded
+        let nearlyFull = UInt32.max - 1
+        withUnsafeBytes(of: nearlyFull.littleEndian) { bytes.replaceSubrange(40..<44, with: $0) }
+        withUnsafeBytes(of: UInt64(nearlyFull) + 1) { bytes.replaceSubrange(8..<16, with: $0) }
+        let full = try HistogramBuffer(decoding: bytes)
+        for _ in 0..<3 { full.histogram.record(nanoseconds: 0) }
+        XCTAssertEqual(full.histogram.cells.first?.count, UInt64(UInt32.max / 2 + 3))
+        XCTAssertEqual(full.histogram.count, full.histogram.cells.reduce(0) { $0 + $1.count })
         XCTAssertThrowsError(try full.histogram.merge(full.histogram)) {
             XCTAssertEqual($0 as? HistogramError, .countOverflow)
         }

@@ -4,7 +4,9 @@ import TestSupport
 
 /// Seeded randomised properties of `LatencyHistogram` over the streams of `TestStream`.
 final class HistogramPropertyTests: XCTestCase {
-    private let budgets = [208, 276, 512, 1024, 2048, 4096]
+    /// Budgets of both layouts: under 1 KiB (from 320 bytes) compact, else tiered.
+    private let budgets = [208, 276, 512, 1024, 2048, 4096, 328, 777]
+    private let tieredBudgets = [208, 276, 1024, 2048, 4096]
 
     func testCountsAreConservedThroughSplitsAndMerges() throws {
         for seed in UInt64(1)...40 {
@@ -21,7 +23,7 @@ final class HistogramPropertyTests: XCTestCase {
     /// A stream that walks across the whole range in a small budget forces many
     /// refinements and merges back into parents; nothing may be lost on the way.
     func testCountsSurviveEvictionUnderPressure() throws {
-        let buffer = try HistogramBuffer(bytes: 512)
+        let buffer = try HistogramBuffer(bytes: 1024)
         var random = SplitMix64(state: 99)
         var recorded = 0, refinedOctaves = Set<UInt64>()
         for step in 0..<60 {
@@ -31,13 +33,14 @@ final class HistogramPropertyTests: XCTestCase {
             try assertConsistent(buffer.histogram, recorded: recorded, seed: 99)
             for cell in buffer.histogram.cells where cell.level == 3 { refinedOctaves.insert(UInt64(cell.lowerNanoseconds.leadingZeroBitCount)) }
         }
-        // Four slots, yet level 3 followed the stream across the range: slots were reclaimed.
+        // Eleven slots (five level-3 octaves at most at a time), yet level 3 followed the
+        // stream across the range: slots were reclaimed.
         XCTAssertGreaterThan(refinedOctaves.count, 10)
     }
 
     func testLeavesAreContiguousAndCoverEverything() throws {
         for seed in UInt64(100)...140 {
-            let buffer = try HistogramBuffer(bytes: budgets[Int(seed) % budgets.count])
+            let buffer = try HistogramBuffer(bytes: tieredBudgets[Int(seed) % tieredBudgets.count])
             buffer.histogram.record(TestStream.values(seed: seed, count: 10_000))
             let leaves = buffer.histogram.cells.filter(\.isLeaf)
             XCTAssertEqual(leaves.first?.lowerNanoseconds, 0)
@@ -74,11 +77,12 @@ final class HistogramPropertyTests: XCTestCase {
     }
 
     /// Below one adaptation window the layouts cannot diverge: histograms cut from the
-    /// same layout then merge exactly into the histogram of the union.
+    /// same layout then merge exactly into the histogram of the union. (The compact
+    /// layout's own version of this is in `CompactHistogramTests`.)
     func testMergeEqualsUnionWhenLayoutsAgree() throws {
         var random = SplitMix64(state: 11)
         for seed in UInt64(300)...340 {
-            let template = try HistogramBuffer(bytes: budgets[Int(seed) % budgets.count])
+            let template = try HistogramBuffer(bytes: tieredBudgets[Int(seed) % tieredBudgets.count])
             template.histogram.record(TestStream.values(seed: seed, count: 20_000))
             let stream = TestStream.values(seed: seed + 1_000, count: 500)
             let cut = random.below(stream.count)
@@ -99,8 +103,10 @@ final class HistogramPropertyTests: XCTestCase {
         for seed in UInt64(400)...430 {
             let first = TestStream.values(seed: seed, count: 15_000)
             let second = TestStream.values(seed: seed + 7, count: 15_000)
-            let left = try HistogramBuffer(bytes: budgets[Int(seed) % budgets.count])
-            let right = try HistogramBuffer(bytes: budgets[Int(seed + 1) % budgets.count])
+            // Within one layout family: tiered with tiered, compact with compact.
+            let family = seed % 2 == 0 ? tieredBudgets : [328, 512, 777, 1000]
+            let left = try HistogramBuffer(bytes: family[Int(seed) % family.count])
+            let right = try HistogramBuffer(bytes: family[Int(seed + 1) % family.count])
             left.histogram.record(first)
             right.histogram.record(second)
             try left.histogram.merge(right.histogram)
@@ -122,7 +128,7 @@ final class HistogramPropertyTests: XCTestCase {
         let decoded = try HistogramBuffer(decoding: bytes)
         XCTAssertEqual(decoded.histogram.cells, buffer.histogram.cells)
         XCTAssertEqual(try decoded.histogram.quantile(0.99), try buffer.histogram.quantile(0.99))
-        for version: UInt8 in [0, 2, 255] {
+        for version: UInt8 in [0, 3, 255] {
             var future = bytes
             future[0] = version
             XCTAssertThrowsError(try HistogramBuffer(decoding: future)) {

@@ -162,7 +162,7 @@ extension LatencyHistogram {
                     protectNeighbourhood(group: parent, bucket: bucket, epoch: epoch, &protected, &neighbourhood)
                     homes.appendUnique(.level2(slot: parent, bucket: bucket))
                 }
-            case .clampedLow, .clampedHigh:
+            case .clampedLow, .clampedHigh, .compact:
                 break
             }
         }

@@ -1,7 +1,8 @@
 /// One counted range of a histogram: a leaf bucket, a refined bucket's residual (what it
 /// counted before it had children), or one of the two clamp ranges.
 public struct HistogramCell: Equatable, Sendable {
-    /// 0 for the clamp ranges, else 1, 2 or 3.
+    /// 0 for the clamp ranges (the compact layout: its cells below and above the array),
+    /// else 1, 2 or 3 (the compact layout: 1).
     public let level: Int
     /// Lower bound, inclusive, in nanoseconds.
     public let lowerNanoseconds: UInt64
@@ -18,6 +19,7 @@ public struct HistogramCell: Equatable, Sendable {
         case octave(Int)
         case level2(slot: Int, bucket: Int)
         case level3(slot: Int, bucket: Int)
+        case compact(Int)
     }
 }
 
@@ -28,6 +30,10 @@ extension LatencyHistogram {
     /// `body` returns false. Allocates nothing.
     func forEachCell(parentsFirst: Bool, _ body: (HistogramCell) -> Bool) {
         typealias Layout = HistogramLayout
+        if isCompact {
+            forEachCompactCell(byLowerEdge: parentsFirst, body)
+            return
+        }
         guard body(HistogramCell(level: 0, lowerNanoseconds: 0, upperNanoseconds: Layout.lowEdge,
                                  count: UInt64(clampedLowCount), isLeaf: true, location: .clampedLow))
         else { return }
@@ -81,6 +87,10 @@ extension LatencyHistogram {
     /// to the new sum. Runs only when a counter would overflow.
     @usableFromInline
     func halveCounts() {
+        if isCompact {
+            store(halveCompactCounts(), HistogramLayout.totalOffset)
+            return
+        }
         var total: UInt64 = 0
         func halve(_ offset: Int) {
             let value: UInt32 = load(offset)

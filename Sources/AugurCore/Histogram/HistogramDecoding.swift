@@ -6,6 +6,17 @@ extension LatencyHistogram {
     public init(validating base: UnsafeMutableRawPointer, capacity: Int) throws {
         guard capacity >= 1 else { throw HistogramError.bufferTooSmall(bytes: capacity, minimum: HistogramLayout.headerSize) }
         let version = base.load(fromByteOffset: HistogramLayout.versionOffset, as: UInt8.self)
+        if version == CompactLayout.version {
+            guard capacity >= CompactLayout.headerSize else {
+                throw HistogramError.bufferTooSmall(bytes: capacity, minimum: CompactLayout.headerSize)
+            }
+            guard Int(bitPattern: base) % 8 == 0 else { throw HistogramError.misaligned }
+            self.base = base
+            slotCount = 0
+            compactCounters = Int(base.load(fromByteOffset: CompactLayout.counterCountOffset, as: UInt16.self))
+            try checkCompactStructure(capacity: capacity)
+            return
+        }
         guard version == HistogramLayout.version else { throw HistogramError.unknownVersion(version) }
         guard capacity >= HistogramLayout.headerSize else {
             throw HistogramError.bufferTooSmall(bytes: capacity, minimum: HistogramLayout.headerSize)
@@ -17,6 +28,7 @@ extension LatencyHistogram {
         }
         self.base = base
         slotCount = slots
+        compactCounters = 0
         try checkStructure()
     }
 

@@ -14,4 +14,6 @@ public enum HistogramError: Error, Equatable, Sendable {
     case quantileOutOfRange(Double)
     /// Merging would overflow a 32-bit counter.
     case countOverflow
+    /// A compact histogram and a tiered one cannot be merged.
+    case layoutMismatch
 }

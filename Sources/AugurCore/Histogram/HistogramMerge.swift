@@ -8,8 +8,12 @@ extension LatencyHistogram {
     /// a range it may not belong to, so every bound this histogram reports afterwards
     /// still holds: a quantile that falls in coarsened counts gets at most the covering
     /// bucket's bound. Throws, changing nothing, when a counter would overflow.
+    /// Both must have the same layout (`layoutMismatch` otherwise): a compact histogram
+    /// merges as `mergeCompact` says.
     @discardableResult
     public func merge(_ other: LatencyHistogram) throws -> Bool {
+        guard isCompact == other.isCompact else { throw HistogramError.layoutMismatch }
+        if isCompact { return try mergeCompact(other) }
         let (total, overflow) = count.addingReportingOverflow(other.count)
         guard !overflow, fold(other, apply: false) else { throw HistogramError.countOverflow }
         let exact = fold(other, apply: true)

@@ -123,6 +123,7 @@ extension LatencyHistogram {
     /// Nil when the rank lies among clamped values or in an unrefined octave.
     func likelyCell(rank: UInt64) -> (lower: UInt64, upper: UInt64)? {
         typealias Layout = HistogramLayout
+        guard !isCompact else { return nil }   // no residuals: the interval is one bucket
         var seen = Double(clampedLowCount)
         let target = Double(rank)
         guard seen < target else { return nil }

@@ -8,11 +8,16 @@
 /// it counted before it was refined (its residual): counts are never guessed into
 /// children, which is what keeps every reported bound rigorous (`HistogramCells`).
 ///
+/// A buffer under 1 KiB takes the compact layout instead (`CompactLayout`): one dense
+/// array of log buckets over the occupied range, no levels.
+///
 /// The struct is a view: copying it copies the pointer, not the histogram. Locking is
 /// the caller's: `record` mutates the buffer and must not run concurrently with anything.
 public struct LatencyHistogram {
     @usableFromInline let base: UnsafeMutableRawPointer
     @usableFromInline let slotCount: Int
+    /// The compact layout's counters; 0 for the tiered layout.
+    @usableFromInline let compactCounters: Int
 
     @usableFromInline typealias Layout = HistogramLayout
 
@@ -23,7 +28,16 @@ public struct LatencyHistogram {
             throw HistogramError.bufferTooSmall(bytes: capacity, minimum: Layout.headerSize)
         }
         guard Int(bitPattern: base) % 8 == 0 else { throw HistogramError.misaligned }
+        if CompactLayout.isChosen(capacity: capacity) {
+            self.init(formattingCompact: base, capacity: capacity)
+        } else {
+            self.init(formattingTiered: base, capacity: capacity)
+        }
+    }
+
+    private init(formattingTiered base: UnsafeMutableRawPointer, capacity: Int) {
         self.base = base
+        compactCounters = 0
         slotCount = Layout.slotCount(capacity: capacity)
         base.initializeMemory(as: UInt8.self, repeating: 0,
                               count: Layout.headerSize + slotCount * Layout.slotSize)
@@ -37,15 +51,34 @@ public struct LatencyHistogram {
     /// only the pointer). Checks the version byte and nothing else; use
     /// `init(validating:capacity:)` for bytes from anywhere else.
     public init?(formattedAt base: UnsafeMutableRawPointer) {
-        guard Int(bitPattern: base) % 8 == 0,
-              base.load(fromByteOffset: Layout.versionOffset, as: UInt8.self) == Layout.version
-        else { return nil }
+        guard Int(bitPattern: base) % 8 == 0 else { return nil }
         self.base = base
-        slotCount = Int(base.load(fromByteOffset: Layout.slotCountOffset, as: UInt8.self))
+        switch base.load(fromByteOffset: Layout.versionOffset, as: UInt8.self) {
+        case Layout.version:
+            slotCount = Int(base.load(fromByteOffset: Layout.slotCountOffset, as: UInt8.self))
+            compactCounters = 0
+        case CompactLayout.version:
+            slotCount = 0
+            compactCounters = Int(base.load(fromByteOffset: CompactLayout.counterCountOffset, as: UInt16.self))
+        default:
+            return nil
+        }
     }
 
-    /// Bytes in use: the header and the slots (what `encode` copies).
-    public var byteCount: Int { Layout.headerSize + slotCount * Layout.slotSize }
+    /// Whether this is the compact layout (version 2) rather than the tiered one.
+    @inlinable public var isCompact: Bool { compactCounters > 0 }
+
+    /// Bytes in use: the header and the slots or counters (what `encode` copies).
+    public var byteCount: Int {
+        isCompact ? CompactLayout.headerSize + 4 * compactCounters : Layout.headerSize + slotCount * Layout.slotSize
+    }
+
+    /// Counters the layout can hold: the compact layout's array and its two cells; the
+    /// tiered layout's clamp counters, octaves and every slot as 16 (what a sketch with as
+    /// many buckets is compared with).
+    public var bucketCapacity: Int {
+        isCompact ? compactCounters + 2 : 2 + Layout.octaveCount + Layout.level3Fanout * slotCount
+    }
 
     /// Every value recorded, clamped ones included.
     @inlinable public var count: UInt64 { load(Layout.totalOffset) }
@@ -65,6 +98,10 @@ public struct LatencyHistogram {
         store(count &+ 1, Layout.totalOffset)
         if value < load(Layout.minOffset) as UInt64 { store(value, Layout.minOffset) }
         if value > load(Layout.maxOffset) as UInt64 { store(value, Layout.maxOffset) }
+        if isCompact {
+            recordCompact(value)
+            return
+        }
         if value < Layout.lowEdge {
             increment(Layout.clampedLowOffset)
         } else if value >= Layout.highEdge {
@@ -136,11 +173,15 @@ public struct LatencyHistogram {
     /// The next adaptation pass is a full window away, or, while nothing is refined yet,
     /// the warm-up schedule starts again.
     public func resetCounts() {
-        let refined = (0..<Layout.octaveCount).contains { level2Slot(ofOctave: $0) != nil }
-        store(refined ? Layout.adaptInterval : Layout.adaptInterval(afterCount: 0), Layout.untilAdaptOffset)
         store(UInt64(0), Layout.totalOffset)
         store(UInt64.max, Layout.minOffset)
         store(UInt64(0), Layout.maxOffset)
+        if isCompact {
+            resetCompact()
+            return
+        }
+        let refined = (0..<Layout.octaveCount).contains { level2Slot(ofOctave: $0) != nil }
+        store(refined ? Layout.adaptInterval : Layout.adaptInterval(afterCount: 0), Layout.untilAdaptOffset)
         store(UInt32(0), Layout.clampedLowOffset)
         store(UInt32(0), Layout.clampedHighOffset)
         for octave in 0..<Layout.octaveCount { setOctaveCount(octave, 0) }

@@ -3,11 +3,13 @@ import Foundation
 import Histogram
 import TestSupport
 
-/// Time per `record` for Augur (2 KB) and HdrHistogram, in interleaved rounds (the
-/// order alternates) over the same pre-generated values; medians over rounds.
+/// Time per `record` for Augur (2 KB, the tiered layout; 512 B, the compact one) and
+/// HdrHistogram, in interleaved rounds (the order rotates) over the same pre-generated
+/// values; medians over rounds.
 enum InsertCost {
     struct Result {
         var augurNanoseconds: [Double] = []
+        var compactNanoseconds: [Double] = []
         var hdrNanoseconds: [Double] = []
         /// malloc calls during Augur's timed batches; nil without the preloaded counter.
         var augurMallocs: Int?
@@ -33,14 +35,18 @@ enum InsertCost {
         var random = SplitMix64(state: 42)
         let values = (0..<valuesPerRound).map { _ in random.logNormal(median: 1e6, sigma: 1) }
         var result = Result()
-        let augur = try HistogramBuffer(bytes: 2048)
+        let augur = try HistogramBuffer(bytes: 2048), compact = try HistogramBuffer(bytes: 512)
         var hdr = Histogram<UInt64>(lowestDiscernibleValue: 1_000, highestTrackableValue: 1 << 42,
                                     numberOfSignificantValueDigits: .two)
         // Warm both up (and let Augur settle its layout) before timing.
-        for value in values { augur.histogram.record(nanoseconds: value); hdr.record(value) }
+        for value in values {
+            augur.histogram.record(nanoseconds: value)
+            compact.histogram.record(nanoseconds: value)
+            hdr.record(value)
+        }
         for round in 0..<rounds {
-            func timeAugur() {
-                let histogram = augur.histogram
+            func timeAugur(_ buffer: HistogramBuffer) -> Double {
+                let histogram = buffer.histogram
                 let mallocsBefore = mallocCalls()
                 let start = DispatchTime.now().uptimeNanoseconds
                 for value in values { histogram.record(nanoseconds: value) }
@@ -48,7 +54,7 @@ enum InsertCost {
                 if let before = mallocsBefore, let after = mallocCalls() {
                     result.augurMallocs = (result.augurMallocs ?? 0) + after - before
                 }
-                result.augurNanoseconds.append(Double(elapsed) / Double(values.count))
+                return Double(elapsed) / Double(values.count)
             }
             func timeHdr() {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -56,11 +62,14 @@ enum InsertCost {
                 let elapsed = DispatchTime.now().uptimeNanoseconds - start
                 result.hdrNanoseconds.append(Double(elapsed) / Double(values.count))
             }
-            if round % 2 == 0 { timeAugur(); timeHdr() } else { timeHdr(); timeAugur() }
+            let runs = [{ result.augurNanoseconds.append(timeAugur(augur)) },
+                        { result.compactNanoseconds.append(timeAugur(compact)) }, timeHdr]
+            for index in 0..<runs.count { runs[(round + index) % runs.count]() }
         }
         result.singleRecordNanoseconds = singleRecordLatencies(augur.histogram, values)
         // Keep the work observable.
-        if (try? augur.histogram.quantile(0.5))?.nanoseconds == -1 || hdr.totalCount == 0 { print("") }
+        if (try? augur.histogram.quantile(0.5))?.nanoseconds == -1 || compact.histogram.count == 0
+            || hdr.totalCount == 0 { print("") }
         return result
     }
 

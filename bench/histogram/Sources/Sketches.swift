@@ -24,7 +24,7 @@ final class AugurSketch: QuantileSketch {
     var bytes: Int { buffer.histogram.byteCount }
     func reportedBound(_ q: Double) -> Double? { try? buffer.histogram.quantile(q).relativeErrorBound }
     /// Counters a buffer of this size holds at most: 2 clamps, 33 octaves, 16 per slot.
-    var counterCapacity: Int { 2 + 33 + 16 * ((buffer.histogram.byteCount - 208) / 68) }
+    var counterCapacity: Int { buffer.histogram.bucketCapacity }
 }
 
 final class HdrSketch: QuantileSketch {

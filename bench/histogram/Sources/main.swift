@@ -89,7 +89,8 @@ func perWindowRows(stream: String, values: [UInt64], windowSize: Int, udd: Int) 
 
 let cost = try InsertCost.measure()
 var insert: [String: Any] = [
-    "augurMedianNs": median(cost.augurNanoseconds), "hdrMedianNs": median(cost.hdrNanoseconds),
+    "augurMedianNs": median(cost.augurNanoseconds), "compactMedianNs": median(cost.compactNanoseconds),
+    "hdrMedianNs": median(cost.hdrNanoseconds),
     "rounds": cost.augurNanoseconds.count, "valuesPerRound": 1_000_000,
 ]
 if let mallocs = cost.augurMallocs { insert["augurMallocs"] = mallocs }
