@@ -82,6 +82,42 @@ final class LatencyTests: ClusterTestCase {
         XCTAssertEqual(try db.query("SELECT * FROM augur.latency_quantiles(42)"), [])
     }
 
+    /// Under 1 KiB the compact layout records in shared memory and flushes like the tiered
+    /// one: the reported intervals hold the logged quantiles. After a restart with 2 KiB
+    /// the cumulative histogram starts again in the tiered layout (a LOG line says so),
+    /// and the flush goes on.
+    func testCompactLayoutInTheServerAndARestartIntoTheTieredOne() throws {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600", "log_min_duration_statement": "0",
+                                                        "augur.histogram_bytes": "512"]))
+        var db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        for i in 0..<400 { try db.query("SELECT pg_sleep($1)", [i % 4 == 3 ? "0.010" : "0.001"]) }
+        try db.query("SELECT augur.flush()")
+        let id = try queryid(db, "SELECT pg_sleep($1)")
+        XCTAssertEqual(try db.scalar("SELECT get_byte(histogram, 0) FROM augur.histogram WHERE queryid = $1", [id]), "2")
+        let rows = try db.query("SELECT lower_ms, upper_ms, count FROM augur.latency_quantiles($1, '{0.5,0.99}')", [id])
+        for (row, q) in zip(rows, [0.5, 0.99]) {
+            let (lower, upper) = (Double(row[0] ?? "") ?? -1, Double(row[1] ?? "") ?? -1)
+            let logged = loggedQuantile(cluster, q)
+            XCTAssertTrue(lower <= logged && logged - 0.3 <= upper, "q \(q): logged \(logged) ms, reported \(row)")
+            XCTAssertEqual(row[2], "400")
+        }
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.latency_histogram($1) WHERE level = 1", [id]),
+                       try db.scalar("SELECT count(*) FROM augur.latency_histogram($1) WHERE level = 1 AND upper_ms > lower_ms", [id]))
+
+        try db.query("ALTER SYSTEM SET augur.histogram_bytes = 2048")
+        try cluster.restart()
+        db = try cluster.connect()
+        for _ in 0..<50 { try db.query("SELECT pg_sleep($1)", ["0.001"]) }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try db.scalar("SELECT get_byte(histogram, 0) || ' ' || count FROM augur.histogram WHERE queryid = $1", [id]), "1 50")
+        XCTAssertTrue(cluster.serverLog.contains("cumulative latency histograms restarted"))
+        // The windows before the restart are still there for time-range quantiles.
+        XCTAssertEqual(try db.scalar("""
+            SELECT count FROM augur.latency_quantiles($1, '{0.5}', now() - interval '1 hour', now())
+            """, [id]), "450")
+    }
+
     func testHistogramsCanBeTurnedOff() throws {
         let cluster = try startCluster(.init(settings: ["augur.naptime": "3600", "augur.histogram_bytes": "0"]))
         let db = try cluster.connect()
