@@ -215,24 +215,10 @@ extension LatencyHistogram {
         if abovePending { _ = body(above) }
     }
 
-    /// Halves every counter (rounding up) and sets the total to the new sum.
-    func halveCompactCounts() -> UInt64 {
-        var total: UInt64 = 0
-        func halve(_ offset: Int) {
-            let value: UInt32 = load(offset)
-            let half = value / 2 + value % 2
-            store(half, offset)
-            total += UInt64(half)
-        }
-        halve(Compact.belowCountOffset)
-        halve(Compact.aboveCountOffset)
-        for offset in 0..<compactCounters { halve(compactCounterOffset(offset)) }
-        return total
-    }
-
     // MARK: Merging
 
-    /// Adds `other` (also compact) into this histogram: both go to the coarser of the two
+    /// Adds `other`'s counts (also compact; the total, minimum and maximum are `merge`'s)
+    /// into this histogram: both go to the coarser of the two
     /// ladders, then collapse further until the union of their arrays fits. The cells
     /// join: counts add, the below edge is the higher, the above edge the lower. Exact
     /// (true) when nothing had to collapse.
@@ -268,8 +254,7 @@ extension LatencyHistogram {
                 aboveFrom = min(aboveFrom, Compact.lowerEdge(index, collapses: k))
             }
         }
-        let (total, overflow) = count.addingReportingOverflow(other.count)
-        guard !overflow, (counts + [below, above]).allSatisfy({ $0 <= UInt64(UInt32.max) }) else {
+        guard (counts + [below, above]).allSatisfy({ $0 <= UInt64(UInt32.max) }) else {
             throw HistogramError.countOverflow
         }
         for (offset, value) in counts.enumerated() { store(UInt32(value), compactCounterOffset(offset)) }
@@ -280,9 +265,6 @@ extension LatencyHistogram {
         store(UInt32(above), Compact.aboveCountOffset)
         store(max(belowEdge, other.belowEdge), Compact.belowEdgeOffset)
         store(aboveFrom, Compact.aboveEdgeOffset)
-        store(total, HistogramLayout.totalOffset)
-        store(min(load(HistogramLayout.minOffset) as UInt64, other.load(HistogramLayout.minOffset)), HistogramLayout.minOffset)
-        store(max(load(HistogramLayout.maxOffset) as UInt64, other.load(HistogramLayout.maxOffset)), HistogramLayout.maxOffset)
         return exactLadder && k == collapses
     }
 

@@ -87,16 +87,19 @@ extension LatencyHistogram {
     /// to the new sum. Runs only when a counter would overflow.
     @usableFromInline
     func halveCounts() {
-        if isCompact {
-            store(halveCompactCounts(), HistogramLayout.totalOffset)
-            return
-        }
         var total: UInt64 = 0
         func halve(_ offset: Int) {
             let value: UInt32 = load(offset)
             let half = value / 2 + value % 2
             store(half, offset)
             total += UInt64(half)
+        }
+        if isCompact {
+            halve(CompactLayout.belowCountOffset)
+            halve(CompactLayout.aboveCountOffset)
+            for offset in 0..<compactCounters { halve(compactCounterOffset(offset)) }
+            store(total, HistogramLayout.totalOffset)
+            return
         }
         halve(HistogramLayout.clampedLowOffset)
         halve(HistogramLayout.clampedHighOffset)

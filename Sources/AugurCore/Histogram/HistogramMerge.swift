@@ -13,10 +13,15 @@ extension LatencyHistogram {
     @discardableResult
     public func merge(_ other: LatencyHistogram) throws -> Bool {
         guard isCompact == other.isCompact else { throw HistogramError.layoutMismatch }
-        if isCompact { return try mergeCompact(other) }
         let (total, overflow) = count.addingReportingOverflow(other.count)
-        guard !overflow, fold(other, apply: false) else { throw HistogramError.countOverflow }
-        let exact = fold(other, apply: true)
+        guard !overflow else { throw HistogramError.countOverflow }
+        let exact: Bool
+        if isCompact {
+            exact = try mergeCompact(other)
+        } else {
+            guard fold(other, apply: false) else { throw HistogramError.countOverflow }
+            exact = fold(other, apply: true)
+        }
         store(total, HistogramLayout.totalOffset)
         store(min(load(HistogramLayout.minOffset) as UInt64, other.load(HistogramLayout.minOffset)),
               HistogramLayout.minOffset)
