@@ -91,11 +91,58 @@ final class HistogramPropertyTests: XCTestCase {
             right.histogram.record(Array(stream[cut...]))
             union.histogram.record(stream)
             XCTAssertTrue(try left.histogram.merge(right.histogram), "seed \(seed)")
-            XCTAssertEqual(left.histogram.cells, union.histogram.cells, "seed \(seed)")
+            XCTAssertEqual(ranges(left.histogram), ranges(union.histogram), "seed \(seed)")
             XCTAssertEqual(left.histogram.count, union.histogram.count)
             XCTAssertEqual(left.histogram.minimumNanoseconds, union.histogram.minimumNanoseconds)
             XCTAssertEqual(left.histogram.maximumNanoseconds, union.histogram.maximumNanoseconds)
         }
+    }
+
+    /// Layouts that differ but fit one histogram together merge exactly: every count of
+    /// either stays in a cell of its own range (a merge keeping one side's layout would
+    /// move the other's fine counts into residuals).
+    func testDifferentLayoutsThatFitTogetherMergeExactly() throws {
+        var merged = 0
+        for seed in UInt64(500)...520 {
+            var random = SplitMix64(state: seed)
+            let median = 1e4 * pow(10, random.unit() * 3)
+            let left = try HistogramBuffer(bytes: 4096), right = try HistogramBuffer(bytes: 4096)
+            left.histogram.record((0..<20_000).map { _ in random.logNormal(median: median, sigma: 0.15) })
+            right.histogram.record((0..<20_000).map { _ in random.logNormal(median: median * 300, sigma: 0.15) })
+            let groups = refinements(left.histogram).union(refinements(right.histogram))
+            guard groups.count <= (4096 - 208) / 68 else { continue }
+            merged += 1
+            let expected = ranges(left.histogram).merging(ranges(right.histogram), uniquingKeysWith: +)
+            XCTAssertTrue(try left.histogram.merge(right.histogram), "seed \(seed)")
+            XCTAssertEqual(ranges(left.histogram), expected, "seed \(seed)")
+            XCTAssertEqual(refinements(left.histogram), groups, "seed \(seed)")
+        }
+        XCTAssertGreaterThan(merged, 10, "too few seeds whose layouts fit together")
+    }
+
+    /// The server's cumulative histogram is the merge of its flush windows, each from a
+    /// live histogram reset per window whose layout follows that window's quantiles.
+    /// When the distribution steps, the cumulative keeps the refinements around its own
+    /// quantiles: p99.9 stays at level-3 resolution (keeping only the first window's
+    /// layout, it carried a level-1 bound of 33 %).
+    func testCumulativeOfFlushWindowsKeepsItsQuantilesResolved() throws {
+        var random = SplitMix64(state: 41)
+        let values = (0..<400_000).map { random.logNormal(median: $0 < 200_000 ? 2e6 : 8e6, sigma: 0.5) }
+        let live = try HistogramBuffer(bytes: 2048)
+        var cumulative: HistogramBuffer?
+        for start in stride(from: 0, to: values.count, by: 25_000) {
+            live.histogram.record(Array(values[start..<start + 25_000]))
+            let window = try HistogramBuffer(decoding: live.histogram.encoded)
+            live.histogram.resetCounts()
+            if let cumulative { try cumulative.histogram.merge(window.histogram) } else { cumulative = window }
+        }
+        let histogram = try XCTUnwrap(cumulative).histogram
+        let sorted = values.sorted()
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            let estimate = try histogram.quantile(q)
+            XCTAssertTrue((estimate.lowerNanoseconds...estimate.upperNanoseconds).contains(exactQuantile(sorted, q)), "q \(q)")
+        }
+        XCTAssertLessThan(try histogram.quantile(0.999).relativeErrorBound, 0.01)
     }
 
     /// Different layouts: counts are conserved and the bound still holds for the union.
@@ -149,6 +196,20 @@ final class HistogramPropertyTests: XCTestCase {
         XCTAssertEqual(histogram.count, UInt64(recorded), "seed \(seed)", file: file, line: line)
         XCTAssertEqual(histogram.cells.reduce(0) { $0 + $1.count }, UInt64(recorded), "seed \(seed)", file: file, line: line)
         _ = try HistogramBuffer(decoding: histogram.encoded)
+    }
+
+    /// Each cell's range and count, whatever slots hold them.
+    private func ranges(_ histogram: LatencyHistogram) -> [String: UInt64] {
+        var ranges: [String: UInt64] = [:]
+        for cell in histogram.cells where cell.count > 0 {
+            ranges["\(cell.level) \(cell.lowerNanoseconds)-\(cell.upperNanoseconds)", default: 0] += cell.count
+        }
+        return ranges
+    }
+
+    /// The refined buckets: octaves with level 2, level-2 buckets with level 3.
+    private func refinements(_ histogram: LatencyHistogram) -> Set<String> {
+        Set(histogram.cells.filter { !$0.isLeaf && $0.level > 0 }.map { "\($0.level) \($0.lowerNanoseconds)" })
     }
 
     private func copyLayout(_ source: HistogramBuffer) throws -> HistogramBuffer {

@@ -1,15 +1,15 @@
 extension LatencyHistogram {
-    /// Adds `other`'s counts to this histogram, keeping this one's layout.
+    /// Adds `other`'s counts to this histogram.
     ///
-    /// Where both have the same bucket, its count is added there: when the layouts agree
-    /// the result is exactly the histogram of the union. Where `other` is finer, its
-    /// counts go to the residual of this histogram's covering bucket (returns false);
-    /// where it is coarser, its residual stays a residual here. Nothing is ever placed in
-    /// a range it may not belong to, so every bound this histogram reports afterwards
-    /// still holds: a quantile that falls in coarsened counts gets at most the covering
-    /// bucket's bound. Throws, changing nothing, when a counter would overflow.
-    /// Both must have the same layout (`layoutMismatch` otherwise): a compact histogram
-    /// merges as `mergeCompact` says.
+    /// The result keeps this histogram's size, but its layout is chosen from both
+    /// (`MergedLayout`): the refinements around the merged quantiles first, then those
+    /// resolving the most values. When the layouts agree the result is exactly the
+    /// histogram of the union. A refinement that does not fit has its counts go to the
+    /// covering bucket's residual (returns false), and a coarser input's residual stays a
+    /// residual: nothing is ever placed in a range it may not belong to, so every bound
+    /// this histogram reports afterwards still holds. Throws, changing nothing, when a
+    /// counter would overflow. Both must have the same layout family (`layoutMismatch`
+    /// otherwise): a compact histogram merges as `mergeCompact` says.
     @discardableResult
     public func merge(_ other: LatencyHistogram) throws -> Bool {
         guard isCompact == other.isCompact else { throw HistogramError.layoutMismatch }
@@ -19,8 +19,7 @@ extension LatencyHistogram {
         if isCompact {
             exact = try mergeCompact(other)
         } else {
-            guard fold(other, apply: false) else { throw HistogramError.countOverflow }
-            exact = fold(other, apply: true)
+            exact = try mergeTiered(other)
         }
         store(total, HistogramLayout.totalOffset)
         store(min(load(HistogramLayout.minOffset) as UInt64, other.load(HistogramLayout.minOffset)),
@@ -28,6 +27,28 @@ extension LatencyHistogram {
         store(max(load(HistogramLayout.maxOffset) as UInt64, other.load(HistogramLayout.maxOffset)),
               HistogramLayout.maxOffset)
         return exact
+    }
+
+    /// Builds the merged layout in scratch memory, folds both histograms into it, and
+    /// copies its counters and slots over this one's (the header's version, slot count,
+    /// adaptation countdown and epoch stay; `merge` sets the total, minimum and maximum).
+    private func mergeTiered(_ other: LatencyHistogram) throws -> Bool {
+        let bytes = byteCount
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: 2 * bytes, alignment: 8)
+        defer { scratch.deallocate() }
+        scratch.copyMemory(from: base, byteCount: bytes)
+        guard let mine = LatencyHistogram(formattedAt: scratch) else { throw HistogramError.corrupt("not a histogram") }
+        let result = LatencyHistogram(formattingTiered: scratch + bytes, capacity: bytes)
+        (scratch + bytes).copyMemory(from: base, byteCount: HistogramLayout.totalOffset)
+        result.make(MergedLayout(mine, other, slots: slotCount))
+        guard result.fold(mine, apply: false) else { throw HistogramError.countOverflow }
+        let keptMine = result.fold(mine, apply: true)
+        guard result.fold(other, apply: false) else { throw HistogramError.countOverflow }
+        let keptOther = result.fold(other, apply: true)
+        result.restartDetectors()
+        let counters = HistogramLayout.clampedLowOffset
+        (base + counters).copyMemory(from: scratch + bytes + counters, byteCount: bytes - counters)
+        return keptMine && keptOther
     }
 
     /// One pass over `other`'s cells. Without `apply`, only checks that no counter would
@@ -67,7 +88,7 @@ extension LatencyHistogram {
     }
 
     /// A level-2 group's counts, its level-3 children included.
-    private func sumOfGroup(_ group: Int) -> UInt64 {
+    func sumOfGroup(_ group: Int) -> UInt64 {
         var sum: UInt64 = 0
         for bucket in 0..<HistogramLayout.level2Fanout {
             sum += UInt64(counter(group, bucket))
@@ -76,9 +97,16 @@ extension LatencyHistogram {
         return sum
     }
 
-    private func sumOfFineGroup(_ fine: Int) -> UInt64 {
+    func sumOfFineGroup(_ fine: Int) -> UInt64 {
         var sum: UInt64 = 0
         for sub in 0..<HistogramLayout.level3Fanout { sum += UInt64(counter(fine, sub)) }
         return sum
+    }
+
+    /// Restarts every level-2 leaf's change detector from its count.
+    private func restartDetectors() {
+        for slot in 0..<slotCount where slotKind(slot) == .level2 {
+            for bucket in 0..<HistogramLayout.level2Fanout { resetDetector(slot, bucket) }
+        }
     }
 }

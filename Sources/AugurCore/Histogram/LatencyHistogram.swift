@@ -35,7 +35,7 @@ public struct LatencyHistogram {
         }
     }
 
-    private init(formattingTiered base: UnsafeMutableRawPointer, capacity: Int) {
+    init(formattingTiered base: UnsafeMutableRawPointer, capacity: Int) {
         self.base = base
         compactCounters = 0
         slotCount = Layout.slotCount(capacity: capacity)

@@ -27,6 +27,45 @@ final class AugurSketch: QuantileSketch {
     var counterCapacity: Int { buffer.histogram.bucketCapacity }
 }
 
+/// The server's cumulative histogram: values go to a live histogram whose counts are
+/// copied out and reset every `window` values (a flush), and each copy is merged into
+/// the cumulative one, as `HistogramFlush` does.
+final class FlushedAugurSketch: QuantileSketch {
+    let name: String
+    private let live: HistogramBuffer
+    private var cumulative: HistogramBuffer?
+    private let window: Int
+    private var pending = 0
+
+    init(bytes: Int, window: Int) throws {
+        name = "augur \(bytes) B, windows merged"
+        live = try HistogramBuffer(bytes: bytes)
+        self.window = window
+    }
+
+    func record(_ nanoseconds: UInt64) {
+        live.histogram.record(nanoseconds: nanoseconds)
+        pending += 1
+        if pending == window { flush() }
+    }
+
+    private func flush() {
+        guard pending > 0, let copy = try? HistogramBuffer(decoding: live.histogram.encoded) else { return }
+        pending = 0
+        live.histogram.resetCounts()
+        if let cumulative { _ = try? cumulative.histogram.merge(copy.histogram) } else { cumulative = copy }
+    }
+
+    private func estimate(_ q: Double) -> QuantileEstimate? {
+        flush()
+        return try? cumulative?.histogram.quantile(q)
+    }
+
+    func quantile(_ q: Double) -> Double { estimate(q)?.nanoseconds ?? .nan }
+    var bytes: Int { live.histogram.byteCount }
+    func reportedBound(_ q: Double) -> Double? { estimate(q)?.relativeErrorBound }
+}
+
 final class HdrSketch: QuantileSketch {
     let name = "HdrHistogram 2 digits"
     var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1_000, highestTrackableValue: 1 << 42,

@@ -14,15 +14,15 @@ func nanoseconds(_ value: Double) -> UInt64 { value >= 1.8e19 ? .max : UInt64(ma
 enum Streams {
     static let count = 1_000_000
 
-    static func synthetic() -> [(name: String, values: [UInt64])] {
+    static func synthetic(run: UInt64 = 0) -> [(name: String, values: [UInt64])] {
         [
-            ("lognormal", generate(seed: 1) { r, _ in r.logNormal(median: 1e6, sigma: 1) }),
-            ("bimodal", generate(seed: 2) { r, _ in
+            ("lognormal", generate(seed: 1 &+ run &* 0x1000) { r, _ in r.logNormal(median: 1e6, sigma: 1) }),
+            ("bimodal", generate(seed: 2 &+ run &* 0x1000) { r, _ in
                 r.unit() < 0.7 ? r.logNormal(median: 2e5, sigma: 0.3) : r.logNormal(median: 5e7, sigma: 0.5)
             }),
-            ("pareto", generate(seed: 3) { r, _ in nanoseconds(1e5 / pow(r.unit(), 1 / 1.2)) }),
-            ("step", generate(seed: 4) { r, i in r.logNormal(median: i < count / 2 ? 2e6 : 8e6, sigma: 0.5) }),
-            ("loguniform", generate(seed: 5) { r, _ in nanoseconds(1e3 * pow(1e8, r.unit())) }),   // 1 µs … 100 s
+            ("pareto", generate(seed: 3 &+ run &* 0x1000) { r, _ in nanoseconds(1e5 / pow(r.unit(), 1 / 1.2)) }),
+            ("step", generate(seed: 4 &+ run &* 0x1000) { r, i in r.logNormal(median: i < count / 2 ? 2e6 : 8e6, sigma: 0.5) }),
+            ("loguniform", generate(seed: 5 &+ run &* 0x1000) { r, _ in nanoseconds(1e3 * pow(1e8, r.unit())) }),   // 1 µs … 100 s
         ]
     }
 

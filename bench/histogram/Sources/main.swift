@@ -17,6 +17,10 @@ let outputDirectory = arguments[1]
 let trace = try Streams.read(arguments[2]).map { $0 * 1_000 }   // µs → ns
 let streams = Streams.synthetic() + [("pgbench", trace)]
 
+/// Values per flush window in the per-window and merged-window rows.
+let windowSize = 25_000
+let seedCount = Int(ProcessInfo.processInfo.environment["SEEDS"] ?? "") ?? 10
+
 var rows: [[String: Any]] = []
 var exactByStream: [String: [String: Double]] = [:]
 for (name, values) in streams {
@@ -24,7 +28,10 @@ for (name, values) in streams {
     let sorted = values.sorted()
     exactByStream[name] = Dictionary(uniqueKeysWithValues: quantiles.map { ("\($0)", exactQuantile(sorted, $0)) })
     let augurSmall = try AugurSketch(bytes: 512)
-    let sketches: [QuantileSketch] = [try AugurSketch(bytes: 2048), augurSmall, HdrSketch(), ExponentialBucketsSketch(),
+    let sketches: [QuantileSketch] = [try AugurSketch(bytes: 2048), augurSmall,
+                                      try FlushedAugurSketch(bytes: 2048, window: windowSize),
+                                      try FlushedAugurSketch(bytes: 512, window: windowSize),
+                                      HdrSketch(), ExponentialBucketsSketch(),
                                       UDDSketch(maxBuckets: augurSmall.counterCapacity)]
     for sketch in sketches {
         for value in values { sketch.record(value) }
@@ -43,7 +50,7 @@ for (name, values) in streams {
         if let augur = sketch as? AugurSketch { row["worstBound"] = augur.buffer.histogram.relativeErrorBound }
         rows.append(row)
     }
-    rows += try perWindowRows(stream: name, values: values, windowSize: 25_000,
+    rows += try perWindowRows(stream: name, values: values, windowSize: windowSize,
                               udd: augurSmall.counterCapacity)
 }
 
@@ -86,6 +93,8 @@ func perWindowRows(stream: String, values: [UInt64], windowSize: Int, udd: Int) 
     }
     return rows
 }
+
+rows += try otherSeedRows(seeds: seedCount, windowSize: windowSize)
 
 let cost = try InsertCost.measure()
 var insert: [String: Any] = [
