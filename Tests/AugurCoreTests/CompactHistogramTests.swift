@@ -51,6 +51,26 @@ final class CompactHistogramTests: XCTestCase {
         }
     }
 
+    /// A few far values in one input (within the above cell's n/2048 of the merged
+    /// count) go to the above cell rather than collapsing the union: the merged p50 keeps
+    /// the resolution of the input that holds the mass. Collapsing the union instead
+    /// (the other placement, which wins when cells would overlap the array) doubles it.
+    func testMergeMovesFarValuesToACellRatherThanCollapse() throws {
+        var random = SplitMix64(state: 31)
+        let bulk = try HistogramBuffer(bytes: 512), far = try HistogramBuffer(bytes: 512)
+        bulk.histogram.record((0..<100_000).map { _ in random.logNormal(median: 1e6, sigma: 0.3) })
+        far.histogram.record((0..<40).map { _ in random.logNormal(median: 3e9, sigma: 0.3) })
+        let before = try bulk.histogram.quantile(0.5).relativeErrorBound
+        let aboveBefore = try XCTUnwrap(bulk.histogram.cells.last).count
+        XCTAssertFalse(try bulk.histogram.merge(far.histogram))
+        XCTAssertEqual(bulk.histogram.count, 100_040)
+        XCTAssertEqual(try bulk.histogram.quantile(0.5).relativeErrorBound, before, accuracy: 1e-12)
+        let above = try XCTUnwrap(bulk.histogram.cells.last)
+        XCTAssertEqual(above.level, 0)
+        XCTAssertEqual(above.count, aboveBefore + 40)
+        XCTAssertGreaterThan(try bulk.histogram.quantile(0.9999).upperNanoseconds, 1_000_000_000)
+    }
+
     /// Values that never leave the array (no collapse, no below or above cell): the
     /// merged histogram has exactly the buckets of the union's.
     func testMergeEqualsUnionWhileNothingCollapses() throws {

@@ -218,11 +218,50 @@ extension LatencyHistogram {
     // MARK: Merging
 
     /// Adds `other`'s counts (also compact; the total, minimum and maximum are `merge`'s)
-    /// into this histogram: both go to the coarser of the two
-    /// ladders, then collapse further until the union of their arrays fits. The cells
-    /// join: counts add, the below edge is the higher, the above edge the lower. Exact
-    /// (true) when nothing had to collapse.
+    /// into this histogram. Both go to the coarser of the two ladders, then one of two
+    /// placements, whichever leaves the tighter worst bound over p50, p90, p99 and p99.9:
+    /// - the union of both arrays, collapsed until it fits; the cells only add up;
+    /// - by the rule `record` follows: the highest buckets to the above cell while it
+    ///   holds at most n/2048 of the merged values, the lowest to the below cell within
+    ///   n/64, collapsing only if the rest does not fit. A cumulative histogram merged
+    ///   from windows then spends its counters between about p1.6 and p99.95 of all of
+    ///   them rather than over the union of every window's range, but cells that overlap
+    ///   the array widen tail bounds: neither placement wins on every stream.
+    /// The cells join: counts add, the below edge is the higher, the above edge the lower.
+    /// Exact (true) when nothing collapsed or moved to a cell.
     func mergeCompact(_ other: LatencyHistogram) throws -> Bool {
+        let bytes = byteCount
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: 2 * bytes, alignment: 8)
+        defer { scratch.deallocate() }
+        var best: (exact: Bool, bound: Double, memory: UnsafeMutableRawPointer)?
+        for (index, intoCells) in [false, true].enumerated() {
+            let memory = scratch + index * bytes
+            memory.copyMemory(from: base, byteCount: bytes)
+            guard let candidate = LatencyHistogram(formattedAt: memory) else { throw HistogramError.corrupt("not a histogram") }
+            let exact = try candidate.placeMerged(other, intoCells: intoCells)
+            // The merged total, minimum and maximum, so that the bounds compared are the merge's.
+            candidate.store(count + other.count, HistogramLayout.totalOffset)
+            candidate.store(min(load(HistogramLayout.minOffset) as UInt64, other.load(HistogramLayout.minOffset)),
+                            HistogramLayout.minOffset)
+            candidate.store(max(load(HistogramLayout.maxOffset) as UInt64, other.load(HistogramLayout.maxOffset)),
+                            HistogramLayout.maxOffset)
+            let q = Self.trackedQuantiles
+            let bound = [q.0, q.1, q.2, q.3].map { (try? candidate.quantile($0).relativeErrorBound) ?? 1 }.max() ?? 1
+            if best == nil || bound < best!.bound { best = (exact, bound, memory) }
+        }
+        guard let best else { return false }
+        let counters = CompactLayout.belowCountOffset
+        base.storeBytes(of: best.memory.load(fromByteOffset: CompactLayout.collapsesOffset, as: UInt8.self),
+                        toByteOffset: CompactLayout.collapsesOffset, as: UInt8.self)
+        base.storeBytes(of: best.memory.load(fromByteOffset: CompactLayout.baseOffset, as: UInt32.self),
+                        toByteOffset: CompactLayout.baseOffset, as: UInt32.self)
+        (base + counters).copyMemory(from: best.memory + counters, byteCount: bytes - counters)
+        return best.exact
+    }
+
+    /// One placement of `mergeCompact` (see there), applied to this histogram's counters
+    /// and cells.
+    private func placeMerged(_ other: LatencyHistogram, intoCells: Bool) throws -> Bool {
         var k = max(collapses, other.collapses)
         func buckets(_ histogram: LatencyHistogram) -> [(index: Int, count: UInt64)] {
             guard histogram.arrayBase != Int(Compact.unplaced) else { return [] }
@@ -234,24 +273,45 @@ extension LatencyHistogram {
                 return (index, UInt64(value))
             }
         }
-        var merged = buckets(self) + buckets(other)
-        let exactLadder = collapses == other.collapses
-        while let low = merged.map(\.index).min(), let high = merged.map(\.index).max(),
-              high - low >= compactCounters, k < Compact.maxCollapses {
-            merged = merged.map { (Compact.coarser($0.index, collapses: k), $0.count) }
-            k += 1
+        func combined(_ entries: [(index: Int, count: UInt64)]) -> [(index: Int, count: UInt64)] {
+            Dictionary(entries.map { ($0.index, $0.count) }, uniquingKeysWith: +).sorted { $0.key < $1.key }
+                .map { (index: $0.key, count: $0.value) }
         }
-        var counts = [UInt64](repeating: 0, count: compactCounters)
-        let first = merged.map(\.index).min() ?? arrayBase
-        let below = UInt64(belowCount) + UInt64(other.belowCount)
+        let exactLadder = collapses == other.collapses
+        let n = count + other.count
+        var below = UInt64(belowCount) + UInt64(other.belowCount)
         var above = UInt64(aboveCount) + UInt64(other.aboveCount)
-        var aboveFrom = min(aboveEdge, other.aboveEdge)
-        for (index, value) in merged {
-            if index - first < compactCounters {
-                counts[index - first] += value
-            } else {   // unreachable: after the last collapse 64 counters span everything
+        var merged = combined(buckets(self) + buckets(other))
+        func place() -> (first: Int, kept: Int)? {
+            guard let lowest = merged.first?.index, let highest = merged.last?.index else { return (0, 0) }
+            if intoCells {
+                return Self.compactPlacement(of: merged, counters: compactCounters, total: n, below: below, above: above)
+            }
+            return highest - lowest < compactCounters ? (lowest, merged.count) : nil
+        }
+        var placement = place()
+        while placement == nil, k < Compact.maxCollapses {
+            merged = combined(merged.map { (Compact.coarser($0.index, collapses: k), $0.count) })
+            k += 1
+            placement = place()
+        }
+        // After the last collapse 64 counters span every value, so a placement exists.
+        let (first, kept) = placement ?? (merged.first?.index ?? 0, merged.count)
+        var counts = [UInt64](repeating: 0, count: compactCounters)
+        var belowFrom = max(belowEdge, other.belowEdge), aboveFrom = min(aboveEdge, other.aboveEdge)
+        var top = first, movedOut = false
+        for (position, (index, value)) in merged.enumerated() {
+            if position >= kept {
                 above += value
                 aboveFrom = min(aboveFrom, Compact.lowerEdge(index, collapses: k))
+                movedOut = true
+            } else if index < first {
+                below += value
+                belowFrom = max(belowFrom, Compact.lowerEdge(first, collapses: k))
+                movedOut = true
+            } else {
+                counts[index - first] += value
+                top = index
             }
         }
         guard (counts + [below, above]).allSatisfy({ $0 <= UInt64(UInt32.max) }) else {
@@ -259,13 +319,34 @@ extension LatencyHistogram {
         }
         for (offset, value) in counts.enumerated() { store(UInt32(value), compactCounterOffset(offset)) }
         store(UInt8(k), Compact.collapsesOffset)
-        store(UInt32(first), Compact.baseOffset)
-        store(UInt32(merged.map(\.index).max() ?? first), Compact.topOffset)
+        store(UInt32(merged.isEmpty ? arrayBase : first), Compact.baseOffset)
+        store(UInt32(merged.isEmpty ? Int(load(Compact.topOffset) as UInt32) : top), Compact.topOffset)
         store(UInt32(below), Compact.belowCountOffset)
         store(UInt32(above), Compact.aboveCountOffset)
-        store(max(belowEdge, other.belowEdge), Compact.belowEdgeOffset)
+        store(belowFrom, Compact.belowEdgeOffset)
         store(aboveFrom, Compact.aboveEdgeOffset)
-        return exactLadder && k == collapses
+        return exactLadder && k == collapses && !movedOut
+    }
+
+    /// Where an array of `counters` buckets starts so that what lies below it fits the
+    /// below cell (n/64 of the merged values, with the `below` it holds) and what lies
+    /// above it the above cell (n/2048, with its `above`). The fewest buckets go above (a
+    /// cell overlapping the array widens tail bounds; the below cell only touches p1.6):
+    /// the array ends as high as the below cell allows. Returns its start and how many of
+    /// `buckets` (ascending) stay out of the above cell, or nil if this ladder needs a
+    /// collapse.
+    private static func compactPlacement(of buckets: [(index: Int, count: UInt64)], counters: Int, total: UInt64,
+                                         below: UInt64, above: UInt64) -> (first: Int, kept: Int)? {
+        guard let lowest = buckets.first?.index else { return (0, 0) }
+        var end = buckets.count, movedAbove = above
+        while true {
+            let first = max(lowest, buckets[end - 1].index - counters + 1)
+            let under = buckets[..<end].prefix { $0.index < first }
+            if under.isEmpty || 64 * under.reduce(below, { $0 + $1.count }) <= total { return (first, end) }
+            guard end > 1, 2048 * (movedAbove + buckets[end - 1].count) <= total else { return nil }
+            movedAbove += buckets[end - 1].count
+            end -= 1
+        }
     }
 
     // MARK: Validation
