@@ -19,24 +19,34 @@ func augurSwiftHistogramReset(_ buffer: UnsafeMutableRawPointer) {
     LatencyHistogram(formattedAt: buffer)?.resetCounts()
 }
 
-/// A query's histograms in this database (every user, top level or not), merged.
-private func mergedHistogram(queryid: Int64) throws -> HistogramBuffer? {
+/// A query's cumulative latency in this database (every user, top level or not): its
+/// histograms merged, or, when they are of both layouts (`augur.histogram_bytes` crossed
+/// 1 KiB at a restart and some users' histograms have not been flushed since, which
+/// restarts them), their cells summed: overlapping cells keep the bounds rigorous.
+private enum CumulativeLatency {
+    case histogram(HistogramBuffer)
+    case cells([HistogramCell])
+}
+
+private func cumulativeLatency(queryid: Int64) throws -> CumulativeLatency? {
     let rows = try SPI.query("""
         SELECT encode(h.histogram, 'hex') AS histogram FROM augur.histogram h
          WHERE h.queryid = $1::bigint AND h.dbid = \(currentDatabaseOID)
          ORDER BY h.count DESC
         """, [String(queryid)])
-    var merged: HistogramBuffer?
-    for row in rows {
-        guard let hex = row["histogram"]?.text, let bytes = HexBytes.decode(hex) else { continue }
-        let histogram = try HistogramBuffer(decoding: bytes)
-        if let merged {
-            _ = try withExtendedLifetime(histogram) { try merged.histogram.merge(histogram.histogram) }
-        } else {
-            merged = histogram
-        }
+    let histograms = try rows.compactMap { row in
+        try row["histogram"]?.text.flatMap(HexBytes.decode).map { try HistogramBuffer(decoding: $0) }
     }
-    return merged
+    guard let first = histograms.first else { return nil }
+    let merged = try HistogramBuffer(decoding: first.histogram.encoded)
+    do {
+        for histogram in histograms.dropFirst() {
+            _ = try withExtendedLifetime(histogram) { try merged.histogram.merge(histogram.histogram) }
+        }
+        return .histogram(merged)
+    } catch HistogramError.layoutMismatch {
+        return .cells(histograms.flatMap { buffer in withExtendedLifetime(buffer) { buffer.histogram.cells } })
+    }
 }
 
 /// The query's persisted window cells with window_end in (since, until], summed; in
@@ -79,13 +89,19 @@ func augurSwiftLatencyQuantiles(_ queryid: Int64, _ quantiles: UnsafePointer<Dou
         let (since, until) = (String(optionalCString: since), String(optionalCString: until))
         var rows: [[(String, String)]] = []
         if since == nil, until == nil {
-            if let buffer = try mergedHistogram(queryid: queryid) {
+            switch try cumulativeLatency(queryid: queryid) {
+            case .histogram(let buffer)?:
                 // The histogram is a view of the buffer's memory: keep the buffer alive.
                 rows = try withExtendedLifetime(buffer) {
                     let histogram = buffer.histogram
                     guard histogram.count > 0 else { return [] }
                     return try qs.map { quantileRow($0, try histogram.quantile($0), count: histogram.count) }
                 }
+            case .cells(let cells)?:
+                let summed = LatencyCells(cells.map(\.latencyCell))
+                if summed.count > 0 { rows = try qs.map { quantileRow($0, try summed.quantile($0), count: summed.count) } }
+            case nil:
+                break
             }
         } else {
             let range = try cells(queryid: queryid, since: since, until: until)
@@ -100,8 +116,12 @@ func augurSwiftLatencyQuantiles(_ queryid: Int64, _ quantiles: UnsafePointer<Dou
 func augurSwiftLatencyHistogram(_ queryid: Int64, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
                                 _ error: UnsafeMutablePointer<augur_error>) -> Bool {
     reportingErrors(error, fallback: false) {
-        let buffer = try mergedHistogram(queryid: queryid)
-        let cells = withExtendedLifetime(buffer) { buffer?.histogram.cells ?? [] }
+        let cells: [HistogramCell]
+        switch try cumulativeLatency(queryid: queryid) {
+        case .histogram(let buffer)?: cells = withExtendedLifetime(buffer) { buffer.histogram.cells }
+        case .cells(let all)?: cells = all
+        case nil: cells = []
+        }
         return try hand(JSONText.array(of: cells.filter { $0.count > 0 }.map {
             [("level", String($0.level)), ("lower_ns", String($0.lowerNanoseconds)),
              ("upper_ns", $0.upperNanoseconds == .max ? "null" : String($0.upperNanoseconds)),

@@ -104,18 +104,31 @@ final class LatencyTests: ClusterTestCase {
         }
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.latency_histogram($1) WHERE level = 1", [id]),
                        try db.scalar("SELECT count(*) FROM augur.latency_histogram($1) WHERE level = 1 AND upper_ms > lower_ms", [id]))
+        // Another user's histogram of the same query, not flushed again after the restart.
+        try db.query("CREATE ROLE other LOGIN")
+        let other = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=other"))
+        for _ in 0..<20 { try other.query("SELECT pg_sleep($1)", ["0.001"]) }
+        try db.query("SELECT augur.flush()")
 
         try db.query("ALTER SYSTEM SET augur.histogram_bytes = 2048")
         try cluster.restart()
         db = try cluster.connect()
         for _ in 0..<50 { try db.query("SELECT pg_sleep($1)", ["0.001"]) }
         try db.query("SELECT augur.flush()")
-        XCTAssertEqual(try db.scalar("SELECT get_byte(histogram, 0) || ' ' || count FROM augur.histogram WHERE queryid = $1", [id]), "1 50")
+        XCTAssertEqual(try db.query("""
+            SELECT get_byte(histogram, 0) || ' ' || count FROM augur.histogram WHERE queryid = $1 ORDER BY count
+            """, [id]).map { $0[0] }, ["2 20", "1 50"])
         XCTAssertTrue(cluster.serverLog.contains("cumulative latency histograms restarted"))
+        // The two layouts do not merge; their cells are summed instead, with bounds.
+        let both = try db.query("SELECT lower_ms, error_bound, count FROM augur.latency_quantiles($1, '{0.5}')", [id])
+        XCTAssertEqual(both.map { $0[2] }, ["70"])
+        XCTAssertGreaterThanOrEqual(Double(both[0][0] ?? "") ?? 0, 1.0)   // pg_sleep(0.001) takes 1 ms at least
+        XCTAssertLessThan(Double(both[0][1] ?? "") ?? 1, 0.05)
+        XCTAssertEqual(try db.scalar("SELECT sum(count) FROM augur.latency_histogram($1)", [id]), "70")
         // The windows before the restart are still there for time-range quantiles.
         XCTAssertEqual(try db.scalar("""
             SELECT count FROM augur.latency_quantiles($1, '{0.5}', now() - interval '1 hour', now())
-            """, [id]), "450")
+            """, [id]), "470")
     }
 
     func testHistogramsCanBeTurnedOff() throws {

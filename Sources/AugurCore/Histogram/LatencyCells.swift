@@ -81,3 +81,10 @@ extension LatencyChangeDetector {
         return found
     }
 }
+
+extension HistogramCell {
+    /// This cell as a persisted one (its range and count).
+    public var latencyCell: LatencyCells.Cell {
+        LatencyCells.Cell(lowerNanoseconds: lowerNanoseconds, upperNanoseconds: upperNanoseconds, count: count)
+    }
+}

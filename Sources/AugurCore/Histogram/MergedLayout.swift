@@ -55,11 +55,7 @@ struct MergedLayout {
     /// with at least 8 values above them (as the adaptation pins them).
     private static func trackedIntervals(_ first: LatencyHistogram, _ second: LatencyHistogram)
         -> [(lower: UInt64, upper: UInt64)] {
-        let cells = (first.cells + second.cells).map {
-            LatencyCells.Cell(lowerNanoseconds: $0.lowerNanoseconds, upperNanoseconds: $0.upperNanoseconds,
-                              count: $0.count)
-        }
-        let merged = LatencyCells(cells)
+        let merged = LatencyCells((first.cells + second.cells).map(\.latencyCell))
         let q = LatencyHistogram.trackedQuantiles
         return [q.0, q.1, q.2, q.3].compactMap { q in
             guard (1 - q) * Double(merged.count) >= 8, let estimate = try? merged.quantile(q) else { return nil }
