@@ -71,6 +71,34 @@ final class CompactHistogramTests: XCTestCase {
         XCTAssertGreaterThan(try bulk.histogram.quantile(0.9999).upperNanoseconds, 1_000_000_000)
     }
 
+    /// A far outlier early in a window (a Pareto tail's) goes to the above cell when the
+    /// last window was long enough for the cell to hold it by the end, instead of
+    /// collapsing the window for good; a fresh histogram, with no last window, collapses.
+    func testAFarOutlierEarlyInAWindowDoesNotCollapseIt() throws {
+        var random = SplitMix64(state: 37)
+        func window(outlier: Bool) -> [UInt64] {
+            (0..<5_000).map { index in index == 100 && outlier ? 10_000_000_000 : random.logNormal(median: 1e6, sigma: 0.5) }
+        }
+        let steady = try HistogramBuffer(bytes: 512), disturbed = try HistogramBuffer(bytes: 512)
+        let first = window(outlier: false)
+        steady.histogram.record(first)
+        disturbed.histogram.record(first)
+        steady.histogram.resetCounts()
+        disturbed.histogram.resetCounts()
+        let next = window(outlier: false)
+        steady.histogram.record(next)
+        disturbed.histogram.record(next.enumerated().map { $0.offset == 100 ? 10_000_000_000 : $0.element })
+        XCTAssertEqual(try disturbed.histogram.quantile(0.5).relativeErrorBound,
+                       try steady.histogram.quantile(0.5).relativeErrorBound, accuracy: 1e-12)
+        XCTAssertEqual(disturbed.histogram.cells.last?.count, (steady.histogram.cells.last?.count ?? 0) + 1)
+        XCTAssertEqual(try disturbed.histogram.quantile(1).upperNanoseconds, 10_000_000_000)
+
+        let fresh = try HistogramBuffer(bytes: 512)
+        fresh.histogram.record(window(outlier: true))
+        XCTAssertGreaterThan(try fresh.histogram.quantile(0.5).relativeErrorBound,
+                             try steady.histogram.quantile(0.5).relativeErrorBound)
+    }
+
     /// Values that never leave the array (no collapse, no below or above cell): the
     /// merged histogram has exactly the buckets of the union's.
     func testMergeEqualsUnionWhileNothingCollapses() throws {

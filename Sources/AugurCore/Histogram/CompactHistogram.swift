@@ -44,9 +44,9 @@ extension LatencyHistogram {
     /// nothing; a slide or a collapse is a pass over the counters.
     @inlinable
     func recordCompact(_ value: UInt64) {
-        guard value >= belowEdge, value > 0 else {
+        guard value > 0 else {
             // Zero has no place on the ladder: it is below everything.
-            if value == 0 { store(max(belowEdge, 1), Compact.belowEdgeOffset) }
+            store(max(belowEdge, 1), Compact.belowEdgeOffset)
             increment(Compact.belowCountOffset)
             return
         }
@@ -103,6 +103,18 @@ extension LatencyHistogram {
                 if index > top { store(UInt32(index), Compact.topOffset) }
                 return
             }
+            // A value an array's span or more above it, with the above cell full for the
+            // values seen so far but not for as many as the last window had: a far
+            // outlier early in a window. It would collapse the window for good, while by
+            // the window's end the cell's share is back under n/2048 (if the window is as
+            // long as the last one; if not, p99.9 reads the cell and says so in its bound).
+            if index >= first + 2 * compactCounters,
+               2048 * (UInt64(aboveCount) + 1) <= UInt64(load(Compact.lastWindowOffset) as UInt32) {
+                store(min(aboveEdge, Compact.lowerEdge(first + compactCounters, collapses: collapses)),
+                      Compact.aboveEdgeOffset)
+                increment(Compact.aboveCountOffset)
+                return
+            }
             guard collapses < Compact.maxCollapses else {
                 // Unreachable: 64 counters span every octave after the last collapse.
                 increment(Compact.aboveCountOffset)
@@ -153,7 +165,8 @@ extension LatencyHistogram {
     /// Empties the counters and cells but keeps the ladder one collapse finer than it
     /// was, centred where the values were: a window starts as fine as the last one
     /// needed and collapses again only if this one needs it.
-    func resetCompact() {
+    func resetCompact(windowCount: UInt64) {
+        store(UInt32(min(windowCount, UInt64(UInt32.max))), Compact.lastWindowOffset)
         var lowest = -1, highest = -1
         for offset in 0..<compactCounters where load(compactCounterOffset(offset)) as UInt32 > 0 {
             if lowest < 0 { lowest = offset }

@@ -18,7 +18,7 @@
 ///         48     8  below edge (0: no below cell yet)
 ///         56     8  above edge (UInt64.max: no above cell yet)
 ///         64     4  top: the highest ladder index counted in the array
-///         68     4  reserved (zero)
+///         68     4  the last window's count (UInt32, saturating; 0 until the first reset)
 ///         72   4·C  counters (UInt32), counter i for ladder index base + i
 ///
 /// The ladder: octave e (values in [2^e, 2^(e+1))) is cut at the mantissa bins where
@@ -41,6 +41,7 @@ enum CompactLayout {
     @inlinable static var belowEdgeOffset: Int { 48 }
     @inlinable static var aboveEdgeOffset: Int { 56 }
     @inlinable static var topOffset: Int { 64 }
+    @inlinable static var lastWindowOffset: Int { 68 }
     @inlinable static var headerSize: Int { 72 }
     @inlinable static var unplaced: UInt32 { .max }
 

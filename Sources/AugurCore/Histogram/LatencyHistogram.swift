@@ -173,11 +173,12 @@ public struct LatencyHistogram {
     /// The next adaptation pass is a full window away, or, while nothing is refined yet,
     /// the warm-up schedule starts again.
     public func resetCounts() {
+        let windowCount = count
         store(UInt64(0), Layout.totalOffset)
         store(UInt64.max, Layout.minOffset)
         store(UInt64(0), Layout.maxOffset)
         if isCompact {
-            resetCompact()
+            resetCompact(windowCount: windowCount)
             return
         }
         let refined = (0..<Layout.octaveCount).contains { level2Slot(ofOctave: $0) != nil }

@@ -35,23 +35,27 @@ for (name, values) in streams {
                                       UDDSketch(maxBuckets: augurSmall.counterCapacity)]
     for sketch in sketches {
         for value in values { sketch.record(value) }
-        var errors: [String: Double] = [:], bounds: [String: Double] = [:], held = true
-        for q in quantiles {
-            let exact = exactQuantile(sorted, q)
-            let error = abs(sketch.quantile(q) - exact) / exact
-            errors["\(q)"] = error
-            if let bound = sketch.reportedBound(q) {
-                bounds["\(q)"] = bound
-                held = held && error <= bound * (1 + 1e-9)
-            }
-        }
-        var row: [String: Any] = ["stream": name, "sketch": sketch.name, "bytes": sketch.bytes, "errors": errors]
-        if !bounds.isEmpty { row["bounds"] = bounds; row["boundHeld"] = held }
-        if let augur = sketch as? AugurSketch { row["worstBound"] = augur.buffer.histogram.relativeErrorBound }
-        rows.append(row)
+        rows.append(accuracyRow(stream: name, sketch: sketch, sorted: sorted))
     }
     rows += try perWindowRows(stream: name, values: values, windowSize: windowSize,
                               udd: augurSmall.counterCapacity)
+}
+
+/// One sketch's errors and reported bounds against the exact quantiles of `sorted`.
+func accuracyRow(stream: String, sketch: QuantileSketch, sorted: [UInt64]) -> [String: Any] {
+    var errors: [String: Double] = [:], bounds: [String: Double] = [:], held = true
+    for q in quantiles {
+        let exact = exactQuantile(sorted, q)
+        let error = abs(sketch.quantile(q) - exact) / exact
+        errors["\(q)"] = error
+        if let bound = sketch.reportedBound(q) {
+            bounds["\(q)"] = bound
+            held = held && error <= bound * (1 + 1e-9)
+        }
+    }
+    var row: [String: Any] = ["stream": stream, "sketch": sketch.name, "bytes": sketch.bytes, "errors": errors]
+    if !bounds.isEmpty { row["bounds"] = bounds; row["boundHeld"] = held }
+    return row
 }
 
 /// The server's use: one histogram per flush window, counts reset (layout kept) at each
