@@ -145,6 +145,30 @@ final class HistogramPropertyTests: XCTestCase {
         XCTAssertLessThan(try histogram.quantile(0.999).relativeErrorBound, 0.01)
     }
 
+    /// A stationary heavy tail in flush windows: each window's p99.9 rests on 25 values and
+    /// scatters, but the windows also refine where p99 and p99.9 usually fall (the tail
+    /// hints carried across resets), so the merged p99.9 and every window's stay at
+    /// level-3 resolution.
+    func testWindowsRefineWhereTheTailUsuallyIs() throws {
+        var random = SplitMix64(state: 43)
+        let live = try HistogramBuffer(bytes: 2048)
+        var cumulative: HistogramBuffer?, values: [UInt64] = []
+        var windowBounds: [Double] = []
+        for _ in 0..<12 {
+            let window = (0..<25_000).map { _ in random.logNormal(median: 1e6, sigma: 1) }
+            values += window
+            live.histogram.record(window)
+            windowBounds.append(try live.histogram.quantile(0.999).relativeErrorBound)
+            let copy = try HistogramBuffer(decoding: live.histogram.encoded)
+            live.histogram.resetCounts()
+            if let cumulative { try cumulative.histogram.merge(copy.histogram) } else { cumulative = copy }
+        }
+        let merged = try XCTUnwrap(cumulative).histogram.quantile(0.999)
+        XCTAssertTrue((merged.lowerNanoseconds...merged.upperNanoseconds).contains(exactQuantile(values.sorted(), 0.999)))
+        XCTAssertLessThan(merged.relativeErrorBound, 0.01)
+        XCTAssertLessThan(windowBounds.dropFirst(2).max() ?? 1, 0.01, "\(windowBounds)")
+    }
+
     /// Different layouts: counts are conserved and the bound still holds for the union.
     func testMergeOfDifferentLayoutsKeepsTheBound() throws {
         for seed in UInt64(400)...430 {

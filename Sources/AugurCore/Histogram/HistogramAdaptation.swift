@@ -139,7 +139,7 @@ extension LatencyHistogram {
         }
         let q = Self.trackedQuantiles
         var ranks = RankList(settledRank(q.0), settledRank(q.1), settledRank(q.2), settledRank(q.3))
-        locate(&ranks) { location in
+        func pin(_ location: HistogramCell.Location) {
             switch location {
             case .octave(let octave):
                 if let group = level2Slot(ofOctave: octave) {
@@ -166,13 +166,15 @@ extension LatencyHistogram {
                 break
             }
         }
+        locate(&ranks, pin)
+        forEachTailHint { pin($0) }
         return (pins, homes)
     }
 
     /// Calls `body` with the cell holding each rank, in the order of
     /// `forEachCell(parentsFirst: false)`, but adds up a level-3 group in one go when no
     /// rank falls inside it (this runs every 512 values).
-    private func locate(_ ranks: inout RankList, _ body: (HistogramCell.Location) -> Void) {
+    func locate(_ ranks: inout RankList, _ body: (HistogramCell.Location) -> Void) {
         var seen = UInt64(clampedLowCount)
         func settle(_ location: HistogramCell.Location) {
             while let rank = ranks.first, rank <= seen {

@@ -15,7 +15,8 @@
 ///         36     4  values at or above 2^42 ns ≈ 73 min (clamped high)
 ///         40   132  level 1: 33 octave counters, UInt32
 ///        172    33  level 1: the slot refining each octave, plus one (0: none)
-///        205     3  padding
+///        205     3  tail hints: two 9-bit level-2 bucket numbers plus one (0: none), where
+///                   p99 and p99.9 usually fall, smoothed over windows (`TailHints`)
 ///        208  68·n  slots
 ///
 /// A slot is a level-2 group (one octave cut into 8 linear buckets) or a level-3 group
@@ -53,6 +54,7 @@ enum HistogramLayout {
     @inlinable static var clampedHighOffset: Int { 36 }
     @inlinable static var octaveCountsOffset: Int { 40 }
     @inlinable static var octaveGroupsOffset: Int { 172 }
+    @inlinable static var tailHintsOffset: Int { 205 }
     @inlinable static var headerSize: Int { 208 }
 
     // Slots.

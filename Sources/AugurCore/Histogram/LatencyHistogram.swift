@@ -174,6 +174,7 @@ public struct LatencyHistogram {
     /// the warm-up schedule starts again.
     public func resetCounts() {
         let windowCount = count
+        if !isCompact { updateTailHints() }
         store(UInt64(0), Layout.totalOffset)
         store(UInt64.max, Layout.minOffset)
         store(UInt64(0), Layout.maxOffset)
