@@ -31,7 +31,8 @@ extension LatencyHistogram {
 
     /// Builds the merged layout in scratch memory, folds both histograms into it, and
     /// copies its counters and slots over this one's (the header's version, slot count,
-    /// adaptation countdown and epoch stay; `merge` sets the total, minimum and maximum).
+    /// adaptation countdown, epoch and tail hints stay; `merge` sets the total, minimum
+    /// and maximum).
     private func mergeTiered(_ other: LatencyHistogram) throws -> Bool {
         let bytes = byteCount
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: 2 * bytes, alignment: 8)
@@ -39,7 +40,10 @@ extension LatencyHistogram {
         scratch.copyMemory(from: base, byteCount: bytes)
         guard let mine = LatencyHistogram(formattedAt: scratch) else { throw HistogramError.corrupt("not a histogram") }
         let result = LatencyHistogram(formattingTiered: scratch + bytes, capacity: bytes)
+        // This histogram's version, slot count, adaptation countdown, epoch and tail hints.
         (scratch + bytes).copyMemory(from: base, byteCount: HistogramLayout.totalOffset)
+        (scratch + bytes + HistogramLayout.tailHintsOffset).copyMemory(from: base + HistogramLayout.tailHintsOffset,
+                                                                        byteCount: 3)
         result.make(MergedLayout(mine, other, slots: slotCount))
         guard result.fold(mine, apply: false) else { throw HistogramError.countOverflow }
         let keptMine = result.fold(mine, apply: true)
