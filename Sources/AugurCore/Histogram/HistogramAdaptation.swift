@@ -173,7 +173,10 @@ extension LatencyHistogram {
 
     /// Calls `body` with the cell holding each rank, in the order of
     /// `forEachCell(parentsFirst: false)`, but adds up a level-3 group in one go when no
-    /// rank falls inside it (this runs every 512 values).
+    /// rank falls inside it (this runs every 512 values). A rank in a refined octave's
+    /// residual (counted before the octave had children, so after them in this order)
+    /// gets the level-2 bucket it would fall in were the residual spread like the
+    /// children: that bucket is where to refine, not the octave, which already is.
     func locate(_ ranks: inout RankList, _ body: (HistogramCell.Location) -> Void) {
         var seen = UInt64(clampedLowCount)
         func settle(_ location: HistogramCell.Location) {
@@ -185,6 +188,7 @@ extension LatencyHistogram {
         settle(.clampedLow)
         for octave in 0..<HistogramLayout.octaveCount where ranks.first != nil {
             if let group = level2Slot(ofOctave: octave) {
+                let octaveStart = seen
                 for bucket in 0..<HistogramLayout.level2Fanout {
                     if let fine = level3Slot(under: group, bucket: bucket) {
                         var sum: UInt64 = 0
@@ -201,12 +205,33 @@ extension LatencyHistogram {
                     seen &+= UInt64(counter(group, bucket))
                     settle(.level2(slot: group, bucket: bucket))
                 }
+                let residual = UInt64(octaveCount(octave))
+                while let rank = ranks.first, rank <= seen &+ residual {
+                    ranks.dropFirst()
+                    body(.level2(slot: group, bucket: bucket(of: group, at: rank - octaveStart,
+                                                            outOf: seen &+ residual &- octaveStart)))
+                }
             }
             seen &+= UInt64(octaveCount(octave))
             settle(.octave(octave))
         }
         seen &+= UInt64(clampedHighCount)
         settle(.clampedHigh)
+    }
+
+    /// The bucket of `group` holding the `position`-th of its octave's `total` values
+    /// (children and residual), with the residual spread in proportion to the children.
+    private func bucket(of group: Int, at position: UInt64, outOf total: UInt64) -> Int {
+        let children = sumOfGroup(group)
+        guard children > 0, total > 0 else { return HistogramLayout.level2Fanout - 1 }
+        let target = Double(position) / Double(total) * Double(children)
+        var seen: UInt64 = 0
+        for bucket in 0..<HistogramLayout.level2Fanout {
+            seen += UInt64(counter(group, bucket))
+            if let fine = level3Slot(under: group, bucket: bucket) { seen += sumOfFineGroup(fine) }
+            if Double(seen) >= target { return bucket }
+        }
+        return HistogramLayout.level2Fanout - 1
     }
 
     /// Protects a level-2 group and the refinement of `bucket`, marks the refinements of
