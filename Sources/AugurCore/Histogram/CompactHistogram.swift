@@ -7,6 +7,8 @@
 /// - above, when the above cell is full: the array slides up, its lowest buckets joining
 ///   the below cell, as long as that stays within n/64;
 /// - below: the array slides down if its highest counted bucket still fits;
+/// - above, an array's span or more: to the above cell while it would hold at most 1/2048
+///   of the last window's count (a far outlier early in a window);
 /// - else the array collapses: each pair of neighbouring buckets becomes one (exactly:
 ///   the ladder nests), doubling the range it covers, as UDDSketch's uniform collapse does.
 /// So the counters are spent on the range between about p1.6 and p99.95, where the asked

@@ -10,7 +10,9 @@
 ///    either side of a pinned one (across an octave edge) are refined next: a quantile
 ///    near an edge crosses it as values arrive, and a bucket refined only then carries a
 ///    residual that widens the bound. So are the octaves either side of its octave, to
-///    level 2, for a quantile that moves by more than a bucket.
+///    level 2, for a quantile that moves by more than a bucket. The buckets of the tail
+///    hints (where p99 and p99.9 usually fall, `TailHints`) are pinned the same way, and
+///    a rank in a refined octave's residual pins the bucket it most likely falls in.
 /// 2. Change detection: a one-sided CUSUM per level-2 leaf over its share of each window,
 ///    S ← max(0, S + hits − k), flags a sustained shift of mass into the leaf or a
 ///    concentration that its 1/8-octave resolution blurs (share above k/512 for long
@@ -132,13 +134,9 @@ extension LatencyHistogram {
         var pins = RefinementList(), homes = RefinementList()
         let total = count
         guard total > 0 else { return (pins, homes) }
-        // A quantile with fewer than 8 values above it is still wandering with every
-        // value; pinning it would refine (and evict for) places it soon leaves.
-        func settledRank(_ q: Double) -> UInt64 {
-            (1 - q) * Double(total) >= 8 ? Self.rank(of: q, count: total) : .max
-        }
         let q = Self.trackedQuantiles
-        var ranks = RankList(settledRank(q.0), settledRank(q.1), settledRank(q.2), settledRank(q.3))
+        var ranks = RankList(Self.settledRank(q.0, count: total), Self.settledRank(q.1, count: total),
+                             Self.settledRank(q.2, count: total), Self.settledRank(q.3, count: total))
         func pin(_ location: HistogramCell.Location) {
             switch location {
             case .octave(let octave):
@@ -155,10 +153,7 @@ extension LatencyHistogram {
                     pins.appendUnique(.level2(slot: slot, bucket: bucket))
                 }
             case .level3(let slot, _):
-                let offset = slotOffset(slot)
-                let parent = Int(load(offset + HistogramLayout.parentOffset) as UInt8)
-                let bucket = Int((load(offset + HistogramLayout.kindOffset) as UInt8) >> 4) & 7
-                if parent < slotCount {
+                if let (parent, bucket) = refinedBucket(ofFine: slot) {
                     protectNeighbourhood(group: parent, bucket: bucket, epoch: epoch, &protected, &neighbourhood)
                     homes.appendUnique(.level2(slot: parent, bucket: bucket))
                 }
@@ -217,6 +212,22 @@ extension LatencyHistogram {
         }
         seen &+= UInt64(clampedHighCount)
         settle(.clampedHigh)
+    }
+
+    /// The rank of quantile `q` among `count` values, or `.max` while fewer than 8 values
+    /// lie above it: such a quantile still wanders with every value, and pinning it would
+    /// refine (and evict for) places it soon leaves.
+    static func settledRank(_ q: Double, count: UInt64) -> UInt64 {
+        (1 - q) * Double(count) >= 8 ? rank(of: q, count: count) : .max
+    }
+
+    /// The level-2 group and bucket that level-3 group `slot` refines (nil for a
+    /// reference out of range).
+    func refinedBucket(ofFine slot: Int) -> (group: Int, bucket: Int)? {
+        let offset = slotOffset(slot)
+        let parent = Int(load(offset + HistogramLayout.parentOffset) as UInt8)
+        guard parent < slotCount else { return nil }
+        return (parent, Int((load(offset + HistogramLayout.kindOffset) as UInt8) >> 4) & 7)
     }
 
     /// The bucket of `group` holding the `position`-th of its octave's `total` values
@@ -427,7 +438,8 @@ extension LatencyHistogram {
     }
 }
 
-/// At most four refinements (one per tracked quantile), without an array.
+/// At most four refinements, without an array: one per tracked quantile; the tail hints
+/// (`TailHints`) get the places the quantiles leave.
 struct RefinementList {
     private var items: (LatencyHistogram.Refinement?, LatencyHistogram.Refinement?,
                         LatencyHistogram.Refinement?, LatencyHistogram.Refinement?) = (nil, nil, nil, nil)

@@ -33,11 +33,9 @@ extension LatencyHistogram {
     /// A quantile with fewer than 8 values above it, or in an unrefined octave, leaves
     /// its hint as it is.
     func updateTailHints() {
-        let total = count
         let (q99, q999) = Self.hintedQuantiles
-        func settledRank(_ q: Double) -> UInt64 { (1 - q) * Double(total) >= 8 ? Self.rank(of: q, count: total) : .max }
         var found: (UInt32, UInt32) = (0, 0), index = 0
-        var ranks = RankList(settledRank(q99), settledRank(q999), .max, .max)
+        var ranks = RankList(Self.settledRank(q99, count: count), Self.settledRank(q999, count: count), .max, .max)
         locate(&ranks) { location in
             let bucket = level2Bucket(of: location).map { UInt32($0) + 1 } ?? 0
             if index == 0 { found.0 = bucket } else { found.1 = bucket }
@@ -78,11 +76,7 @@ extension LatencyHistogram {
         case .level2(let slot, let bucket):
             return Int(load(slotOffset(slot) + HistogramLayout.parentOffset) as UInt8) << HistogramLayout.level2Shift | bucket
         case .level3(let slot, _):
-            let offset = slotOffset(slot)
-            let parent = Int(load(offset + HistogramLayout.parentOffset) as UInt8)
-            guard parent < slotCount else { return nil }
-            let bucket = Int((load(offset + HistogramLayout.kindOffset) as UInt8) >> 4) & 7
-            return Int(load(slotOffset(parent) + HistogramLayout.parentOffset) as UInt8) << HistogramLayout.level2Shift | bucket
+            return refinedBucket(ofFine: slot).flatMap { level2Bucket(of: .level2(slot: $0.group, bucket: $0.bucket)) }
         case .octave, .clampedLow, .clampedHigh, .compact:
             return nil
         }
