@@ -254,15 +254,11 @@ extension LatencyHistogram {
             memory.copyMemory(from: base, byteCount: bytes)
             guard let candidate = LatencyHistogram(formattedAt: memory) else { throw HistogramError.corrupt("not a histogram") }
             let exact = try candidate.placeMerged(other, intoCells: intoCells)
-            // The merged total, minimum and maximum, so that the bounds compared are the merge's.
-            candidate.store(count + other.count, HistogramLayout.totalOffset)
-            candidate.store(min(load(HistogramLayout.minOffset) as UInt64, other.load(HistogramLayout.minOffset)),
-                            HistogramLayout.minOffset)
-            candidate.store(max(load(HistogramLayout.maxOffset) as UInt64, other.load(HistogramLayout.maxOffset)),
-                            HistogramLayout.maxOffset)
+            storeMergedSummary(of: other, into: candidate)   // so that the bounds compared are the merge's
             let q = Self.trackedQuantiles
             let bound = [q.0, q.1, q.2, q.3].map { (try? candidate.quantile($0).relativeErrorBound) ?? 1 }.max() ?? 1
-            if best == nil || bound < best!.bound { best = (exact, bound, memory) }
+            if let kept = best, !(bound < kept.bound) { continue }
+            best = (exact, bound, memory)
         }
         guard let best else { return false }
         let counters = CompactLayout.belowCountOffset
@@ -316,7 +312,8 @@ extension LatencyHistogram {
         var belowFrom = max(belowEdge, other.belowEdge), aboveFrom = min(aboveEdge, other.aboveEdge)
         var top = first, movedOut = false
         for (position, (index, value)) in merged.enumerated() {
-            if position >= kept {
+            // (Past the array only by `kept`: after the last collapse it spans every value.)
+            if position >= kept || index - first >= compactCounters {
                 above += value
                 aboveFrom = min(aboveFrom, Compact.lowerEdge(index, collapses: k))
                 movedOut = true

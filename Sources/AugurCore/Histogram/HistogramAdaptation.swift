@@ -203,7 +203,7 @@ extension LatencyHistogram {
                 let residual = UInt64(octaveCount(octave))
                 while let rank = ranks.first, rank <= seen &+ residual {
                     ranks.dropFirst()
-                    body(.level2(slot: group, bucket: bucket(of: group, at: rank - octaveStart,
+                    body(.level2(slot: group, bucket: bucket(of: group, at: rank &- octaveStart,
                                                             outOf: seen &+ residual &- octaveStart)))
                 }
             }

@@ -13,20 +13,25 @@ extension LatencyHistogram {
     @discardableResult
     public func merge(_ other: LatencyHistogram) throws -> Bool {
         guard isCompact == other.isCompact else { throw HistogramError.layoutMismatch }
-        let (total, overflow) = count.addingReportingOverflow(other.count)
-        guard !overflow else { throw HistogramError.countOverflow }
+        guard !count.addingReportingOverflow(other.count).overflow else { throw HistogramError.countOverflow }
         let exact: Bool
         if isCompact {
             exact = try mergeCompact(other)
         } else {
             exact = try mergeTiered(other)
         }
-        store(total, HistogramLayout.totalOffset)
-        store(min(load(HistogramLayout.minOffset) as UInt64, other.load(HistogramLayout.minOffset)),
-              HistogramLayout.minOffset)
-        store(max(load(HistogramLayout.maxOffset) as UInt64, other.load(HistogramLayout.maxOffset)),
-              HistogramLayout.maxOffset)
+        storeMergedSummary(of: other, into: self)
         return exact
+    }
+
+    /// Sets `target`'s total, minimum and maximum to those of this histogram and `other`
+    /// together (this one's total not yet updated).
+    func storeMergedSummary(of other: LatencyHistogram, into target: LatencyHistogram) {
+        target.store(count &+ other.count, HistogramLayout.totalOffset)
+        target.store(min(load(HistogramLayout.minOffset) as UInt64, other.load(HistogramLayout.minOffset)),
+                     HistogramLayout.minOffset)
+        target.store(max(load(HistogramLayout.maxOffset) as UInt64, other.load(HistogramLayout.maxOffset)),
+                     HistogramLayout.maxOffset)
     }
 
     /// Builds the merged layout in scratch memory, folds both histograms into it, and
