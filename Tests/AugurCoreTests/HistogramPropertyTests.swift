@@ -128,21 +128,13 @@ final class HistogramPropertyTests: XCTestCase {
     func testCumulativeOfFlushWindowsKeepsItsQuantilesResolved() throws {
         var random = SplitMix64(state: 41)
         let values = (0..<400_000).map { random.logNormal(median: $0 < 200_000 ? 2e6 : 8e6, sigma: 0.5) }
-        let live = try HistogramBuffer(bytes: 2048)
-        var cumulative: HistogramBuffer?
-        for start in stride(from: 0, to: values.count, by: 25_000) {
-            live.histogram.record(Array(values[start..<start + 25_000]))
-            let window = try HistogramBuffer(decoding: live.histogram.encoded)
-            live.histogram.resetCounts()
-            if let cumulative { try cumulative.histogram.merge(window.histogram) } else { cumulative = window }
-        }
-        let histogram = try XCTUnwrap(cumulative).histogram
+        let cumulative = try flushedAndMerged(values, bytes: 2048)
         let sorted = values.sorted()
         for q in [0.5, 0.9, 0.99, 0.999] {
-            let estimate = try histogram.quantile(q)
+            let estimate = try cumulative.histogram.quantile(q)
             XCTAssertTrue((estimate.lowerNanoseconds...estimate.upperNanoseconds).contains(exactQuantile(sorted, q)), "q \(q)")
         }
-        XCTAssertLessThan(try histogram.quantile(0.999).relativeErrorBound, 0.01)
+        XCTAssertLessThan(try cumulative.histogram.quantile(0.999).relativeErrorBound, 0.01)
     }
 
     /// A stationary heavy tail in flush windows: each window's p99.9 rests on 25 values and
@@ -151,19 +143,12 @@ final class HistogramPropertyTests: XCTestCase {
     /// level-3 resolution.
     func testWindowsRefineWhereTheTailUsuallyIs() throws {
         var random = SplitMix64(state: 43)
-        let live = try HistogramBuffer(bytes: 2048)
-        var cumulative: HistogramBuffer?, values: [UInt64] = []
+        let values = (0..<300_000).map { _ in random.logNormal(median: 1e6, sigma: 1) }
         var windowBounds: [Double] = []
-        for _ in 0..<12 {
-            let window = (0..<25_000).map { _ in random.logNormal(median: 1e6, sigma: 1) }
-            values += window
-            live.histogram.record(window)
-            windowBounds.append(try live.histogram.quantile(0.999).relativeErrorBound)
-            let copy = try HistogramBuffer(decoding: live.histogram.encoded)
-            live.histogram.resetCounts()
-            if let cumulative { try cumulative.histogram.merge(copy.histogram) } else { cumulative = copy }
+        let cumulative = try flushedAndMerged(values, bytes: 2048) { window in
+            windowBounds.append(try window.quantile(0.999).relativeErrorBound)
         }
-        let merged = try XCTUnwrap(cumulative).histogram.quantile(0.999)
+        let merged = try cumulative.histogram.quantile(0.999)
         XCTAssertTrue((merged.lowerNanoseconds...merged.upperNanoseconds).contains(exactQuantile(values.sorted(), 0.999)))
         XCTAssertLessThan(merged.relativeErrorBound, 0.01)
         XCTAssertLessThan(windowBounds.dropFirst(2).max() ?? 1, 0.01, "\(windowBounds)")
@@ -220,6 +205,23 @@ final class HistogramPropertyTests: XCTestCase {
         XCTAssertEqual(histogram.count, UInt64(recorded), "seed \(seed)", file: file, line: line)
         XCTAssertEqual(histogram.cells.reduce(0) { $0 + $1.count }, UInt64(recorded), "seed \(seed)", file: file, line: line)
         _ = try HistogramBuffer(decoding: histogram.encoded)
+    }
+
+    /// The server's cumulative histogram of `values`: a live histogram of `bytes` takes
+    /// them in 25,000-value flush windows, each window's copy (seen by `window`) is merged
+    /// into the cumulative one, and the live counts are reset.
+    private func flushedAndMerged(_ values: [UInt64], bytes: Int,
+                                  window: (LatencyHistogram) throws -> Void = { _ in }) throws -> HistogramBuffer {
+        let live = try HistogramBuffer(bytes: bytes)
+        var cumulative: HistogramBuffer?
+        for start in stride(from: 0, to: values.count, by: 25_000) {
+            live.histogram.record(Array(values[start..<min(start + 25_000, values.count)]))
+            let copy = try HistogramBuffer(decoding: live.histogram.encoded)
+            try window(copy.histogram)
+            live.histogram.resetCounts()
+            if let cumulative { try cumulative.histogram.merge(copy.histogram) } else { cumulative = copy }
+        }
+        return try XCTUnwrap(cumulative)
     }
 
     /// Each cell's range and count, whatever slots hold them.
