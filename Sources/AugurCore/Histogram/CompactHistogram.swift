@@ -312,7 +312,8 @@ extension LatencyHistogram {
         var belowFrom = max(belowEdge, other.belowEdge), aboveFrom = min(aboveEdge, other.aboveEdge)
         var top = first, movedOut = false
         for (position, (index, value)) in merged.enumerated() {
-            // (Past the array only by `kept`: after the last collapse it spans every value.)
+            // Above the array: what `kept` leaves out (and, never reached but never trapping,
+            // a bucket past the array after the last collapse, which spans every value).
             if position >= kept || index - first >= compactCounters {
                 above += value
                 aboveFrom = min(aboveFrom, Compact.lowerEdge(index, collapses: k))
