@@ -36,7 +36,7 @@ struct MergedLayout {
         }
         let intervals = Self.trackedIntervals(first, second)
         func isPinned(_ refinement: Refinement) -> Bool {
-            let (low, high) = Self.range(of: refinement, margin: true)
+            let (low, high) = Self.range(of: refinement)
             return intervals.contains { $0.lower < high && low <= $0.upper }
         }
         let byMass = resolved.sorted { ($0.value, $1.key.order) > ($1.value, $0.key.order) }.map(\.key)
@@ -45,8 +45,8 @@ struct MergedLayout {
         var taken = Set<Refinement>()
         for refinement in pinnedOctaves + pinnedBuckets + byMass where !taken.contains(refinement) {
             let parent = Refinement.octave(refinement.octave)
-            let cost = taken.contains(parent) ? 1 : 2 - (refinement == parent ? 1 : 0)
-            guard chosen.count + cost <= slots else { continue }
+            let steps = Set([parent, refinement]).subtracting(taken)
+            guard chosen.count + steps.count <= slots else { continue }
             for step in [parent, refinement] where taken.insert(step).inserted { chosen.append(step) }
         }
     }
@@ -58,19 +58,19 @@ struct MergedLayout {
         let merged = LatencyCells((first.cells + second.cells).map(\.latencyCell))
         let q = LatencyHistogram.trackedQuantiles
         return [q.0, q.1, q.2, q.3].compactMap { q in
-            guard (1 - q) * Double(merged.count) >= 8, let estimate = try? merged.quantile(q) else { return nil }
+            guard LatencyHistogram.settledRank(q, count: merged.count) != .max,
+                  let estimate = try? merged.quantile(q) else { return nil }
             return (estimate.lowerNanoseconds, estimate.upperNanoseconds)
         }
     }
 
-    /// A refinement's value range; with `margin`, a level-2 bucket's widened by one bucket
-    /// each side.
-    private static func range(of refinement: Refinement, margin: Bool) -> (UInt64, UInt64) {
+    /// A refinement's value range, a level-2 bucket's widened by one bucket each side.
+    private static func range(of refinement: Refinement) -> (UInt64, UInt64) {
         let low = HistogramLayout.octaveLow(refinement.octave)
         guard case .bucket(_, let bucket) = refinement else { return (low, low << 1) }
         let width = low >> UInt64(HistogramLayout.level2Shift)
         let start = low + UInt64(bucket) * width
-        return margin ? (start - width, start + 2 * width) : (start, start + width)
+        return (start - width, start + 2 * width)
     }
 }
 
