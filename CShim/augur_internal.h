@@ -67,6 +67,7 @@ typedef struct AugurSharedState
     pg_atomic_uint64  evictions;        /* entries evicted to make room */
     pg_atomic_uint64  dropped;          /* executions or errors not recorded: busy or full */
     pg_atomic_uint32  apply_requested;  /* augur.apply() asked the worker to look now */
+    Oid               installation;     /* the augur extension the last flush wrote into */
 } AugurSharedState;
 
 extern AugurSharedState *augur_shared;
@@ -101,12 +102,14 @@ void  augur_shape_add_ingestion(AugurQueryShape *shape, Oid relid, AttrNumber at
 /* The shape of a utility statement that ran: what it defines, ingests or refreshes
  * (utility_shape.c). definition is a copy of a CREATE TABLE AS query, taken before it ran. */
 void  augur_collect_utility_shape(Node *statement, Query *definition, AugurQueryShape *shape);
+bool  augur_utility_defines_object(Node *statement);
 
 /* Capture table (capture.c) */
 Size  augur_capture_shmem_size(void);
 void  augur_capture_shmem_init(void);
 bool  augur_capture_has_shape(int64 queryid, bool toplevel);
 void  augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape);
+void  augur_capture_replace_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape);
 bool  augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows);
 void  augur_capture_store_example(int64 queryid, bool toplevel, const augur_query_example *example);
 int64 augur_capture_entry_count(void);
@@ -116,6 +119,12 @@ Size  augur_errors_shmem_size(void);
 void  augur_errors_shmem_init(void);
 void  augur_errors_record(const ErrorData *edata);
 void  augur_errors_drain(augur_capture_batch *out);
+void  augur_errors_return(const augur_capture_batch *batch);
+
+/* A drained batch goes back to shared memory if its transaction aborts (capture.c),
+ * unless the worker says a flush failed too often: then it is counted as dropped. */
+void  augur_install_drain_callbacks(void);
+void  augur_capture_give_back_on_abort(bool give_back);
 
 /* This backend's local transaction id (PostgreSQL 17 moved it into vxid). */
 #if PG_VERSION_NUM >= 170000
@@ -133,6 +142,7 @@ void  augur_sample_statement(struct QueryDesc *query_desc);
 /* One execution as sent, for the index advisor (example.c). */
 bool  augur_take_example(struct QueryDesc *query_desc, augur_query_example *example);
 void  augur_sampling_drain(augur_capture_batch *out);
+void  augur_sampling_return(const augur_capture_batch *batch);
 int64 augur_sampling_dropped(void);
 
 /* Normalized query text (normalize.c): constants replaced by $n, cut to size. */
@@ -161,16 +171,19 @@ extern bool    augur_swift_spi_probe(const char *sql, int32_t nargs, const char 
 extern int32_t augur_swift_worker_cycle(int32_t previous_state, const char *database,
                                         augur_error *err);
 extern bool    augur_swift_check_maintenance_window(const char *value, augur_error *err);
+extern bool    augur_swift_check_index_budget(const char *value, augur_error *err);
 extern void    augur_swift_normalize_query(const char *statement, int32_t statement_len,
                                            const int32_t *locations, const int32_t *lengths,
                                            int32_t count, int32_t first_param,
                                            char *out, size_t out_size);
 extern bool    augur_swift_flush(int64_t *flushed, augur_error *err);
 /* Latency histograms in shared memory (the core's fixed layout); record and reset run
- * under the entry's spinlock: they allocate nothing and never raise. */
+ * under the entry's spinlock: they allocate nothing and never raise. Merge (a rolled-back
+ * flush's window going back) never raises either, but may allocate: it is not the hot path. */
 extern bool    augur_swift_histogram_format(void *buffer, int32_t bytes);
 extern void    augur_swift_histogram_record(void *buffer, uint64_t nanoseconds);
 extern void    augur_swift_histogram_reset(void *buffer);
+extern bool    augur_swift_histogram_merge(void *buffer, const void *other);
 extern bool    augur_swift_latency_quantiles(int64_t queryid, const double *quantiles, int32_t nquantiles,
                                              const char *since, const char *until, char **json, augur_error *err);
 extern bool    augur_swift_latency_histogram(int64_t queryid, char **json, augur_error *err);

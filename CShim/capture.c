@@ -53,6 +53,21 @@ typedef struct AugurQueryEntry
 
 static HTAB *augur_queries = NULL;
 
+/*
+ * Shapes a defining statement replaced before a drain took them (one CREATE TABLE AS
+ * text writing two objects between two flushes), kept for the next drain so that each
+ * object's lineage is recorded. Guarded by the queries lock, held exclusively.
+ */
+#define AUGUR_REPLACED_SHAPES 16
+typedef struct ReplacedShapes
+{
+    int32       count;
+    AugurQueryKey keys[AUGUR_REPLACED_SHAPES];
+    AugurQueryShape shapes[AUGUR_REPLACED_SHAPES];
+} ReplacedShapes;
+
+static ReplacedShapes *replaced_shapes = NULL;
+
 /* Each entry carries its latency histogram right after it (the core's fixed layout). */
 static Size
 entry_size(void)
@@ -69,15 +84,21 @@ entry_histogram(AugurQueryEntry *entry)
 Size
 augur_capture_shmem_size(void)
 {
-    return hash_estimate_size(augur_max_queries, entry_size());
+    return add_size(hash_estimate_size(augur_max_queries, entry_size()), sizeof(ReplacedShapes));
 }
 
 void
 augur_capture_shmem_init(void)
 {
+    bool        found;
+
     augur_queries = augur_fixed_shared_hash("augur queries", augur_max_queries,
                                             sizeof(AugurQueryKey), entry_size());
+    replaced_shapes = ShmemInitStruct("augur replaced shapes", sizeof(ReplacedShapes), &found);
+    if (!found)
+        replaced_shapes->count = 0;
 }
+
 
 static int
 compare_usage(const void *a, const void *b)
@@ -92,6 +113,20 @@ static void
 count_dropped(void)
 {
     pg_atomic_fetch_add_u64(&augur_shared->dropped, 1);
+}
+
+/* Keeps a shape for the next drain; caller holds the queries lock exclusively. */
+static void
+keep_replaced_shape(const AugurQueryKey *key, const AugurQueryShape *shape)
+{
+    if (replaced_shapes->count >= AUGUR_REPLACED_SHAPES)
+    {
+        count_dropped();
+        return;
+    }
+    replaced_shapes->keys[replaced_shapes->count] = *key;
+    replaced_shapes->shapes[replaced_shapes->count] = *shape;
+    replaced_shapes->count++;
 }
 
 /*
@@ -205,6 +240,35 @@ augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *s
         return;
     }
     create_entry(&key, shape);
+    LWLockRelease(augur_shared->queries_lock);
+}
+
+/*
+ * The shape of a statement that defines an object, taken again after each run: when it
+ * differs from the one kept (another object written), it replaces it and goes to the next
+ * flush, which adds its lineage to what earlier objects had.
+ */
+void
+augur_capture_replace_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape)
+{
+    AugurQueryKey key;
+    AugurQueryEntry *entry;
+
+    make_key(&key, queryid, toplevel);
+    if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_EXCLUSIVE))
+    {
+        count_dropped();
+        return;
+    }
+    entry = create_entry(&key, shape);
+    /* The exclusive lock keeps every reader of the shape out (drains hold it shared). */
+    if (entry != NULL && memcmp(&entry->shape, shape, sizeof(*shape)) != 0)
+    {
+        if (!entry->shape_drained && entry->shape.text[0] != '\0')
+            keep_replaced_shape(&entry->key, &entry->shape);
+        entry->shape = *shape;
+        entry->shape_drained = false;
+    }
     LWLockRelease(augur_shared->queries_lock);
 }
 
@@ -374,16 +438,228 @@ drain_queries(augur_capture_batch *out)
     out->query_count = n;
 }
 
+/*
+ * Puts a drained query sample back (its transaction aborted): counters are added to the
+ * entry, the window's latencies merged into its histogram, the example and the shape
+ * handed over again. An entry evicted meanwhile cannot take them: its calls count as
+ * dropped, as an eviction's would.
+ */
+static void
+return_query(const augur_query_sample *sample)
+{
+    AugurQueryKey key;
+    AugurQueryEntry *entry;
+
+    memset(&key, 0, sizeof(key));
+    key.userid = sample->userid;
+    key.dbid = sample->dbid;
+    key.queryid = sample->queryid;
+    key.toplevel = sample->toplevel;
+    entry = hash_search(augur_queries, &key, HASH_FIND, NULL);
+    if (entry == NULL)
+    {
+        pg_atomic_fetch_add_u64(&augur_shared->dropped, (uint64) Max(sample->calls, 0));
+        return;
+    }
+    SpinLockAcquire(&entry->mutex);
+    entry->calls += sample->calls;
+    entry->total_time_ms += sample->total_time_ms;
+    entry->max_time_ms = Max(entry->max_time_ms, sample->max_time_ms);
+    entry->rows += sample->rows;
+    entry->first_seen = Min(entry->first_seen, (TimestampTz) sample->first_seen);
+    entry->last_seen = Max(entry->last_seen, (TimestampTz) sample->last_seen);
+    if (sample->histogram != NULL && entry->has_histogram &&
+        sample->histogram_bytes == augur_histogram_bytes)
+        augur_swift_histogram_merge(entry_histogram(entry), sample->histogram);
+    if (sample->example != NULL && !entry->example.present)
+        entry->example = *sample->example;
+    if (sample->shape != NULL)
+        entry->shape_drained = false;
+    SpinLockRelease(&entry->mutex);
+}
+
+/* ---- a drained batch until its transaction ends --------------------------------- */
+
+/*
+ * What a flush drained belongs to the (sub)transaction that drained it until that ends:
+ * on commit its rows are in augur.* and it is freed; on an abort of the transaction, or
+ * of the subtransaction it was drained in, it goes back to shared memory, so that a
+ * rolled-back flush (BEGIN; SELECT augur.flush(); ROLLBACK) loses nothing.
+ */
+typedef struct PendingBatch
+{
+    augur_capture_batch batch;
+    SubTransactionId subid;
+    struct PendingBatch *next;
+} PendingBatch;
+
+static PendingBatch *pending_batches = NULL;
+
+/* Whether an abort gives the batches back (the worker turns it off for a flush that keeps failing). */
+static bool give_back_on_abort = true;
+
+void
+augur_capture_give_back_on_abort(bool give_back)
+{
+    give_back_on_abort = give_back;
+}
+
+/* What a batch held, counted as dropped (augur.capture_status): it is not given back. */
+static void
+drop_batch(const augur_capture_batch *batch)
+{
+    uint64      lost = 0;
+
+    for (int32 i = 0; i < batch->query_count; i++)
+        lost += (uint64) Max(batch->queries[i].calls, 0);
+    for (int32 i = 0; i < batch->error_count; i++)
+        lost += (uint64) Max(batch->errors[i].count, 0);
+    pg_atomic_fetch_add_u64(&augur_shared->dropped, lost);
+}
+
+static void
+return_batch(const augur_capture_batch *batch)
+{
+    LWLockAcquire(augur_shared->queries_lock, LW_EXCLUSIVE);
+    for (int32 i = 0; i < batch->query_count; i++)
+        return_query(&batch->queries[i]);
+    for (int32 i = 0; i < batch->replaced_count; i++)
+    {
+        AugurQueryKey key;
+
+        memset(&key, 0, sizeof(key));
+        key.userid = batch->replaced[i].userid;
+        key.dbid = batch->replaced[i].dbid;
+        key.queryid = batch->replaced[i].queryid;
+        key.toplevel = batch->replaced[i].toplevel;
+        keep_replaced_shape(&key, batch->replaced[i].shape);
+    }
+    LWLockRelease(augur_shared->queries_lock);
+    augur_errors_return(batch);
+    augur_sampling_return(batch);
+}
+
+/* Frees (returning them first when `give_back`) the batches drained at `subid`, or all. */
+static void
+end_pending(bool give_back, bool all, SubTransactionId subid)
+{
+    PendingBatch **link = &pending_batches;
+
+    while (*link != NULL)
+    {
+        PendingBatch *batch = *link;
+
+        if (!all && batch->subid != subid)
+        {
+            link = &batch->next;
+            continue;
+        }
+        *link = batch->next;
+        if (give_back && augur_shared != NULL)
+        {
+            if (give_back_on_abort)
+                return_batch(&batch->batch);
+            else
+                drop_batch(&batch->batch);
+        }
+        /* The batch lives in the memory it owns. */
+        MemoryContextDelete((MemoryContext) batch->batch.memory);
+    }
+}
+
+static void
+pending_xact_callback(XactEvent event, void *arg)
+{
+    switch (event)
+    {
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_PREPARE:
+            end_pending(false, true, InvalidSubTransactionId);
+            break;
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PARALLEL_ABORT:
+            end_pending(true, true, InvalidSubTransactionId);
+            break;
+        default:
+            break;
+    }
+}
+
+static void
+pending_subxact_callback(SubXactEvent event, SubTransactionId subid, SubTransactionId parent, void *arg)
+{
+    if (event == SUBXACT_EVENT_ABORT_SUB)
+        end_pending(true, false, subid);
+    else if (event == SUBXACT_EVENT_COMMIT_SUB)
+    {
+        for (PendingBatch *batch = pending_batches; batch != NULL; batch = batch->next)
+            if (batch->subid == subid)
+                batch->subid = parent;
+    }
+}
+
+void
+augur_install_drain_callbacks(void)
+{
+    RegisterXactCallback(pending_xact_callback, NULL);
+    RegisterSubXactCallback(pending_subxact_callback, NULL);
+}
+
+static bool
+is_pending(const augur_capture_batch *batch)
+{
+    for (PendingBatch *pending = pending_batches; pending != NULL; pending = pending->next)
+        if (batch->memory != NULL && pending->batch.memory == batch->memory)
+            return true;
+    return false;
+}
+
+/* Takes the replaced shapes kept since the last drain, as samples without counters. */
+static void
+drain_replaced_shapes(augur_capture_batch *out)
+{
+    augur_query_sample *samples = MemoryContextAllocZero(out->memory, sizeof(augur_query_sample) * AUGUR_REPLACED_SHAPES);
+    augur_query_shape *shapes = MemoryContextAlloc(out->memory, sizeof(augur_query_shape) * AUGUR_REPLACED_SHAPES);
+
+    LWLockAcquire(augur_shared->queries_lock, LW_EXCLUSIVE);
+    for (int32 i = 0; i < replaced_shapes->count; i++)
+    {
+        const AugurQueryKey *key = &replaced_shapes->keys[i];
+
+        samples[i].userid = key->userid;
+        samples[i].dbid = key->dbid;
+        samples[i].queryid = key->queryid;
+        samples[i].toplevel = key->toplevel;
+        shapes[i] = replaced_shapes->shapes[i];
+        samples[i].shape = &shapes[i];
+    }
+    out->replaced_count = replaced_shapes->count;
+    out->replaced = samples;
+    replaced_shapes->count = 0;
+    LWLockRelease(augur_shared->queries_lock);
+}
+
 /* Runs under the guard: it pallocs, and copying can fail only by raising. */
 static void
 drain_body(void *arg)
 {
     augur_capture_batch *out = (augur_capture_batch *) arg;
 
+    PendingBatch *pending;
+
+    /* Kept past the caller's memory until the transaction ends (see PendingBatch). */
+    MemoryContextSwitchTo(TopMemoryContext);
     augur_owned_memory(&out->memory);
+    pending = MemoryContextAllocZero((MemoryContext) out->memory, sizeof(PendingBatch));
     drain_queries(out);
+    drain_replaced_shapes(out);
     augur_errors_drain(out);
     augur_sampling_drain(out);
+    /* Nothing below can fail: the batch is registered once everything is taken. */
+    pending->batch = *out;
+    pending->next = pending_batches;
+    pending_batches = pending;
 }
 
 bool
@@ -397,13 +673,17 @@ augur_capture_drain(augur_capture_batch *out, augur_error *err)
         augur_capture_drain_free(out);
         return false;
     }
+    /* Drained in the guard's own subtransaction, which is gone: it is the caller's now. */
+    pending_batches->subid = GetCurrentSubTransactionId();
     return true;
 }
 
+/* The batch stays until its transaction ends (freed, or returned on abort). */
 void
 augur_capture_drain_free(augur_capture_batch *batch)
 {
-    augur_free_owned_memory(&batch->memory);
+    if (!is_pending(batch))
+        augur_free_owned_memory(&batch->memory);
     memset(batch, 0, sizeof(*batch));
 }
 
@@ -416,6 +696,32 @@ augur_capture_entry_count(void)
     count = hash_get_num_entries(augur_queries);
     LWLockRelease(augur_shared->queries_lock);
     return count;
+}
+
+void
+augur_capture_note_installation(uint32_t extension_oid)
+{
+    HASH_SEQ_STATUS scan;
+    AugurQueryEntry *entry;
+    bool        changed;
+
+    if (augur_shared == NULL)
+        return;
+    LWLockAcquire(augur_shared->lock, LW_EXCLUSIVE);
+    changed = augur_shared->installation != (Oid) extension_oid;
+    augur_shared->installation = (Oid) extension_oid;
+    LWLockRelease(augur_shared->lock);
+    if (!changed)
+        return;
+    LWLockAcquire(augur_shared->queries_lock, LW_SHARED);
+    hash_seq_init(&scan, augur_queries);
+    while ((entry = hash_seq_search(&scan)) != NULL)
+    {
+        SpinLockAcquire(&entry->mutex);
+        entry->shape_drained = false;
+        SpinLockRelease(&entry->mutex);
+    }
+    LWLockRelease(augur_shared->queries_lock);
 }
 
 void

@@ -115,3 +115,39 @@ augur_errors_drain(augur_capture_batch *out)
     LWLockRelease(augur_shared->errors_lock);
     out->error_count = n;
 }
+
+/* Puts drained error counts back (their flush's transaction aborted). */
+void
+augur_errors_return(const augur_capture_batch *batch)
+{
+    LWLockAcquire(augur_shared->errors_lock, LW_EXCLUSIVE);
+    for (int32 i = 0; i < batch->error_count; i++)
+    {
+        const augur_error_sample *sample = &batch->errors[i];
+        AugurErrorKey key;
+        AugurErrorEntry *entry;
+        bool        found;
+
+        memset(&key, 0, sizeof(key));
+        key.dbid = sample->dbid;
+        key.sqlstate = MAKE_SQLSTATE(sample->sqlstate[0], sample->sqlstate[1], sample->sqlstate[2],
+                                     sample->sqlstate[3], sample->sqlstate[4]);
+        key.queryid = sample->queryid;
+        entry = hash_search(augur_errors, &key, HASH_ENTER_NULL, &found);
+        if (entry == NULL)
+        {
+            pg_atomic_fetch_add_u64(&augur_shared->dropped, (uint64) Max(sample->count, 0));
+            continue;
+        }
+        if (!found)
+        {
+            entry->count = 0;
+            entry->first_seen = (TimestampTz) sample->first_seen;
+            entry->last_seen = (TimestampTz) sample->last_seen;
+        }
+        entry->count += sample->count;
+        entry->first_seen = Min(entry->first_seen, (TimestampTz) sample->first_seen);
+        entry->last_seen = Max(entry->last_seen, (TimestampTz) sample->last_seen);
+    }
+    LWLockRelease(augur_shared->errors_lock);
+}

@@ -17,8 +17,10 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 static void
 copy_text(char *dst, size_t size, const char *src)
@@ -137,8 +139,38 @@ typedef struct SpiCall
     int32_t     nargs;
     const char *const *args;
     bool        read_only;
+    Oid         as_role;
     augur_spi_result *out;
 } SpiCall;
+
+/*
+ * The statement as call->as_role, under SECURITY_RESTRICTED_OPERATION (no SET ROLE, no
+ * temporary tables, no PREPARE or LISTEN by the code it runs) with a GUC nest level of
+ * its own, as ExecRefreshMatView does since CVE-2022-1552. On an error, the enclosing
+ * subtransaction's abort restores the user id, security context and settings.
+ */
+static int
+spi_execute_as_role(SpiCall *call, Oid *types, Datum *values, char *nulls)
+{
+    Oid         saved_user;
+    int         saved_context;
+    int         nest_level;
+    int         rc;
+
+    if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(call->as_role)))
+        ereport(ERROR,
+                (errcode(ERRCODE_UNDEFINED_OBJECT),
+                 errmsg("augur: role %u, which sent this statement, no longer exists", call->as_role),
+                 errhint("Statements of a dropped role are not replayed.")));
+    GetUserIdAndSecContext(&saved_user, &saved_context);
+    SetUserIdAndSecContext(call->as_role,
+                           saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    nest_level = NewGUCNestLevel();
+    rc = SPI_execute_with_args(call->sql, call->nargs, types, values, nulls, call->read_only, 0);
+    AtEOXact_GUC(false, nest_level);
+    SetUserIdAndSecContext(saved_user, saved_context);
+    return rc;
+}
 
 static void
 spi_execute_body(void *arg)
@@ -167,8 +199,11 @@ spi_execute_body(void *arg)
 
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "augur: SPI_connect failed");
-    rc = SPI_execute_with_args(call->sql, call->nargs, types, values, nulls,
-                               call->read_only, 0);
+    if (OidIsValid(call->as_role))
+        rc = spi_execute_as_role(call, types, values, nulls);
+    else
+        rc = SPI_execute_with_args(call->sql, call->nargs, types, values, nulls,
+                                   call->read_only, 0);
     if (rc < 0)
         ereport(ERROR,
                 (errcode(ERRCODE_INTERNAL_ERROR),
@@ -215,7 +250,7 @@ spi_execute_body(void *arg)
 
 bool
 augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool read_only,
-                  bool roll_back, augur_spi_result *out, augur_error *err)
+                  bool roll_back, uint32_t as_role, augur_spi_result *out, augur_error *err)
 {
     SpiCall     call;
     bool        ok;
@@ -225,6 +260,7 @@ augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool 
     call.nargs = nargs;
     call.args = args;
     call.read_only = read_only;
+    call.as_role = (Oid) as_role;
     call.out = out;
     ok = guarded(spi_execute_body, &call, err, roll_back);
     if (!ok)

@@ -219,7 +219,9 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string, READ_ONLY_TR
     bool        nested = nests(pstmt);
     bool        toplevel = nesting_level == 0;
     bool        counted = counts_utility(pstmt);
-    bool        shaped = counted && augur_capture_has_shape((int64) pstmt->queryId, toplevel);
+    /* One text may define another object each time it runs: its shape is taken every time. */
+    bool        defines = augur_utility_defines_object(statement);
+    bool        shaped = counted && !defines && augur_capture_has_shape((int64) pstmt->queryId, toplevel);
     Query      *definition = NULL;
     instr_time  start;
     instr_time  duration;
@@ -258,9 +260,14 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string, READ_ONLY_TR
         {
             AugurQueryShape shape;
 
+            /* Zeroed, so that two shapes of the same objects compare equal byte for byte. */
+            memset(&shape, 0, sizeof(shape));
             copy_statement_text(query_string, pstmt, shape.text, sizeof(shape.text));
             augur_collect_utility_shape(statement, definition, &shape);
-            augur_capture_store_shape((int64) pstmt->queryId, toplevel, &shape);
+            if (defines)
+                augur_capture_replace_shape((int64) pstmt->queryId, toplevel, &shape);
+            else
+                augur_capture_store_shape((int64) pstmt->queryId, toplevel, &shape);
         }
         augur_capture_record((int64) pstmt->queryId, toplevel, INSTR_TIME_GET_MILLISEC(duration),
                              qc != NULL ? qc->nprocessed : 0);

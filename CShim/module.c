@@ -49,18 +49,33 @@ static const struct config_enum_entry auto_apply_options[] = {
 
 void _PG_init(void);
 
+/* A check hook's verdict from a Swift validator: false with its SQLSTATE, detail and hint. */
+static bool
+checked(bool ok, const augur_error *err)
+{
+    if (ok)
+        return true;
+    GUC_check_errcode(err->sqlstate);
+    GUC_check_errdetail("%s", err->message);
+    if (err->hint[0])
+        GUC_check_errhint("%s", err->hint);
+    return false;
+}
+
 static bool
 check_maintenance_window(char **newval, void **extra, GucSource source)
 {
     augur_error err;
 
-    if (augur_swift_check_maintenance_window(*newval != NULL ? *newval : "", &err))
-        return true;
-    GUC_check_errcode(err.sqlstate);
-    GUC_check_errdetail("%s", err.message);
-    if (err.hint[0])
-        GUC_check_errhint("%s", err.hint);
-    return false;
+    return checked(augur_swift_check_maintenance_window(*newval != NULL ? *newval : "", &err), &err);
+}
+
+static bool
+check_index_budget(char **newval, void **extra, GucSource source)
+{
+    augur_error err;
+
+    return checked(augur_swift_check_index_budget(*newval != NULL ? *newval : "", &err), &err);
 }
 
 static bool
@@ -145,7 +160,7 @@ define_gucs(void)
                                "Storage the index advice may spend on new indexes.",
                                "A size such as '2GB' or a percentage of the database's size such as '10%'.",
                                &augur_index_budget, "10%", PGC_USERSET, 0,
-                               NULL, NULL, NULL);
+                               check_index_budget, NULL, NULL);
     DefineCustomEnumVariable("augur.auto_apply",
                              "Which proposals the worker approves itself, to apply them in the maintenance window.",
                              "off: none (a DBA approves); indexes: index creations and drops; all: every kind.",
@@ -189,5 +204,6 @@ _PG_init(void)
     augur_install_shmem_startup_hook();
     augur_install_hooks();
     augur_install_sampling();
+    augur_install_drain_callbacks();
     augur_register_worker();
 }

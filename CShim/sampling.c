@@ -366,3 +366,21 @@ augur_sampling_drain(augur_capture_batch *out)
     ring->count = 0;
     LWLockRelease(augur_shared->sampling_lock);
 }
+
+/* Puts drained sampled transactions back in the ring (their flush's transaction aborted). */
+void
+augur_sampling_return(const augur_capture_batch *batch)
+{
+    int32       kept;
+
+    LWLockAcquire(augur_shared->sampling_lock, LW_EXCLUSIVE);
+    kept = Min(batch->sampled_count, ring->capacity - ring->count);
+    if (kept > 0)
+    {
+        memcpy(ring->events + ring->count, batch->sampled, sizeof(augur_sampled_xact) * kept);
+        ring->count += kept;
+    }
+    LWLockRelease(augur_shared->sampling_lock);
+    if (batch->sampled_count > kept)
+        pg_atomic_fetch_add_u64(&ring->dropped, (uint64) (batch->sampled_count - Max(kept, 0)));
+}

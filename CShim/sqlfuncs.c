@@ -163,17 +163,37 @@ jsonb_from_swift(bool ok, const char *json, augur_error *err)
     return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
+/*
+ * The one rule for NULL arguments: an argument whose NULL means nothing is SQLSTATE
+ * 22004, named; functions take NULL only where it has a meaning (no time bound, every
+ * query, the default budget).
+ */
+static void
+require_argument(FunctionCallInfo fcinfo, int argument, const char *name)
+{
+    if (PG_ARGISNULL(argument))
+        ereport(ERROR,
+                (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                 errmsg("%s must not be NULL", name)));
+}
+
 /* augur.coaccess_predicted_json(k, level, method): the predicted pairs as a jsonb array,
  * which augur.coaccess_predicted() turns into rows. */
 Datum
 augur_sql_coaccess_predicted(PG_FUNCTION_ARGS)
 {
-    char       *level = text_to_cstring(PG_GETARG_TEXT_PP(1));
-    char       *method = text_to_cstring(PG_GETARG_TEXT_PP(2));
+    char       *level;
+    char       *method;
     char       *json = NULL;
     augur_error err;
-    bool        ok = augur_swift_coaccess_predicted(PG_GETARG_INT32(0), level, method, &json, &err);
+    bool        ok;
 
+    require_argument(fcinfo, 0, "k");
+    require_argument(fcinfo, 1, "level");
+    require_argument(fcinfo, 2, "method");
+    level = text_to_cstring(PG_GETARG_TEXT_PP(1));
+    method = text_to_cstring(PG_GETARG_TEXT_PP(2));
+    ok = augur_swift_coaccess_predicted(PG_GETARG_INT32(0), level, method, &json, &err);
     PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }
 
@@ -200,9 +220,14 @@ augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
     augur_error err;
     bool        ok;
 
-    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-        PG_RETURN_NULL();
+    require_argument(fcinfo, 0, "queryid");
+    require_argument(fcinfo, 1, "q");
     array = PG_GETARG_ARRAYTYPE_P(1);
+    if (ARR_NDIM(array) > 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("q must be a one-dimensional array of quantiles"),
+                 errhint("For example '{0.5, 0.99}'.")));
     deconstruct_array(array, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
                       &elements, &element_nulls, &count);
     quantiles = palloc(sizeof(double) * Max(count, 1));
@@ -225,8 +250,10 @@ augur_sql_latency_histogram(PG_FUNCTION_ARGS)
 {
     char       *json = NULL;
     augur_error err;
-    bool        ok = augur_swift_latency_histogram(PG_GETARG_INT64(0), &json, &err);
+    bool        ok;
 
+    require_argument(fcinfo, 0, "queryid");
+    ok = augur_swift_latency_histogram(PG_GETARG_INT64(0), &json, &err);
     PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }
 
@@ -248,12 +275,13 @@ augur_sql_latency_changes(PG_FUNCTION_ARGS)
 Datum
 augur_sql_refresh_index_advice(PG_FUNCTION_ARGS)
 {
-    Interval   *unused_after = PG_GETARG_INTERVAL_P(0);
-    double      seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
-                                                             IntervalPGetDatum(unused_after)));
+    double      seconds;
     int64_t     proposed = 0;
     augur_error err;
 
+    require_argument(fcinfo, 0, "unused_after");
+    seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
+                                                 PG_GETARG_DATUM(0)));
     if (seconds < 0)
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -307,6 +335,7 @@ augur_sql_simulate(PG_FUNCTION_ARGS)
 {
     augur_error err;
 
+    require_argument(fcinfo, 0, "id");
     if (!augur_swift_simulate(PG_GETARG_INT64(0), &err))
         augur_raise_if_error(&err);
     PG_RETURN_VOID();

@@ -108,7 +108,8 @@ augur_sql_note_type_change_end(PG_FUNCTION_ARGS)
         "   FROM pg_catalog.pg_database d, pg_catalog.pg_class c"
         "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
         "   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = $2"
-        "  WHERE d.datname = current_database() AND c.oid = $1";
+        "  WHERE d.datname = current_database() AND c.oid = $1"
+        "    AND n.nspname NOT IN ('augur_shadow', 'augur_shadow_twin')";   /* the advisors' copies */
     Oid         types[5] = {OIDOID, INT2OID, TEXTOID, TEXTOID, TEXTOID};
     char       *changed_by = GetUserNameFromId(GetOuterUserId(), false);
     ListCell   *cell;

@@ -91,6 +91,19 @@ collect_copy_from(CopyStmt *copy, AugurQueryShape *shape)
     relation_close(target, AccessShareLock);
 }
 
+/*
+ * Whether the statement's lineage belongs to an object it names: the same text can write
+ * another object next time (another schema on the search_path, a table dropped and made
+ * again), and the lineage is the object's, not the text's.
+ */
+bool
+augur_utility_defines_object(Node *statement)
+{
+    return IsA(statement, CreateTableAsStmt) || IsA(statement, ViewStmt) ||
+        IsA(statement, RefreshMatViewStmt) ||
+        (IsA(statement, CopyStmt) && ((CopyStmt *) statement)->is_from);
+}
+
 void
 augur_collect_utility_shape(Node *statement, Query *definition, AugurQueryShape *shape)
 {

@@ -67,10 +67,21 @@ record_cycle(int32 state, const augur_error *err)
     LWLockRelease(augur_shared->lock);
 }
 
-/* Runs body in a transaction of its own, with a snapshot; errors come back in *err. */
+/* Failed transactions in a row after which what a failing flush drained is dropped. */
+#define AUGUR_FLUSH_ATTEMPTS 3
+
+/*
+ * Runs body in a transaction of its own, with a snapshot; errors come back in *err. A
+ * body that reports an error is rolled back, not committed: a flush that failed halfway
+ * puts what it drained back (capture.c) rather than committing part of it, and the next
+ * cycle tries again. A flush that fails AUGUR_FLUSH_ATTEMPTS times in a row (something
+ * in what it drained it cannot store) drops it instead, counted and logged, so that one
+ * bad batch cannot stop every later flush.
+ */
 static bool
 in_transaction(bool (*body) (void *, augur_error *), void *arg, augur_error *err)
 {
+    static int  failures_in_a_row = 0;
     bool        result;
 
     SetCurrentStatementStartTimestamp();
@@ -78,7 +89,23 @@ in_transaction(bool (*body) (void *, augur_error *), void *arg, augur_error *err
     PushActiveSnapshot(GetTransactionSnapshot());
     result = body(arg, err);
     PopActiveSnapshot();
-    CommitTransactionCommand();
+    if (err->sqlstate == 0)
+    {
+        CommitTransactionCommand();
+        failures_in_a_row = 0;
+        return result;
+    }
+    if (++failures_in_a_row >= AUGUR_FLUSH_ATTEMPTS)
+    {
+        ereport(LOG,
+                (errmsg("augur collector failed %d times in a row; what its flush drained is dropped",
+                        failures_in_a_row),
+                 errdetail_internal("%s", err->message)));
+        augur_capture_give_back_on_abort(false);
+        failures_in_a_row = 0;
+    }
+    AbortCurrentTransaction();
+    augur_capture_give_back_on_abort(true);
     return result;
 }
 
@@ -119,6 +146,16 @@ run_cycle(int32 previous_state)
     record_cycle(state, &err);
     return state;
 }
+
+/*
+ * SIGTERM (a clean shutdown, DROP DATABASE, pg_terminate_backend): what runs now is
+ * cancelled at its next interrupt check, and the main loop flushes once more before it
+ * exits, so that a clean restart loses nothing captured.
+ */
+static volatile sig_atomic_t shutdown_requested = false;
+
+/* Milliseconds the worker waits for a lock (see augur_worker_main); under deadlock_timeout. */
+#define AUGUR_WORKER_LOCK_TIMEOUT "200"
 
 /* Most recommendations applied in one go, so that a long list cannot starve the flushes. */
 #define AUGUR_APPLIES_PER_ROUND 8
@@ -264,12 +301,38 @@ wait_for_next_cycle(TimestampTz cycle_started)
         (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                          remaining, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
-        CHECK_FOR_INTERRUPTS();
-        if (ConfigReloadPending)
+        if (shutdown_requested || ConfigReloadPending)
             return;
+        CHECK_FOR_INTERRUPTS();
         if (pg_atomic_exchange_u32(&augur_shared->apply_requested, 0) != 0)
             run_pending_applies();
     }
+}
+
+
+static void
+request_shutdown(SIGNAL_ARGS)
+{
+    int         save_errno = errno;
+
+    shutdown_requested = true;
+    QueryCancelPending = true;
+    InterruptPending = true;
+    SetLatch(MyLatch);
+    errno = save_errno;
+}
+
+/*
+ * The last flush, then exit; a flush that fails is logged (what it drained is lost with
+ * the server). Exit code 1, as die() gives: outside a shutdown (pg_terminate_backend) the
+ * postmaster starts the worker again.
+ */
+static void
+flush_and_exit(int32 state)
+{
+    QueryCancelPending = false;
+    (void) run_cycle(state);    /* it flushes if the extension is there (now) */
+    proc_exit(1);
 }
 
 void
@@ -279,7 +342,7 @@ augur_worker_main(Datum main_arg)
     TimestampTz cycle_started;
 
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
-    pqsignal(SIGTERM, die);
+    pqsignal(SIGTERM, request_shutdown);
     BackgroundWorkerUnblockSignals();
     augur_capture_off_in_this_process = true;
 
@@ -292,9 +355,17 @@ augur_worker_main(Datum main_arg)
 
     BackgroundWorkerInitializeConnection(augur_database, NULL, 0);
     pgstat_report_appname("augur collector");
+    /*
+     * The worker yields to a DBA's DDL: a lock it waits for longer than this fails its
+     * cycle (rolled back, what it drained put back) well before deadlock_timeout, so that
+     * DROP EXTENSION, ALTER TABLE and the like never fail or deadlock because of it.
+     */
+    SetConfigOption("lock_timeout", AUGUR_WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 
     for (;;)
     {
+        if (shutdown_requested)
+            flush_and_exit(state);
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending)
         {
@@ -304,7 +375,7 @@ augur_worker_main(Datum main_arg)
 
         cycle_started = GetCurrentTimestamp();
         state = run_cycle(state);
-        if (state == AUGUR_WORKER_RUNNING)
+        if (state == AUGUR_WORKER_RUNNING && !shutdown_requested)
             run_pending_applies();
         wait_for_next_cycle(cycle_started);
     }

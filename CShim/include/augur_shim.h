@@ -50,9 +50,14 @@ typedef struct augur_spi_result
  * and the caller's state intact. With roll_back, what it did is rolled back also on
  * success (its result is kept). Must be called inside a transaction (any fmgr call or
  * the worker's cycle).
+ *
+ * With as_role (an OID, 0 for none) the statement runs as that role inside a
+ * security-restricted operation, as autovacuum and REFRESH MATERIALIZED VIEW run other
+ * roles' code: whatever it calls has that role's rights and no more, and settings it
+ * changes are undone. A role that no longer exists is 42704 and nothing runs.
  */
 bool augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, bool read_only,
-                       bool roll_back, augur_spi_result *out, augur_error *err);
+                       bool roll_back, uint32_t as_role, augur_spi_result *out, augur_error *err);
 void augur_spi_result_free(augur_spi_result *result);
 
 /*
@@ -255,6 +260,10 @@ typedef struct augur_capture_batch
     augur_error_sample *errors;
     int32_t             sampled_count;
     augur_sampled_xact *sampled;
+    /* Shapes a statement defining objects had for objects it wrote before its latest one
+     * (shape set, no counters): their lineage is recorded too. */
+    int32_t             replaced_count;
+    augur_query_sample *replaced;
     void               *memory;     /* owning memory context; opaque to Swift */
 } augur_capture_batch;
 
@@ -264,6 +273,13 @@ typedef struct augur_capture_batch
  */
 bool augur_capture_drain(augur_capture_batch *out, augur_error *err);
 void augur_capture_drain_free(augur_capture_batch *batch);
+
+/*
+ * Tells the capture which augur extension (its pg_extension OID) a flush writes into.
+ * When it is another than the last one (DROP and CREATE EXTENSION made the tables anew),
+ * every query's text and shape is handed over again at the next drain.
+ */
+void augur_capture_note_installation(uint32_t extension_oid);
 
 /* Records that a flush stored `samples` rows (augur.capture_status). */
 void augur_capture_note_flush(int64_t samples);

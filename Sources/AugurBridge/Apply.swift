@@ -164,7 +164,8 @@ enum Apply {
         for queryid in queryids {
             guard let example = examples[queryid]?.first else { continue }
             do {
-                if let json = try ExampleExplain.explain(example.text, arguments: example.arguments, options: "FORMAT JSON") {
+                if let json = try ExampleExplain.explain(example.text, arguments: example.arguments, as: example.sender,
+                                                         options: "FORMAT JSON") {
                     plans[queryid] = NormalizedStatement.planShape(ofExplainJSON: json)
                 }
             } catch let error as PGError where !error.isInterruption {

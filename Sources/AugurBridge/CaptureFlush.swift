@@ -38,6 +38,9 @@ enum CaptureFlush {
 
 
     /// Names are resolved where they can be: relations of this database, at first sight.
+    /// Shapes of one query id come once per role that ran it in the window (and once per
+    /// object a defining statement wrote): their rows are merged by key before the upsert,
+    /// which may touch a row only once.
     private static let upsertRelations = """
         INSERT INTO augur.relation_use AS u (dbid, queryid, relid, relname, written)
         SELECT s.dbid, s.queryid, s.relid,
@@ -45,7 +48,9 @@ enum CaptureFlush {
                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                  WHERE c.oid = s.relid AND s.dbid = \(currentDatabaseOID)),
                s.written
-          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::bool[]) AS s(dbid, queryid, relid, written)
+          FROM (SELECT dbid, queryid, relid, bool_or(written) AS written
+                  FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::bool[]) AS s(dbid, queryid, relid, written)
+                 GROUP BY dbid, queryid, relid) s
         ON CONFLICT (dbid, queryid, relid) DO UPDATE SET
             relname = coalesce(u.relname, excluded.relname),
             written = u.written OR excluded.written
@@ -60,9 +65,11 @@ enum CaptureFlush {
                  WHERE c.oid = s.relid AND s.dbid = \(currentDatabaseOID)),
                (SELECT a.attname FROM pg_catalog.pg_attribute a
                  WHERE a.attrelid = s.relid AND a.attnum = s.attnum AND s.dbid = \(currentDatabaseOID)),
-               string_to_array(s.roles, ',')
-          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::text[])
-               AS s(dbid, queryid, relid, attnum, roles)
+               ARRAY(SELECT DISTINCT r COLLATE "C" FROM unnest(string_to_array(s.roles, ',')) r ORDER BY 1)
+          FROM (SELECT dbid, queryid, relid, attnum, string_agg(roles, ',') AS roles
+                  FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::text[])
+                       AS s(dbid, queryid, relid, attnum, roles)
+                 GROUP BY dbid, queryid, relid, attnum) s
         ON CONFLICT (dbid, queryid, relid, attnum) DO UPDATE SET
             relname = coalesce(u.relname, excluded.relname),
             attname = coalesce(u.attname, excluded.attname),
@@ -85,8 +92,8 @@ enum CaptureFlush {
                                           left_column, right_column)
         SELECT s.dbid, s.queryid, s.left_relid, s.left_attnum, s.right_relid, s.right_attnum,
                \(columnName("s.left_relid", "s.left_attnum")), \(columnName("s.right_relid", "s.right_attnum"))
-          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::oid[], $6::int2[])
-               AS s(dbid, queryid, left_relid, left_attnum, right_relid, right_attnum)
+          FROM (SELECT DISTINCT * FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::oid[], $6::int2[])
+                       AS s(dbid, queryid, left_relid, left_attnum, right_relid, right_attnum)) s
         ON CONFLICT (dbid, queryid, left_relid, left_attnum, right_relid, right_attnum) DO UPDATE SET
             left_column = coalesce(j.left_column, excluded.left_column),
             right_column = coalesce(j.right_column, excluded.right_column)
@@ -98,9 +105,11 @@ enum CaptureFlush {
         SELECT s.dbid, s.queryid, s.target_relid, s.target_attnum, s.source_relid, s.source_attnum,
                s.kind, s.subtype, \(columnName("s.target_relid", "s.target_attnum")),
                coalesce(s.source_label, \(columnName("s.source_relid", "s.source_attnum"))), now()
-          FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::oid[], $6::int2[], $7::text[], $8::text[],
-                      $9::text[])
-               AS s(dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, kind, subtype, source_label)
+          FROM (SELECT DISTINCT ON (dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, subtype) *
+                  FROM unnest($1::oid[], $2::bigint[], $3::oid[], $4::int2[], $5::oid[], $6::int2[], $7::text[], $8::text[],
+                              $9::text[])
+                       AS s(dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, kind, subtype,
+                            source_label)) s
         ON CONFLICT (dbid, queryid, target_relid, target_attnum, source_relid, source_attnum, subtype) DO UPDATE SET
             target_column = coalesce(l.target_column, excluded.target_column),
             source_column = coalesce(l.source_column, excluded.source_column)
@@ -227,11 +236,11 @@ enum CaptureFlush {
     /// a JSON array of strings (rows differ in how many they have).
     private static let insertExamples = """
         WITH added AS (
-            INSERT INTO augur.query_example (dbid, queryid, captured_at, query, params)
+            INSERT INTO augur.query_example (dbid, queryid, captured_at, query, params, userid)
             SELECT s.dbid, s.queryid, \(timestamp("s.captured_at")), s.query,
-                   ARRAY(SELECT pg_catalog.jsonb_array_elements_text(s.params::jsonb))
-              FROM unnest($1::oid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
-                   AS s(dbid, queryid, captured_at, query, params)
+                   ARRAY(SELECT pg_catalog.jsonb_array_elements_text(s.params::jsonb)), s.userid
+              FROM unnest($1::oid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::oid[])
+                   AS s(dbid, queryid, captured_at, query, params, userid)
             RETURNING dbid, queryid)
         DELETE FROM augur.query_example e
          USING (SELECT id, row_number() OVER (PARTITION BY dbid, queryid ORDER BY captured_at DESC, id DESC) AS age
@@ -251,6 +260,7 @@ enum CaptureFlush {
                 return "[" + values.joined(separator: ",") + "]"
             }
         } },
+        { String($0.userid) },
     ]
 
 
@@ -266,6 +276,10 @@ enum CaptureFlush {
         // One flush at a time (the worker's and augur.flush()): histograms are merged
         // read-modify-write, and a second flush must see the first one's rows.
         try SPI.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('augur flush'))")
+        // Tables made anew by DROP and CREATE EXTENSION get every query's text and shape again.
+        let installation = try SPI.query("SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'augur'")
+            .first?["oid"]?.int ?? 0
+        augur_capture_note_installation(UInt32(truncatingIfNeeded: installation))
         var batch = augur_capture_batch()
         var error = augur_error()
         guard augur_capture_drain(&batch, &error) else { throw PGError(copying: error) }
@@ -273,7 +287,8 @@ enum CaptureFlush {
 
         let queries = UnsafeBufferPointer(start: batch.queries, count: Int(max(batch.query_count, 0)))
         let errors = UnsafeBufferPointer(start: batch.errors, count: Int(max(batch.error_count, 0)))
-        let shapes = queries.compactMap { sample in sample.shape.map { (sample, $0.pointee) } }
+        let replaced = UnsafeBufferPointer(start: batch.replaced, count: Int(max(batch.replaced_count, 0)))
+        let shapes = (Array(queries) + Array(replaced)).compactMap { sample in sample.shape.map { (sample, $0.pointee) } }
 
         var written = try upsert(upsertQueries, queries, queryColumns)
         written += try upsert(upsertRelations, rows(shapes, \.relations, \.nrelations, as: UInt32.self), [

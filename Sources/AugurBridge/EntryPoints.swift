@@ -23,6 +23,18 @@ func augurSwiftCheckMaintenanceWindow(_ value: UnsafePointer<CChar>,
     }
 }
 
+@_cdecl("augur_swift_check_index_budget")
+func augurSwiftCheckIndexBudget(_ value: UnsafePointer<CChar>, _ error: UnsafeMutablePointer<augur_error>) -> Bool {
+    reportingErrors(error, fallback: false) {
+        do throws(IndexBudget.ParseError) {
+            _ = try IndexBudget(parsing: String(cString: value))
+        } catch {
+            throw PGError(sqlstate: .invalidParameterValue, message: error.message, hint: error.hint)
+        }
+        return true
+    }
+}
+
 /// Test-only (the tests declare the SQL function): runs `sql` with text parameters
 /// through the SPI API and describes the outcome: "<processed>" or, when rows came back,
 /// "<processed>: <first row's decoded values>", e.g. "3: 1, 'a', NULL".

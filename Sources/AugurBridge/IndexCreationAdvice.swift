@@ -5,17 +5,12 @@ import CShim
 /// workload, chosen by the core's Extend search with costs from the planner and hypopg's
 /// hypothetical indexes (no real index is built), kept in augur.recommendation.
 enum IndexCreationAdvice {
-    /// Captured statements of this database with the share of a day they cover.
+    /// Captured statements of this database with their rates a day.
     private static let statements = """
-        WITH q AS (
-            SELECT queryid, sum(calls)::float8 AS calls, sum(rows)::float8 AS rows, min(query) AS query
-              FROM augur.query WHERE dbid = \(currentDatabaseOID) AND query IS NOT NULL GROUP BY queryid),
-        span AS (
-            SELECT greatest(extract(epoch FROM max(last_seen) - min(first_seen)), 3600)::float8 AS seconds
-              FROM augur.query WHERE dbid = \(currentDatabaseOID))
-        SELECT q.queryid, q.calls * 86400 / span.seconds AS calls_per_day, q.rows / greatest(q.calls, 1) AS rows_per_call,
-               q.query
-          FROM q, span
+        WITH \(CapturedRates.ctes)
+        SELECT q.queryid, q.calls_per_day, q.rows_per_call, q.query, q.seen_once,
+               \(Senders.leastPrivileged(queryid: "q.queryid")) AS sender
+          FROM q
         """
 
     /// How each statement uses each column of an ordinary table that still exists (a
@@ -31,15 +26,16 @@ enum IndexCreationAdvice {
          WHERE u.dbid = \(currentDatabaseOID) AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
         """
 
-    /// The latest example executions per query, with their parameters as a list of
-    /// literals for EXECUTE (NULL when there were none).
+    /// The latest example executions per query whose sender still exists, with their
+    /// parameters as a list of literals for EXECUTE (NULL when there were none).
     private static let latestExamples = """
-        SELECT queryid, query,
+        SELECT queryid, query, userid,
                CASE WHEN cardinality(params) > 0 THEN
                    (SELECT '(' || string_agg(quote_literal(p), ', ' ORDER BY o) || ')'
                       FROM unnest(params) WITH ORDINALITY AS u(p, o)) END AS arguments
           FROM (SELECT e.*, row_number() OVER (PARTITION BY queryid ORDER BY captured_at DESC, id DESC) AS age
-                  FROM augur.query_example e WHERE dbid = \(currentDatabaseOID)) latest
+                  FROM augur.query_example e JOIN pg_catalog.pg_roles r ON r.oid = e.userid
+                 WHERE dbid = \(currentDatabaseOID)) latest
          WHERE age <= \(HypoPGCosting.examplesPerStatement)
          ORDER BY queryid, age
         """
@@ -86,6 +82,28 @@ enum IndexCreationAdvice {
            AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
         """
 
+    /// Per statement and text column matched by LIKE: the statement's normalized text, its
+    /// latest example executions (for the patterns they sent), and whether the column
+    /// compares in the C collation (where a plain B-tree serves a prefix).
+    private static let patternExamples = """
+        SELECT format('%I.%I', n.nspname, c.relname) AS table_name, quote_ident(a.attname) AS column_name,
+               coalesce(CASE WHEN a.attcollation = 'pg_catalog.default'::regcollation
+                             THEN (SELECT d.datcollate FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+                             ELSE co.collcollate END IN ('C', 'POSIX'), false) AS c_collation,
+               q.query AS normalized, e.query AS example, e.params::text AS params
+          FROM augur.column_use u
+          JOIN pg_catalog.pg_class c ON c.oid = u.relid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = u.relid AND a.attnum = u.attnum AND NOT a.attisdropped
+          LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+          JOIN (SELECT DISTINCT ON (queryid) queryid, query FROM augur.query
+                 WHERE dbid = \(currentDatabaseOID) AND query IS NOT NULL ORDER BY queryid) q ON q.queryid = u.queryid
+          JOIN augur.query_example e ON e.dbid = u.dbid AND e.queryid = u.queryid
+         WHERE u.dbid = \(currentDatabaseOID) AND 'filter_pattern' = ANY (u.roles)
+           AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
+        """
+
     /// The share of $1's rows whose column $2 holds $3, from pg_stats: its most-common
     /// frequency, or else an even share of what the most common values leave.
     private static let valueShare = """
@@ -116,6 +134,12 @@ enum IndexCreationAdvice {
         var statements: [IndexSelection.Statement] = []
         /// Normalized texts by query id (an EXECUTE's, the statement it prepared).
         var texts: [Int64: String] = [:]
+        /// The role each text is planned as (`Senders`); none for a sender that is gone.
+        var senders: [Int64: RoleOID] = [:]
+        /// Statements seen once, whose rate is assumed (`CapturedRates`).
+        var seenOnce: Set<Int64> = []
+        /// Per table and column only ever searched by a LIKE prefix, its B-tree key.
+        var prefixSearched: [String: [String: String]] = [:]
         /// Per table, the columns statements filter, join, group or order by.
         var columns: [String: [String]] = [:]
         /// "table column" pairs some statement filters by a range.
@@ -124,11 +148,15 @@ enum IndexCreationAdvice {
         var readColumns: [String: [[String]]] = [:]
 
         static func load() throws -> CapturedWorkload {
+            let prefixSearched = try prefixSearchedColumns()
             var workload = CapturedWorkload()
+            workload.prefixSearched = prefixSearched
             var byQuery: [Int64: (callsPerDay: Double, rowsPerCall: Double)] = [:]
             for row in try SPI.query(IndexCreationAdvice.statements) {
                 guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
                 workload.texts[queryid] = NormalizedStatement.preparedBody(text)
+                workload.senders[queryid] = RoleOID(row["sender"])
+                if case .bool(true)? = row["seen_once"] { workload.seenOnce.insert(queryid) }
                 byQuery[queryid] = (row["calls_per_day"]?.double ?? 0, row["rows_per_call"]?.double ?? 0)
             }
             var read: [Int64: [String: [String]]] = [:]   // per statement and table, every column it uses
@@ -140,9 +168,11 @@ enum IndexCreationAdvice {
                 let roleSet = Set(roles.split(separator: ","))
                 if roleSet.contains("filter_range") { workload.rangeFiltered.insert("\(table) \(column)") }
                 if !roleSet.contains("written") { read[queryid, default: [:]][table, default: []].append(column) }
-                if !roleSet.isDisjoint(with: indexableRoles) {
-                    reads[queryid, default: []].insert(table)
-                    if !(workload.columns[table] ?? []).contains(column) { workload.columns[table, default: []].append(column) }
+                let keys = (roleSet.isDisjoint(with: indexableRoles) ? [] : [column])
+                    + (roleSet.contains("filter_pattern") ? prefixSearched[table]?[column].map { [$0] } ?? [] : [])
+                if !keys.isEmpty { reads[queryid, default: []].insert(table) }
+                for key in keys where !(workload.columns[table] ?? []).contains(key) {
+                    workload.columns[table, default: []].append(key)
                 }
                 if case .bool(true)? = row["table_written"] {
                     written[queryid, default: [:]][table, default: []].formUnion(roleSet.contains("written") ? [column] : [])
@@ -168,6 +198,29 @@ enum IndexCreationAdvice {
         }
     }
 
+    /// Per table and column that the workload's LIKE patterns only ever search by a
+    /// prefix (`'abc%'`, in every example execution), the B-tree key that serves them: the
+    /// column in the C collation, else the column with text_pattern_ops.
+    static func prefixSearchedColumns() throws -> [String: [String: String]] {
+        var patterns: [String: [String: (cCollation: Bool, values: [String])]] = [:]
+        for row in try SPI.query(patternExamples) {
+            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text,
+                  let normalized = row["normalized"]?.text, let example = row["example"]?.text,
+                  let number = StatementConstants.patternParameter(of: column, in: normalized),
+                  let sent = StatementConstants.values(normalized: normalized, example: example,
+                                                       parameters: PostgresArray.elements(row["params"]?.text ?? "{}").map { $0 ?? "" }),
+                  let pattern = sent[number] else { continue }
+            patterns[table, default: [:]][column, default: (row["c_collation"] == .bool(true), [])].values.append(pattern)
+        }
+        var keys: [String: [String: String]] = [:]
+        for (table, columns) in patterns {
+            for (column, searched) in columns where searched.values.allSatisfy(StatementConstants.isPrefixPattern) {
+                keys[table, default: [:]][column] = searched.cCollation ? column : "\(column) text_pattern_ops"
+            }
+        }
+        return keys
+    }
+
     /// hypopg's schema, quoted; 55000 with a hint when it is not installed.
     static func hypopg() throws -> String {
         guard let schema = try SPI.query(hypopgSchema).first?["schema"]?.text else {
@@ -178,16 +231,17 @@ enum IndexCreationAdvice {
     }
 
     /// The planner over hypothetical indexes, with the workload's example executions.
-    static func planner(schema: String, texts: [Int64: String]) throws -> HypoPGCosting {
-        HypoPGCosting(schema: schema, texts: texts, examples: try examples())
+    static func planner(schema: String, for captured: CapturedWorkload) throws -> HypoPGCosting {
+        HypoPGCosting(schema: schema, texts: captured.texts, senders: captured.senders, examples: try examples())
     }
 
     /// The latest example executions of each statement, newest first.
     static func examples() throws -> [Int64: [HypoPGCosting.Example]] {
         var examplesByQuery: [Int64: [HypoPGCosting.Example]] = [:]
         for row in try SPI.query(latestExamples) {
-            guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
-            examplesByQuery[queryid, default: []].append(.init(text: text, arguments: row["arguments"]?.text))
+            guard let queryid = row["queryid"]?.int, let text = row["query"]?.text,
+                  let sender = RoleOID(row["userid"]) else { continue }
+            examplesByQuery[queryid, default: []].append(.init(text: text, arguments: row["arguments"]?.text, sender: sender))
         }
         return examplesByQuery
     }
@@ -199,7 +253,8 @@ enum IndexCreationAdvice {
         let captured = try CapturedWorkload.load()
         let chosen = captured.statements.contains(where: { !$0.tables.isEmpty })
             ? try extend(captured, schema: schema, budgetBytes: budgetBytes) : []
-        let trigram = try TrigramIndexAdvice.advise(budgetBytes: budgetBytes - chosen.reduce(0) { $0 + $1.bytes })
+        let trigram = try TrigramIndexAdvice.advise(budgetBytes: budgetBytes - chosen.reduce(0) { $0 + $1.bytes },
+                                                    excluding: captured.prefixSearched)
         try Recommendations.store(kind: "create_index", chosen + trigram)
         return chosen.count + trigram.count
     }
@@ -207,7 +262,7 @@ enum IndexCreationAdvice {
     /// The Extend search over the captured workload, priced by the planner with hypopg.
     private static func extend(_ captured: CapturedWorkload, schema: String, budgetBytes: Double) throws -> [Recommendations.Row] {
         let workload = captured.statements, columns = captured.columns
-        var costing = try planner(schema: schema, texts: captured.texts)
+        var costing = try planner(schema: schema, for: captured)
         defer { costing.cleanUp() }
         try costing.begin()
         try SPI.progress("index advice over \(workload.count) statements, \(columns.values.map(\.count).reduce(0, +)) candidate columns in \(columns.count) tables")
@@ -232,7 +287,7 @@ enum IndexCreationAdvice {
         try SPI.progress("index advice planned \(costing.plannable) of \(workload.count) statements "
                    + "(\(costing.plannedFromExamples.count) from their example executions, the others as generic plans), "
                    + "\(result.statementsCosted) configurations costed")
-        return result.chosen.map { row($0, of: result) }
+        return result.chosen.map { row($0, of: result, seenOnce: captured.seenOnce) }
     }
 
     /// Per table, `column = 'value'` where the example executions compared the column
@@ -260,7 +315,8 @@ enum IndexCreationAdvice {
         return predicates
     }
 
-    private static func row(_ choice: IndexSelection.Choice, of result: IndexSelection.Result) -> Recommendations.Row {
+    private static func row(_ choice: IndexSelection.Choice, of result: IndexSelection.Result,
+                            seenOnce: Set<Int64>) -> Recommendations.Row {
         let saving = result.costBefore > 0 ? 100 * (result.costBefore - result.costAfter) / result.costBefore : 0
         return Recommendations.Row(
             target: choice.index.description,
@@ -279,6 +335,8 @@ enum IndexCreationAdvice {
                 ("queries", JSONText.array(of: choice.effects.map(\.members))),
                 ("writes", JSONText.array(of: choice.maintenance.map {
                     [("queryid", String($0.queryid)), ("calls_per_day", JSONText.number($0.callsPerDay)),
+                     ("rate", JSONText.string(seenOnce.contains($0.queryid) ? "seen once: assumed at most once a day"
+                                                                            : "as observed")),
                      ("maintenance_cost_per_day", JSONText.number($0.costPerDay))]
                 })),
                 ("workload_cost_saved_percent", JSONText.number(saving)),
@@ -308,12 +366,15 @@ struct HypoPGCosting: WhatIfCosting {
         let text: String
         /// "('v1', 'v2')" for EXECUTE, nil when the text has its constants inline.
         let arguments: String?
+        /// The role that sent it, which plans it again.
+        let sender: RoleOID
     }
 
     static let examplesPerStatement = 5
 
     let schema: String
     let texts: [Int64: String]
+    let senders: [Int64: RoleOID]
     let examples: [Int64: [Example]]
     private var plans: [Int64: Bool] = [:]
     private var sizes: [IndexDesign: Double] = [:]
@@ -323,9 +384,10 @@ struct HypoPGCosting: WhatIfCosting {
     /// Statements planned from examples rather than generic plans.
     private(set) var plannedFromExamples: Set<Int64> = []
 
-    init(schema: String, texts: [Int64: String], examples: [Int64: [Example]]) {
+    init(schema: String, texts: [Int64: String], senders: [Int64: RoleOID], examples: [Int64: [Example]]) {
         self.schema = schema
         self.texts = texts
+        self.senders = senders
         self.examples = examples
     }
 
@@ -349,16 +411,17 @@ struct HypoPGCosting: WhatIfCosting {
         for index in indexes { try SPI.execute("SELECT \(schema).hypopg_create_index($1)", [index.definition]) }
         var costs: [Double] = []
         for example in examples[id] ?? [] {
-            if let cost = try explain(example.text, arguments: example.arguments, planCacheMode: "force_custom_plan") {
+            if let cost = try explain(example.text, arguments: example.arguments, as: example.sender,
+                                      planCacheMode: "force_custom_plan") {
                 costs.append(cost)
             }
         }
         if costs.isEmpty {
             plannedFromExamples.remove(id)
-            if let text = texts[id] {
+            if let text = texts[id], let sender = senders[id] {
                 let parameters = NormalizedStatement.parameterCount(text)
                 let arguments = parameters == 0 ? nil : "(" + Array(repeating: "NULL", count: parameters).joined(separator: ", ") + ")"
-                if let cost = try explain(NormalizedStatement.castingTypedLiterals(text), arguments: arguments,
+                if let cost = try explain(NormalizedStatement.castingTypedLiterals(text), arguments: arguments, as: sender,
                                           planCacheMode: "force_generic_plan") {
                     costs.append(cost)
                 }
@@ -372,10 +435,10 @@ struct HypoPGCosting: WhatIfCosting {
 
     /// The planner's total cost of one statement, nil if it does not plan (its parameters'
     /// types cannot be inferred, a table or column is gone, …). A cancel is never swallowed.
-    private func explain(_ text: String, arguments: String?, planCacheMode: String) throws -> Double? {
+    private func explain(_ text: String, arguments: String?, as sender: RoleOID, planCacheMode: String) throws -> Double? {
         do {
             if arguments != nil { try SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [planCacheMode]) }
-            return try ExampleExplain.explain(text, arguments: arguments, options: "FORMAT JSON")
+            return try ExampleExplain.explain(text, arguments: arguments, as: sender, options: "FORMAT JSON")
                 .flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
         } catch let error as PGError where !error.isInterruption {
             return nil

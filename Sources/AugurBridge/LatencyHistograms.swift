@@ -19,6 +19,15 @@ func augurSwiftHistogramReset(_ buffer: UnsafeMutableRawPointer) {
     LatencyHistogram(formattedAt: buffer)?.resetCounts()
 }
 
+/// Adds a drained window back into the live histogram it came from (the flush that
+/// drained it rolled back). Not the hot path: it may allocate. False if it could not.
+@_cdecl("augur_swift_histogram_merge")
+func augurSwiftHistogramMerge(_ buffer: UnsafeMutableRawPointer, _ other: UnsafeRawPointer) -> Bool {
+    guard let live = LatencyHistogram(formattedAt: buffer),
+          let drained = LatencyHistogram(formattedAt: UnsafeMutableRawPointer(mutating: other)) else { return false }
+    return (try? live.merge(drained)) != nil
+}
+
 /// A query's cumulative latency in this database (every user, top level or not): its
 /// histograms merged, or, when they are of both layouts (`augur.histogram_bytes` crossed
 /// 1 KiB at a restart and some users' histograms have not been flushed since, which

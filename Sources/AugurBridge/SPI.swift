@@ -15,6 +15,17 @@ struct SPIRow {
     }
 }
 
+/// A role's OID: the role a captured statement is replayed as.
+struct RoleOID: Hashable {
+    let value: UInt32
+
+    /// nil for NULL, zero or a value out of range: nothing is replayed without a role.
+    init?(_ value: SQLValue?) {
+        guard let oid = value?.int, let value = UInt32(exactly: oid), value != 0 else { return nil }
+        self.value = value
+    }
+}
+
 struct SPIResult {
     /// Rows returned or affected.
     let processed: UInt64
@@ -27,13 +38,15 @@ enum SPI {
     /// - Parameter arguments: $1...$n as text, nil for NULL; cast in the SQL as needed.
     /// - Parameter rollingBack: undo what the statement did once its result is copied
     ///   (a replay that must leave no trace, whatever the statement calls).
+    /// - Parameter role: run it as this role (a captured statement, as the role that sent
+    ///   it), in a security-restricted operation: never with the caller's rights.
     @discardableResult
     static func execute(_ sql: String, _ arguments: [String?] = [],
-                        readOnly: Bool = false, rollingBack: Bool = false) throws -> SPIResult {
+                        readOnly: Bool = false, rollingBack: Bool = false, as role: RoleOID? = nil) throws -> SPIResult {
         var result = augur_spi_result()
         var error = augur_error()
         let ok = withCStrings(arguments) { args in
-            augur_spi_execute(sql, Int32(clamping: args.count), args, readOnly, rollingBack, &result, &error)
+            augur_spi_execute(sql, Int32(clamping: args.count), args, readOnly, rollingBack, role?.value ?? 0, &result, &error)
         }
         guard ok else { throw PGError(copying: error) }
         defer { augur_spi_result_free(&result) }

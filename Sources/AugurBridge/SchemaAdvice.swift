@@ -54,15 +54,8 @@ enum SchemaAdvice {
           FROM col
         """
 
-    /// The span of the captured workload, for rates a day.
-    private static let span = """
-        span AS (SELECT greatest(extract(epoch FROM max(last_seen) - min(first_seen)), 3600)::float8 AS seconds
-                   FROM augur.query WHERE dbid = \(currentDatabaseOID)),
-        q AS (SELECT queryid, sum(calls)::float8 * 86400 / min(span.seconds) AS calls_per_day,
-                     sum(rows)::float8 * 86400 / min(span.seconds) AS rows_per_day,
-                     sum(total_exec_time)::float8 / greatest(sum(calls), 1) AS mean_ms, min(query) AS query
-                FROM augur.query, span WHERE dbid = \(currentDatabaseOID) AND query IS NOT NULL GROUP BY queryid)
-        """
+    /// The captured statements with their rates a day.
+    private static let span = CapturedRates.ctes
 
     /// Rows each table gets written and inserted a day, as the captured workload did.
     private static let writes = """
@@ -231,7 +224,7 @@ enum SchemaAdvice {
     /// normalized text (their latest example comes from augur.query_example).
     private static let readers = """
         WITH \(span)
-        SELECT q.queryid, q.calls_per_day, q.query FROM q
+        SELECT q.queryid, q.calls_per_day, q.query, \(Senders.leastPrivileged(queryid: "q.queryid")) AS sender FROM q
          WHERE q.query ~* '^\\s*(select|with|table)\\M'
            AND EXISTS (SELECT 1 FROM augur.relation_use u
                         WHERE u.dbid = \(currentDatabaseOID) AND u.queryid = q.queryid AND u.relid = $1::regclass)
@@ -245,7 +238,9 @@ enum SchemaAdvice {
     /// latest example's constants, or its normalized text when that has no parameters.
     static func replays(for change: SchemaChange) throws -> [ShadowSimulation.Replay] {
         if case let .materialize(name, query, _, queryid, calls) = change.action {
-            return [.init(queryid: queryid, callsPerDay: calls, text: query, arguments: nil,
+            guard let sender = RoleOID(try SPI.query("SELECT \(Senders.leastPrivileged(queryid: "$1::bigint")) AS sender",
+                                                     [String(queryid)]).first?["sender"]) else { return [] }
+            return [.init(queryid: queryid, role: sender, callsPerDay: calls, text: query, arguments: nil,
                           changedText: "SELECT * FROM \(ShadowSimulation.changedSchema).\(name)")]
         }
         let examples = try IndexCreationAdvice.examples()
@@ -253,10 +248,11 @@ enum SchemaAdvice {
             guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { return nil }
             let calls = row["calls_per_day"]?.double ?? 0
             if let example = examples[queryid]?.first {
-                return .init(queryid: queryid, callsPerDay: calls, text: example.text, arguments: example.arguments)
+                return .init(queryid: queryid, role: example.sender, callsPerDay: calls, text: example.text,
+                             arguments: example.arguments)
             }
-            guard NormalizedStatement.parameterCount(text) == 0 else { return nil }
-            return .init(queryid: queryid, callsPerDay: calls, text: text, arguments: nil)
+            guard NormalizedStatement.parameterCount(text) == 0, let sender = RoleOID(row["sender"]) else { return nil }
+            return .init(queryid: queryid, role: sender, callsPerDay: calls, text: text, arguments: nil)
         }
     }
 

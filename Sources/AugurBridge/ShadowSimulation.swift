@@ -14,9 +14,10 @@ enum ShadowSimulation {
     /// The busiest statements replayed per change.
     static let statementsPerChange = 10
 
-    /// A statement to replay, with the constants it was sent with.
+    /// A statement to replay, with the constants it was sent with, as the role that sent it.
     struct Replay {
         let queryid: Int64
+        let role: RoleOID
         let callsPerDay: Double
         let text: String
         /// "('v1', 'v2')" for EXECUTE, nil when the text has its constants inline.
@@ -79,21 +80,32 @@ enum ShadowSimulation {
         try dropSchemas()
         try SPI.execute("CREATE SCHEMA \(twinSchema)")
         try SPI.execute("CREATE SCHEMA \(changedSchema)")
+        // The replays run as their senders, who must find the copies first on their path.
+        let senders = Set(statements.prefix(statementsPerChange).map(\.role))
+        for sender in senders { try grant("USAGE ON SCHEMA \(twinSchema), \(changedSchema)", to: sender) }
         // Before: the sampled tables (a view's sources: what its statement reads instead of it).
         var outcome = Outcome()
         for table in tables {
             try SPI.progress("copying a sample of \(table) into the shadow schemas")
-            outcome.sampleRows += try copySample(of: table, into: twinSchema, sampleRows: sampleRows)
+            outcome.sampleRows += try copySample(of: table, into: twinSchema, sampleRows: sampleRows, readers: senders)
             outcome.bytesBefore += try bytes(of: "\(twinSchema).\(SQLName.relation(of: table))")
-            if change.kind != .materializedView { try copy(table, from: twinSchema, into: changedSchema) }
+            if change.kind != .materializedView { try copy(table, from: twinSchema, into: changedSchema, readers: senders) }
         }
         let relation = SQLName.relation(of: change.table)
         try SPI.progress("making the change on the shadow copy")
         try SPI.execute("SELECT set_config('search_path', $1, true)", ["\(twinSchema), \(searchPath)"])
-        try SPI.execute(change.shadowDDL(in: changedSchema))
+        if change.kind == .materializedView {
+            // Creating it runs the captured query: as its sender, who owns what it creates.
+            guard let sender = statements.first?.role else { return outcome }
+            try grant("CREATE ON SCHEMA \(changedSchema)", to: sender)
+            try SPI.execute(change.shadowDDL(in: changedSchema), as: sender)
+        } else {
+            try SPI.execute(change.shadowDDL(in: changedSchema))
+        }
         switch change.action {
         case .partition:
             try SPI.execute("DROP TABLE \(changedSchema).\(SQLName.suffixed(relation, "_unpartitioned"))")
+            try handOver(change.table, copiesIn: changedSchema, readers: senders)
             try copyIndexes(of: "\(twinSchema).\(relation)", to: "\(changedSchema).\(relation)", unique: false)
             outcome.bytesAfter = try bytes(of: "\(changedSchema).\(relation)")
         case let .materialize(name, _, _, _, _):
@@ -112,14 +124,14 @@ enum ShadowSimulation {
             var before: [(Double, Double)] = [], after: [(Double, Double)] = []
             for _ in 0..<runs {
                 do {
-                    before.append(try measure(statement.text, arguments: statement.arguments, schema: twinSchema,
-                                              searchPath: searchPath))
+                    before.append(try measure(statement.text, arguments: statement.arguments, as: statement.role,
+                                              schema: twinSchema, searchPath: searchPath))
                 } catch let error as PGError where !error.isInterruption {
                     break
                 }
                 do {
                     after.append(try measure(statement.changedText ?? statement.text, arguments: statement.arguments,
-                                             schema: changedSchema, searchPath: searchPath))
+                                             as: statement.role, schema: changedSchema, searchPath: searchPath))
                 } catch let error as PGError where !error.isInterruption {
                     outcome.breaks = (statement.queryid, error.message)
                     return outcome
@@ -146,22 +158,61 @@ enum ShadowSimulation {
 
     /// Copies about `sampleRows` rows of `table` (a Bernoulli sample, repeatable) and its
     /// indexes into `schema`; returns the rows copied.
-    private static func copySample(of table: String, into schema: String, sampleRows: Double) throws -> Double {
+    private static func copySample(of table: String, into schema: String, sampleRows: Double,
+                                   readers: Set<RoleOID>) throws -> Double {
         let relation = SQLName.relation(of: table)
         let total = try SPI.query("SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_catalog.pg_class WHERE oid = $1::regclass",
                                   [table]).first?["rows"]?.double ?? 0
         let percent = total > sampleRows ? max(100 * sampleRows / total, 0.0001) : 100
         let copied = try SPI.execute("CREATE TABLE \(schema).\(relation) AS SELECT * FROM \(table) "
                                      + (percent < 100 ? "TABLESAMPLE BERNOULLI (\(percent)) REPEATABLE (0)" : "")).processed
+        try handOver(table, copiesIn: schema, readers: readers)
         try copyIndexes(of: table, to: "\(schema).\(relation)", unique: true)
         return Double(copied)
     }
 
     /// The same rows and indexes in another schema.
-    private static func copy(_ table: String, from source: String, into schema: String) throws {
+    private static func copy(_ table: String, from source: String, into schema: String, readers: Set<RoleOID>) throws {
         let relation = SQLName.relation(of: table)
         try SPI.execute("CREATE TABLE \(schema).\(relation) AS SELECT * FROM \(source).\(relation)")
+        try handOver(table, copiesIn: schema, readers: readers)
         try copyIndexes(of: "\(source).\(relation)", to: "\(schema).\(relation)", unique: true)
+    }
+
+    /// GRANT `what` (a privilege ON an object) to `role`.
+    private static func grant(_ what: String, to role: RoleOID) throws {
+        let ddl = try SPI.query("SELECT pg_catalog.format('GRANT \(what) TO %s', $1::oid::regrole) AS ddl", [String(role.value)])
+        if let ddl = ddl.first?["ddl"]?.text { try SPI.execute(ddl) }
+    }
+
+    /// Gives the copies of `table` in `schema` that this transaction made (the table, or a
+    /// partitioned one and its partitions) to `table`'s owner, so that index expressions
+    /// and ANALYZE run as the owner, as PostgreSQL runs them on the real table; and grants
+    /// each reader what it may do on `table`, unless row security would hide rows from it
+    /// there (its statements then do not run on the copy and are not measured).
+    private static func handOver(_ table: String, copiesIn schema: String, readers: Set<RoleOID>) throws {
+        let relation = SQLName.relation(of: table)
+        let statements = try SPI.execute("""
+            WITH original AS (SELECT oid, relowner, relrowsecurity FROM pg_catalog.pg_class WHERE oid = $1::regclass),
+            copies AS (
+                SELECT c.oid FROM pg_catalog.pg_class c
+                 WHERE c.relnamespace = $2::regnamespace AND c.relkind IN ('r', 'p')
+                   AND c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+                   AND (c.oid = pg_catalog.to_regclass($3) OR c.oid IN (SELECT relid FROM pg_catalog.pg_partition_tree(
+                                                                            pg_catalog.to_regclass($3)))))
+            SELECT pg_catalog.format('ALTER TABLE %s OWNER TO %s', c.oid::regclass, o.relowner::regrole) AS ddl
+              FROM copies c, original o
+            UNION ALL
+            SELECT pg_catalog.format('GRANT %s ON %s TO %s', p.privileges, c.oid::regclass, reader::regrole)
+              FROM copies c, original o, unnest($4::oid[]) AS reader,
+                   LATERAL (SELECT string_agg(privilege, ', ') AS privileges
+                              FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS privilege
+                             WHERE pg_catalog.has_table_privilege(reader, o.oid, privilege)) p
+             WHERE reader <> o.relowner AND NOT o.relrowsecurity AND p.privileges IS NOT NULL
+            """, [table, schema, "\(schema).\(relation)", PostgresArray.literal(readers.map { String($0.value) as String? })]).rows
+        for row in statements {
+            if let ddl = row["ddl"]?.text { try SPI.execute(ddl) }
+        }
     }
 
     /// Every index of `table` again on `copy` (without a name; non-unique ones only when
@@ -188,12 +239,13 @@ enum ShadowSimulation {
             """, [relation]).rows.first?["bytes"]?.double ?? 0
     }
 
-    /// One EXPLAIN ANALYZE run with `schema` searched first, rolled back (whatever the
-    /// statement's functions change is undone): execution milliseconds and the buffers
-    /// the plan touched.
-    private static func measure(_ text: String, arguments: String?, schema: String, searchPath: String) throws -> (Double, Double) {
+    /// One EXPLAIN ANALYZE run as `role` with `schema` searched first, rolled back
+    /// (whatever the statement's functions change is undone): execution milliseconds and
+    /// the buffers the plan touched.
+    private static func measure(_ text: String, arguments: String?, as role: RoleOID, schema: String,
+                                searchPath: String) throws -> (Double, Double) {
         try SPI.execute("SELECT set_config('search_path', $1, true)", ["\(schema), \(searchPath)"])
-        let json = try ExampleExplain.explain(text, arguments: arguments, options: "ANALYZE, BUFFERS, FORMAT JSON",
+        let json = try ExampleExplain.explain(text, arguments: arguments, as: role, options: "ANALYZE, BUFFERS, FORMAT JSON",
                                               rollingBack: true) ?? ""
         let milliseconds = NormalizedStatement.firstNumber(named: "Execution Time", inExplainJSON: json) ?? 0
         let buffers = (NormalizedStatement.firstNumber(named: "Shared Hit Blocks", inExplainJSON: json) ?? 0)
@@ -214,18 +266,23 @@ enum ShadowSimulation {
 
 /// EXPLAIN of one example execution: a parameterized text is prepared, explained with
 /// its arguments and deallocated (a cached plan would outlive what it was planned for).
+/// Planning runs the statement's IMMUTABLE functions (constant folding) and ANALYZE runs
+/// all of them, so EXPLAIN runs as the role that sent the statement, never as the caller.
+/// (PREPARE, which a security-restricted operation forbids, only parses: it runs nothing.)
 enum ExampleExplain {
     private static let statementName = "augur_whatif"
 
     /// The first column of EXPLAIN's first row (the JSON or the first line of text).
     /// With `rollingBack`, what running it did (EXPLAIN ANALYZE runs it) is undone.
-    static func explain(_ text: String, arguments: String?, options: String, rollingBack: Bool = false) throws -> String? {
+    static func explain(_ text: String, arguments: String?, as role: RoleOID, options: String,
+                        rollingBack: Bool = false) throws -> String? {
         guard let arguments else {
-            return try SPI.execute("EXPLAIN (\(options)) \(text)", rollingBack: rollingBack).rows.first?.values.first?.text
+            return try SPI.execute("EXPLAIN (\(options)) \(text)", rollingBack: rollingBack, as: role)
+                .rows.first?.values.first?.text
         }
         try SPI.execute("PREPARE \(statementName) AS \(text)")
         defer { _ = try? SPI.execute("DEALLOCATE \(statementName)") }
-        return try SPI.execute("EXPLAIN (\(options)) EXECUTE \(statementName)\(arguments)", rollingBack: rollingBack)
+        return try SPI.execute("EXPLAIN (\(options)) EXECUTE \(statementName)\(arguments)", rollingBack: rollingBack, as: role)
             .rows.first?.values.first?.text
     }
 

@@ -61,7 +61,7 @@ enum Simulation {
                           hint: "It hides the index with hypopg_hide_index(); ALTER EXTENSION hypopg UPDATE once a newer hypopg is installed.")
         }
         let captured = try IndexCreationAdvice.CapturedWorkload.load()
-        var costing = try IndexCreationAdvice.planner(schema: schema, texts: captured.texts)
+        var costing = try IndexCreationAdvice.planner(schema: schema, for: captured)
         defer {
             costing.cleanUp()
             if kind == "drop_index" { _ = try? SPI.execute("SELECT \(schema).hypopg_unhide_all_indexes()") }

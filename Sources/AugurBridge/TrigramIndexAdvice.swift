@@ -15,10 +15,7 @@ enum TrigramIndexAdvice {
     /// Text columns that captured statements filter by pattern, without a trigram index
     /// yet, with those statements and their calls a day.
     private static let searchedColumns = """
-        WITH span AS (SELECT greatest(extract(epoch FROM max(last_seen) - min(first_seen)), 3600)::float8 AS seconds
-                        FROM augur.query WHERE dbid = \(currentDatabaseOID)),
-        q AS (SELECT queryid, sum(calls)::float8 * 86400 / min(span.seconds) AS calls_per_day
-                FROM augur.query, span WHERE dbid = \(currentDatabaseOID) GROUP BY queryid)
+        WITH \(CapturedRates.ctes)
         SELECT format('%I.%I', n.nspname, c.relname) AS table_name, quote_ident(a.attname) AS column_name,
                sum(q.calls_per_day)::float8 AS searches_per_day, string_agg(u.queryid::text, ',') AS queryids
           FROM augur.column_use u JOIN q ON q.queryid = u.queryid
@@ -35,10 +32,12 @@ enum TrigramIndexAdvice {
          ORDER BY 3 DESC
         """
 
-    /// The indexes that paid on their shadow copies and fit `budgetBytes`; none without pg_trgm.
-    static func advise(budgetBytes: Double) throws -> [Recommendations.Row] {
+    /// The indexes that paid on their shadow copies and fit `budgetBytes`; none without
+    /// pg_trgm, and none for a column only ever searched by a prefix (`excluding`: a B-tree
+    /// serves those).
+    static func advise(budgetBytes: Double, excluding prefixSearched: [String: [String: String]]) throws -> [Recommendations.Row] {
         var paying: [Recommendations.Row] = []
-        for (change, queryids) in try candidates(table: nil) {
+        for (change, queryids) in try candidates(table: nil, excluding: prefixSearched) {
             if let (change, simulation) = try measure(change, queryids: queryids) {
                 paying.append(change.row(simulation: simulation))
             }
@@ -66,10 +65,12 @@ enum TrigramIndexAdvice {
 
     /// The index each searched column would get (with pg_trgm's operator class, looked up
     /// once), and the statements that search it; none without pg_trgm.
-    private static func candidates(table: String?) throws -> [(change: SchemaChange, queryids: Set<Int64>)] {
+    private static func candidates(table: String?, excluding prefixSearched: [String: [String: String]] = [:]) throws
+        -> [(change: SchemaChange, queryids: Set<Int64>)] {
         guard let opclass = try SPI.query(opclass).first?["opclass"]?.text else { return [] }
         return try SPI.query(searchedColumns, [table]).compactMap { row in
-            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text else { return nil }
+            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text,
+                  prefixSearched[table]?[column] == nil else { return nil }
             let queryids = Set((row["queryids"]?.text ?? "").split(separator: ",").compactMap { Int64($0) })
             let candidate = TrigramIndexCandidates.Column(table: table, column: column,
                                                           searchesPerDay: row["searches_per_day"]?.double ?? 0)

@@ -24,13 +24,8 @@ public enum StatementConstants {
     /// The `$n` that `column` (as quote_ident writes it) is compared with by `=` in a
     /// normalized text: `column = $n`, `alias.column = $n` or `$n = column`; nil if none.
     public static func equalityParameter(of column: String, in text: String) -> Int? {
-        let bytes = Array(text.utf8), name = Array(column.utf8)
-        var from = 0
-        while let start = ByteSearch.firstOffset(of: name, in: bytes, from: from) {
-            from = start + 1
-            let end = start + name.count
-            guard start == 0 || !isIdentifier(bytes[start - 1]) || bytes[start - 1] == UInt8(ascii: "."),
-                  end == bytes.count || !isIdentifier(bytes[end]) else { continue }
+        let bytes = Array(text.utf8)
+        for (start, end) in occurrences(of: column, in: bytes) {
             // column = $n
             var after = skipSpaces(bytes, end)
             if after < bytes.count, bytes[after] == UInt8(ascii: "="), after + 1 < bytes.count, bytes[after + 1] != UInt8(ascii: "=") {
@@ -50,6 +45,46 @@ public enum StatementConstants {
             }
         }
         return nil
+    }
+
+    /// The `$n` that `column` is matched with by LIKE in a normalized text (`column LIKE $n`,
+    /// `column ~~ $n`); nil if none. (ILIKE is left out: a B-tree serves it only for a
+    /// prefix without letters.)
+    public static func patternParameter(of column: String, in text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        for (_, end) in occurrences(of: column, in: bytes) {
+            let after = skipSpaces(bytes, end)
+            for operation in ["like", "~~"] {
+                let word = Array(operation.utf8)
+                guard after + word.count < bytes.count,
+                      bytes[after..<(after + word.count)].map({ $0 | 0x20 }).elementsEqual(word),
+                      !isIdentifier(bytes[after + word.count]) || operation == "~~" else { continue }
+                if let (number, _) = parameter(bytes, at: skipSpaces(bytes, after + word.count)) { return number }
+            }
+        }
+        return nil
+    }
+
+    /// Whether a LIKE pattern is anchored at its start (`'abc%'`): a B-tree in a pattern
+    /// operator class (or in the C collation) serves it as a range scan of its prefix.
+    public static func isPrefixPattern(_ pattern: String) -> Bool {
+        guard let first = pattern.first else { return false }
+        return first != "%" && first != "_" && first != "\\"
+    }
+
+    /// Where `column` (as quote_ident writes it) stands as a whole name in `bytes`, alone
+    /// or qualified (`alias.column`): start and end offsets.
+    private static func occurrences(of column: String, in bytes: [UInt8]) -> [(Int, Int)] {
+        let name = Array(column.utf8)
+        var found: [(Int, Int)] = [], from = 0
+        while let start = ByteSearch.firstOffset(of: name, in: bytes, from: from) {
+            from = start + 1
+            let end = start + name.count
+            guard start == 0 || !isIdentifier(bytes[start - 1]) || bytes[start - 1] == UInt8(ascii: "."),
+                  end == bytes.count || !isIdentifier(bytes[end]) else { continue }
+            found.append((start, end))
+        }
+        return found
     }
 
     /// The value each `$n` of `normalized` had in one execution: from `parameters` where

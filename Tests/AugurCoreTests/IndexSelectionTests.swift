@@ -216,6 +216,25 @@ final class StatementConstantsTests: XCTestCase {
         XCTAssertNil(StatementConstants.equalityParameter(of: "state", in: "SELECT state FROM jobs WHERE id = $1"))
     }
 
+    func testTheParameterAColumnIsMatchedWithByLike() {
+        XCTAssertEqual(StatementConstants.patternParameter(of: "name", in: "SELECT * FROM t WHERE id = $1 AND name LIKE $2"), 2)
+        XCTAssertEqual(StatementConstants.patternParameter(of: "name", in: "SELECT * FROM t x WHERE x.name like $3"), 3)
+        XCTAssertEqual(StatementConstants.patternParameter(of: "name", in: "SELECT * FROM t WHERE name ~~ $1"), 1)
+        XCTAssertNil(StatementConstants.patternParameter(of: "name", in: "SELECT * FROM t WHERE name ILIKE $1"))
+        XCTAssertNil(StatementConstants.patternParameter(of: "name", in: "SELECT * FROM t WHERE name = $1"))
+        XCTAssertNil(StatementConstants.patternParameter(of: "name", in: "SELECT * FROM t WHERE nickname LIKE $1"))
+        XCTAssertNil(StatementConstants.patternParameter(of: "name", in: "SELECT * FROM t WHERE name LIKEWISE $1"))
+    }
+
+    func testAPrefixPatternIsAnchoredAtItsStart() {
+        XCTAssertTrue(StatementConstants.isPrefixPattern("abc%"))
+        XCTAssertTrue(StatementConstants.isPrefixPattern("a_c"))
+        XCTAssertFalse(StatementConstants.isPrefixPattern("%abc"))
+        XCTAssertFalse(StatementConstants.isPrefixPattern("_bc%"))
+        XCTAssertFalse(StatementConstants.isPrefixPattern("\\%abc"))
+        XCTAssertFalse(StatementConstants.isPrefixPattern(""))
+    }
+
     func testValuesAlignTheNormalizedTextWithTheTextAsSent() {
         XCTAssertEqual(StatementConstants.values(normalized: "SELECT * FROM jobs WHERE state = $1 AND n > $2 LIMIT $3",
                                                  example: "SELECT * FROM jobs WHERE state = 'it''s new' AND n > -1.5e3 LIMIT 10",

@@ -200,6 +200,28 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'augur\\_shadow%'"), "0")
     }
 
+    /// `LIKE 'abc%'` is a range of a B-tree: in the C collation a plain one serves it,
+    /// otherwise one with text_pattern_ops; and a column only ever searched by a prefix gets
+    /// no trigram index as well.
+    func testPrefixSearchesGetABTreeThatServesThem() throws {
+        let db = try cluster()
+        try db.query("""
+            CREATE EXTENSION pg_trgm;
+            CREATE TABLE people (id int PRIMARY KEY, name text COLLATE "und-x-icu", code text COLLATE "C");
+            INSERT INTO people SELECT g, md5(g::text), md5((g * 3)::text) FROM generate_series(1, 200000) g;
+            ANALYZE people
+            """)
+        try run(db, 40) { "SELECT id FROM people WHERE name LIKE 'ab\($0)%'" }
+        try run(db, 40) { "SELECT id FROM people WHERE code LIKE 'cd\($0)%'" }
+        try db.query("SELECT augur.flush()")
+        let advice = try createAdvice(db, budget: "500MB")
+        XCTAssertEqual(Set(advice.map { $0[0] }), ["public.people (name text_pattern_ops)", "public.people (code)"], "\(advice)")
+        let ddl = try XCTUnwrap(advice.first { $0[0] == "public.people (name text_pattern_ops)" }?[1])
+        try db.query(ddl)
+        XCTAssertTrue(try db.query("EXPLAIN SELECT id FROM people WHERE name LIKE 'ab12%'")
+            .contains { $0[0]?.contains("Index") == true }, "the index it built serves the search")
+    }
+
     func testWriteTrafficIsWeighedAgainstReads() throws {
         let db = try cluster()
         try run(db, 400) { _ in "INSERT INTO events (ref, payload) SELECT g, 'y' FROM generate_series(1, 50) g" }
@@ -219,6 +241,26 @@ final class IndexCreationAdviceTests: ClusterTestCase {
                            * (w ->> 'calls_per_day')::float8) < 1e-6 * (w ->> 'maintenance_cost_per_day')::float8
               FROM augur.recommendations, jsonb_array_elements(evidence -> 'writes') w WHERE kind = 'create_index'
             """, [insert]), [[insert, "t"]])
+    }
+
+    /// One bulk load is not a rate: a statement seen once counts as at most once a day
+    /// (not 24 times, the span being at least an hour), so 30 lookups of a freshly loaded
+    /// table still get their index, and the evidence says what rate was assumed.
+    func testABulkLoadSeenOnceIsNotExtrapolated() throws {
+        let db = try augurCluster(setup: """
+            CREATE EXTENSION hypopg;
+            CREATE TABLE purchases (id int, customer_id int, amount int);
+            SELECT augur.reset();
+            """)
+        try db.query("INSERT INTO purchases SELECT g, g % 5000, g % 100 FROM generate_series(1, 200000) g; ANALYZE purchases")
+        try run(db, 30) { "SELECT sum(amount) FROM purchases WHERE customer_id = \($0)" }
+        try db.query("SELECT augur.flush()")
+        XCTAssertEqual(try createAdvice(db, budget: "50%").map { $0[0] }, ["public.purchases (customer_id)"])
+        XCTAssertEqual(try db.query("""
+            SELECT (w ->> 'calls_per_day')::float8 = 1, w ->> 'rate'
+              FROM augur.recommendations, jsonb_array_elements(evidence -> 'writes') w
+             WHERE kind = 'create_index' AND target = 'public.purchases (customer_id)'
+            """), [["t", "seen once: assumed at most once a day"]])
     }
 
     func testBudgetsAndBadInput() throws {

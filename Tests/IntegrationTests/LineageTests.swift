@@ -51,6 +51,26 @@ final class LineageTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT kind FROM augur.lineage_edge WHERE subtype = 'GROUP_BY' LIMIT 1"), "INDIRECT")
     }
 
+    /// Lineage belongs to the object written, not to the text: the same CREATE TABLE AS
+    /// writing another table (another schema on the search_path, the same name after a
+    /// DROP) records the new table's lineage too.
+    func testOneTextWritingAnotherObjectRecordsItsLineage() throws {
+        let db = try augurCluster(setup: """
+            CREATE SCHEMA s1; CREATE SCHEMA s2;
+            CREATE TABLE s1.z (a int); CREATE TABLE s2.z (a int);
+            SET search_path = s1; CREATE TABLE tgt AS SELECT a FROM z;
+            SET search_path = s2; CREATE TABLE tgt AS SELECT a FROM z;   -- in the same flush window
+            SELECT augur.flush();
+            SET search_path = s1; DROP TABLE tgt; CREATE TABLE tgt AS SELECT a FROM z;
+            SELECT augur.flush();
+            """)
+        XCTAssertEqual(try db.query("""
+            SELECT DISTINCT e.target_relid = to_regclass('s1.tgt'), e.target_column, e.source_column
+              FROM augur.lineage_edge e JOIN augur.query q USING (dbid, queryid)
+             WHERE q.query = 'CREATE TABLE tgt AS SELECT a FROM z' ORDER BY 2, 1
+            """), [["f", "s1.tgt.a", "s1.z.a"], ["t", "s1.tgt.a", "s1.z.a"], ["f", "s2.tgt.a", "s2.z.a"]])
+    }
+
     func testUpstreamAndDownstreamFollowEdgesTransitively() throws {
         let db = try lineageCluster()
         try db.query("INSERT INTO orders SELECT id, customer, amount FROM raw_orders")

@@ -37,6 +37,49 @@ final class WorkerTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'augur collector'"), "1")
     }
 
+    /// A DBA's DROP EXTENSION never fails because of the worker's own locks: under load,
+    /// with the worker flushing every second, DROP and CREATE succeed 20 times in a row.
+    func testDropAndCreateExtensionUnderLoadAlwaysSucceed() throws {
+        let (cluster, db) = try clusterWithRunningWorker()
+        try cluster.pgbench(["-i", "-s", "1", "-q"])
+        let load = Thread {
+            _ = try? cluster.pgbench(["-n", "-S", "-c", "2", "-T", "25"])
+        }
+        load.start()
+        for round in 1...20 {
+            do {
+                try db.query("DROP EXTENSION augur")
+                try db.query("CREATE EXTENSION augur")
+            } catch {
+                XCTFail("round \(round): \(error)")
+                break
+            }
+            usleep(300_000)   // a cycle or so of flushing under load
+        }
+        XCTAssertTrue(try cluster.waitUntil { try status(db).state == "running" })
+        XCTAssertTrue(try cluster.waitUntil(timeout: 40) {
+            (Int(try db.scalar("SELECT coalesce(sum(calls), 0) FROM augur.query WHERE query LIKE 'SELECT abalance%'") ?? "") ?? 0) > 0
+        }, "the worker goes on flushing after the last CREATE")
+    }
+
+    /// While a DBA holds a lock on one of Augur's tables, the worker does not queue behind
+    /// it (where it could deadlock with the DBA's next lock): each cycle gives up within
+    /// its lock timeout, and what it drained waits in shared memory for the next one.
+    func testTheWorkerYieldsToADBAsLockAndLosesNothing() throws {
+        let (cluster, db) = try clusterWithRunningWorker()
+        try db.query("CREATE TABLE t (x int)")
+        let dba = try cluster.connect()
+        try dba.query("BEGIN; LOCK TABLE augur.query IN ACCESS EXCLUSIVE MODE")
+        try db.query((1...5).map { _ in "SELECT count(*) FROM t;" }.joined(separator: "\n"))
+        let cycles = try status(db).cycles
+        XCTAssertTrue(try cluster.waitUntil(timeout: 15) { try status(db).cycles >= cycles + 3 }, "the worker waits on the lock")
+        XCTAssertTrue(try db.scalar("SELECT last_error FROM augur.worker_status")?.contains("lock timeout") == true)
+        try dba.query("ROLLBACK")
+        XCTAssertTrue(try cluster.waitUntil(timeout: 15) {
+            try db.scalar("SELECT sum(calls) FROM augur.query WHERE query = 'SELECT count(*) FROM t'") == "5"
+        })
+    }
+
     func testSighupChangesNaptimeWithoutRestart() throws {
         let (cluster, db) = try clusterWithRunningWorker()
 

@@ -65,12 +65,12 @@ public final class Cluster {
         }
     }
 
-    public func conninfo(database: String) -> String {
-        "host=127.0.0.1 port=\(port) user=postgres dbname=\(database) connect_timeout=10"
+    public func conninfo(database: String, user: String = "postgres") -> String {
+        "host=127.0.0.1 port=\(port) user=\(user) dbname=\(database) connect_timeout=10"
     }
 
-    public func connect(database: String = "postgres") throws -> Connection {
-        try Connection(conninfo: conninfo(database: database))
+    public func connect(database: String = "postgres", user: String = "postgres") throws -> Connection {
+        try Connection(conninfo: conninfo(database: database, user: user))
     }
 
     public func start() throws {
