@@ -108,8 +108,7 @@ bool  augur_utility_defines_object(Node *statement);
 Size  augur_capture_shmem_size(void);
 void  augur_capture_shmem_init(void);
 bool  augur_capture_has_shape(int64 queryid, bool toplevel);
-void  augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape);
-void  augur_capture_replace_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape);
+void  augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape, bool replacing);
 bool  augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows);
 void  augur_capture_store_example(int64 queryid, bool toplevel, const augur_query_example *example);
 int64 augur_capture_entry_count(void);
@@ -189,7 +188,8 @@ extern bool    augur_swift_latency_quantiles(int64_t queryid, const double *quan
 extern bool    augur_swift_latency_histogram(int64_t queryid, char **json, augur_error *err);
 extern bool    augur_swift_latency_changes(bool all_queries, int64_t queryid, char **json, augur_error *err);
 extern bool    augur_swift_recommend_indexes(double unused_after_seconds, int64_t *proposed, augur_error *err);
-extern bool    augur_swift_recommend_new_indexes(double budget_bytes, int64_t *proposed, augur_error *err);
+extern bool    augur_swift_recommend_new_indexes(double budget_bytes, double time_budget_seconds, int64_t *proposed,
+                                                  augur_error *err);
 extern bool    augur_swift_simulate(int64_t id, augur_error *err);
 extern bool    augur_swift_recommend_schema(double large_table_bytes, double sample_rows, bool simulate,
                                             int64_t *proposed, augur_error *err);

@@ -228,28 +228,15 @@ augur_capture_has_shape(int64 queryid, bool toplevel)
     return known;
 }
 
-void
-augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape)
-{
-    AugurQueryKey key;
-
-    make_key(&key, queryid, toplevel);
-    if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_EXCLUSIVE))
-    {
-        count_dropped();
-        return;
-    }
-    create_entry(&key, shape);
-    LWLockRelease(augur_shared->queries_lock);
-}
-
 /*
- * The shape of a statement that defines an object, taken again after each run: when it
- * differs from the one kept (another object written), it replaces it and goes to the next
- * flush, which adds its lineage to what earlier objects had.
+ * Keeps a query's shape (its first: a shape is stable once set). With `replacing`, for a
+ * statement that defines an object and so is shaped again after each run: a shape that
+ * differs from the one kept (another object written) replaces it and goes to the next
+ * flush, which adds its lineage to what earlier objects had; one not handed over yet
+ * waits among the replaced shapes.
  */
 void
-augur_capture_replace_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape)
+augur_capture_store_shape(int64 queryid, bool toplevel, const AugurQueryShape *shape, bool replacing)
 {
     AugurQueryKey key;
     AugurQueryEntry *entry;
@@ -262,7 +249,7 @@ augur_capture_replace_shape(int64 queryid, bool toplevel, const AugurQueryShape 
     }
     entry = create_entry(&key, shape);
     /* The exclusive lock keeps every reader of the shape out (drains hold it shared). */
-    if (entry != NULL && memcmp(&entry->shape, shape, sizeof(*shape)) != 0)
+    if (replacing && entry != NULL && memcmp(&entry->shape, shape, sizeof(*shape)) != 0)
     {
         if (!entry->shape_drained && entry->shape.text[0] != '\0')
             keep_replaced_shape(&entry->key, &entry->shape);

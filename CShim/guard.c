@@ -275,6 +275,12 @@ augur_spi_result_free(augur_spi_result *result)
     memset(result, 0, sizeof(*result));
 }
 
+int64_t
+augur_clock_ms(void)
+{
+    return (int64_t) (GetCurrentTimestamp() / 1000);
+}
+
 /* ---- logging ------------------------------------------------------------ */
 
 void

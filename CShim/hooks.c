@@ -69,7 +69,7 @@ augur_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
     augur_normalize_query(pstate->p_sourcetext, query->stmt_location, query->stmt_len, jstate,
                           shape.text, sizeof(shape.text));
     augur_collect_shape(query, &shape);
-    augur_capture_store_shape((int64) query->queryId, nesting_level == 0, &shape);
+    augur_capture_store_shape((int64) query->queryId, nesting_level == 0, &shape, false);
 }
 #else
 static void
@@ -264,10 +264,7 @@ augur_process_utility(PlannedStmt *pstmt, const char *query_string, READ_ONLY_TR
             memset(&shape, 0, sizeof(shape));
             copy_statement_text(query_string, pstmt, shape.text, sizeof(shape.text));
             augur_collect_utility_shape(statement, definition, &shape);
-            if (defines)
-                augur_capture_replace_shape((int64) pstmt->queryId, toplevel, &shape);
-            else
-                augur_capture_store_shape((int64) pstmt->queryId, toplevel, &shape);
+            augur_capture_store_shape((int64) pstmt->queryId, toplevel, &shape, defines);
         }
         augur_capture_record((int64) pstmt->queryId, toplevel, INSTR_TIME_GET_MILLISEC(duration),
                              qc != NULL ? qc->nprocessed : 0);

@@ -291,20 +291,30 @@ augur_sql_refresh_index_advice(PG_FUNCTION_ARGS)
     PG_RETURN_INT64(proposed);
 }
 
-/* augur.refresh_index_creation_advice(budget_bytes float8): refreshes the create_index
- * recommendations (hypopg what-if, Extend under the budget); returns how many. */
+/* augur.refresh_index_creation_advice(budget_bytes float8, time_budget_seconds float8):
+ * refreshes the create_index recommendations (hypopg what-if, Extend under the budget,
+ * within the time budget); returns how many. */
 Datum
 augur_sql_refresh_index_creation_advice(PG_FUNCTION_ARGS)
 {
-    double      budget = PG_GETARG_FLOAT8(0);
+    double      budget;
+    double      seconds;
     int64_t     proposed = 0;
     augur_error err;
 
+    require_argument(fcinfo, 0, "budget_bytes");
+    require_argument(fcinfo, 1, "time_budget_seconds");
+    budget = PG_GETARG_FLOAT8(0);
+    seconds = PG_GETARG_FLOAT8(1);
     if (!(budget >= 0))
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("the index budget must not be negative")));
-    if (!augur_swift_recommend_new_indexes(budget, &proposed, &err))
+    if (!(seconds > 0))
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("the time budget must be positive")));
+    if (!augur_swift_recommend_new_indexes(budget, seconds, &proposed, &err))
         augur_raise_if_error(&err);
     PG_RETURN_INT64(proposed);
 }

@@ -264,3 +264,51 @@ BEGIN
     ON CONFLICT DO NOTHING;
 END
 $$;
+
+-- Index advice within a time budget: the search stops when it is spent and keeps the
+-- indexes chosen so far (a NOTICE says so); each step's NOTICE says how much it used.
+DROP FUNCTION augur.recommend_indexes(interval, text, boolean);
+DROP FUNCTION augur.refresh_index_creation_advice(float8);
+CREATE FUNCTION augur.refresh_index_creation_advice(budget_bytes float8, time_budget_seconds float8) RETURNS bigint
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_refresh_index_creation_advice';
+REVOKE ALL ON FUNCTION augur.refresh_index_creation_advice(float8, float8) FROM PUBLIC;
+
+CREATE FUNCTION augur.recommend_indexes(unused_after interval DEFAULT '7 days', budget text DEFAULT NULL,
+                                        include_new boolean DEFAULT true, time_budget interval DEFAULT '1 min')
+    RETURNS SETOF augur.recommendations
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    created bigint := 0;
+    dropped bigint;
+BEGIN
+    IF include_new IS NULL OR time_budget IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN include_new IS NULL THEN 'include_new' ELSE 'time_budget' END
+            USING ERRCODE = '22004';
+    END IF;
+    IF time_budget <= interval '0' THEN
+        RAISE EXCEPTION 'time_budget must be positive' USING ERRCODE = '22023';
+    END IF;
+    IF include_new THEN
+        created := augur.refresh_index_creation_advice(
+            augur.index_budget_bytes(coalesce(budget, current_setting('augur.index_budget'))),
+            extract(epoch FROM time_budget)::float8);
+    END IF;
+    dropped := augur.refresh_index_advice(unused_after);
+    IF created + dropped = 0 THEN
+        IF include_new AND NOT EXISTS (SELECT 1 FROM augur.query q
+                                        WHERE q.dbid = (SELECT d.oid FROM pg_catalog.pg_database d
+                                                         WHERE d.datname = pg_catalog.current_database())) THEN
+            RAISE NOTICE 'no index to create or drop'
+                USING HINT = 'Augur has captured no workload in this database yet; augur.flush() writes out what it holds.';
+        ELSE
+            RAISE NOTICE 'no index to create or drop';
+        END IF;
+    END IF;
+    RETURN QUERY SELECT * FROM augur.recommendations r
+                  WHERE r.kind IN ('create_index', 'drop_index') AND r.status IN ('proposed', 'simulated', 'approved')
+                    AND (include_new OR r.kind = 'drop_index')
+                  ORDER BY r.kind, r.estimated_benefit DESC NULLS LAST, r.target;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.recommend_indexes(interval, text, boolean, interval) FROM PUBLIC;

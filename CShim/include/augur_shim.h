@@ -60,6 +60,9 @@ bool augur_spi_execute(const char *sql, int32_t nargs, const char *const *args, 
                        bool roll_back, uint32_t as_role, augur_spi_result *out, augur_error *err);
 void augur_spi_result_free(augur_spi_result *result);
 
+/* Milliseconds on the server's clock (GetCurrentTimestamp), for time budgets. */
+int64_t augur_clock_ms(void);
+
 /*
  * What the parse hook learns once per query id: its normalized text, the relations it
  * reads and writes, how it uses columns, its equi-join pairs and its column lineage.

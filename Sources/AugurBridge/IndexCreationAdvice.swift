@@ -66,30 +66,17 @@ enum IndexCreationAdvice {
            AND s.schemaname NOT IN ('pg_catalog', 'information_schema', 'augur')
         """
 
-    /// Per statement and column compared by equality: the statement's normalized text
-    /// and its latest example executions (text and parameters), for the constants they sent.
-    private static let equalityExamples = """
-        SELECT format('%I.%I', n.nspname, c.relname) AS table_name, quote_ident(a.attname) AS column_name,
-               q.query AS normalized, e.query AS example, e.params::text AS params
-          FROM augur.column_use u
-          JOIN pg_catalog.pg_class c ON c.oid = u.relid
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          JOIN pg_catalog.pg_attribute a ON a.attrelid = u.relid AND a.attnum = u.attnum AND NOT a.attisdropped
-          JOIN (SELECT DISTINCT ON (queryid) queryid, query FROM augur.query
-                 WHERE dbid = \(currentDatabaseOID) AND query IS NOT NULL ORDER BY queryid) q ON q.queryid = u.queryid
-          JOIN augur.query_example e ON e.dbid = u.dbid AND e.queryid = u.queryid
-         WHERE u.dbid = \(currentDatabaseOID) AND 'filter_equality' = ANY (u.roles)
-           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
-        """
-
-    /// Per statement and text column matched by LIKE: the statement's normalized text, its
-    /// latest example executions (for the patterns they sent), and whether the column
-    /// compares in the C collation (where a plain B-tree serves a prefix).
-    private static let patternExamples = """
+    /// Per statement and column it uses in role $1 ('filter_equality', 'filter_pattern'):
+    /// the statement's normalized text and its latest example executions (text and
+    /// parameters), for the constants they sent; whether the column compares in the C
+    /// collation (where a plain B-tree serves a LIKE prefix) and is text or varchar (which
+    /// text_pattern_ops serves).
+    private static let columnExamples = """
         SELECT format('%I.%I', n.nspname, c.relname) AS table_name, quote_ident(a.attname) AS column_name,
                coalesce(CASE WHEN a.attcollation = 'pg_catalog.default'::regcollation
                              THEN (SELECT d.datcollate FROM pg_catalog.pg_database d WHERE d.datname = current_database())
                              ELSE co.collcollate END IN ('C', 'POSIX'), false) AS c_collation,
+               a.atttypid IN ('text'::regtype, 'varchar'::regtype) AS is_text,
                q.query AS normalized, e.query AS example, e.params::text AS params
           FROM augur.column_use u
           JOIN pg_catalog.pg_class c ON c.oid = u.relid
@@ -99,10 +86,33 @@ enum IndexCreationAdvice {
           JOIN (SELECT DISTINCT ON (queryid) queryid, query FROM augur.query
                  WHERE dbid = \(currentDatabaseOID) AND query IS NOT NULL ORDER BY queryid) q ON q.queryid = u.queryid
           JOIN augur.query_example e ON e.dbid = u.dbid AND e.queryid = u.queryid
-         WHERE u.dbid = \(currentDatabaseOID) AND 'filter_pattern' = ANY (u.roles)
-           AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+         WHERE u.dbid = \(currentDatabaseOID) AND $1 = ANY (u.roles)
            AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'augur')
         """
+
+    /// A constant the example executions compared a column with, in role `role`.
+    struct SentValue {
+        let table: String
+        let column: String
+        let value: String
+        let cCollation: Bool
+        let isText: Bool
+    }
+
+    /// Per example execution, the constant it compared each column used in `role` with:
+    /// `parameter` finds its `$n` in the normalized text.
+    static func sentValues(role: String, parameter: (_ column: String, _ normalized: String) -> Int?) throws -> [SentValue] {
+        try SPI.query(columnExamples, [role]).compactMap { row in
+            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text,
+                  let normalized = row["normalized"]?.text, let example = row["example"]?.text,
+                  let number = parameter(column, normalized),
+                  let sent = StatementConstants.values(normalized: normalized, example: example,
+                                                       parameters: PostgresArray.elements(row["params"]?.text ?? "{}").map { $0 ?? "" }),
+                  let value = sent[number] else { return nil }
+            return SentValue(table: table, column: column, value: value, cCollation: row["c_collation"] == .bool(true),
+                             isText: row["is_text"] == .bool(true))
+        }
+    }
 
     /// The share of $1's rows whose column $2 holds $3, from pg_stats: its most-common
     /// frequency, or else an even share of what the most common values leave.
@@ -161,6 +171,7 @@ enum IndexCreationAdvice {
             }
             var read: [Int64: [String: [String]]] = [:]   // per statement and table, every column it uses
             var reads: [Int64: Set<String>] = [:]
+            var keys: [Int64: [String: Set<String>]] = [:]   // per statement and table, the keys it uses
             var written: [Int64: [String: Set<String>]] = [:]
             for row in try SPI.query(columnUses) {
                 guard let queryid = row["queryid"]?.int, let table = row["table_name"]?.text,
@@ -168,10 +179,11 @@ enum IndexCreationAdvice {
                 let roleSet = Set(roles.split(separator: ","))
                 if roleSet.contains("filter_range") { workload.rangeFiltered.insert("\(table) \(column)") }
                 if !roleSet.contains("written") { read[queryid, default: [:]][table, default: []].append(column) }
-                let keys = (roleSet.isDisjoint(with: indexableRoles) ? [] : [column])
+                let used = (roleSet.isDisjoint(with: indexableRoles) ? [] : [column])
                     + (roleSet.contains("filter_pattern") ? prefixSearched[table]?[column].map { [$0] } ?? [] : [])
-                if !keys.isEmpty { reads[queryid, default: []].insert(table) }
-                for key in keys where !(workload.columns[table] ?? []).contains(key) {
+                if !used.isEmpty { reads[queryid, default: []].insert(table) }
+                keys[queryid, default: [:]][table, default: []].formUnion(used)
+                for key in used where !(workload.columns[table] ?? []).contains(key) {
                     workload.columns[table, default: []].append(key)
                 }
                 if case .bool(true)? = row["table_written"] {
@@ -187,7 +199,8 @@ enum IndexCreationAdvice {
                 }
                 let tables = kind.isPlannable ? reads[queryid] ?? [] : []
                 guard !tables.isEmpty || !writes.isEmpty else { return nil }
-                return IndexSelection.Statement(queryid: queryid, callsPerDay: usage.callsPerDay, tables: tables, writes: writes)
+                return IndexSelection.Statement(queryid: queryid, callsPerDay: usage.callsPerDay, tables: tables, writes: writes,
+                                                keys: keys[queryid] ?? [:])
             }
             for statement in workload.statements where !statement.tables.isEmpty {
                 for (table, used) in read[statement.queryid] ?? [:] where !(workload.readColumns[table] ?? []).contains(used) {
@@ -203,14 +216,8 @@ enum IndexCreationAdvice {
     /// column in the C collation, else the column with text_pattern_ops.
     static func prefixSearchedColumns() throws -> [String: [String: String]] {
         var patterns: [String: [String: (cCollation: Bool, values: [String])]] = [:]
-        for row in try SPI.query(patternExamples) {
-            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text,
-                  let normalized = row["normalized"]?.text, let example = row["example"]?.text,
-                  let number = StatementConstants.patternParameter(of: column, in: normalized),
-                  let sent = StatementConstants.values(normalized: normalized, example: example,
-                                                       parameters: PostgresArray.elements(row["params"]?.text ?? "{}").map { $0 ?? "" }),
-                  let pattern = sent[number] else { continue }
-            patterns[table, default: [:]][column, default: (row["c_collation"] == .bool(true), [])].values.append(pattern)
+        for sent in try sentValues(role: "filter_pattern", parameter: StatementConstants.patternParameter(of:in:)) where sent.isText {
+            patterns[sent.table, default: [:]][sent.column, default: (sent.cCollation, [])].values.append(sent.value)
         }
         var keys: [String: [String: String]] = [:]
         for (table, columns) in patterns {
@@ -248,11 +255,11 @@ enum IndexCreationAdvice {
 
     /// Returns the number of indexes proposed for creation: Extend's B-tree and BRIN
     /// indexes, then the trigram indexes that fit what they leave of the budget.
-    static func refresh(budgetBytes: Double) throws -> Int {
+    static func refresh(budgetBytes: Double, timeBudgetSeconds: Double) throws -> Int {
         let schema = try hypopg()
         let captured = try CapturedWorkload.load()
         let chosen = captured.statements.contains(where: { !$0.tables.isEmpty })
-            ? try extend(captured, schema: schema, budgetBytes: budgetBytes) : []
+            ? try extend(captured, schema: schema, budgetBytes: budgetBytes, timeBudgetSeconds: timeBudgetSeconds) : []
         let trigram = try TrigramIndexAdvice.advise(budgetBytes: budgetBytes - chosen.reduce(0) { $0 + $1.bytes },
                                                     excluding: captured.prefixSearched)
         try Recommendations.store(kind: "create_index", chosen + trigram)
@@ -260,7 +267,11 @@ enum IndexCreationAdvice {
     }
 
     /// The Extend search over the captured workload, priced by the planner with hypopg.
-    private static func extend(_ captured: CapturedWorkload, schema: String, budgetBytes: Double) throws -> [Recommendations.Row] {
+    private static func extend(_ captured: CapturedWorkload, schema: String, budgetBytes: Double,
+                               timeBudgetSeconds: Double) throws -> [Recommendations.Row] {
+        let started = augur_clock_ms()
+        let deadline = started + Int64(min(timeBudgetSeconds, 1e9) * 1000)
+        let elapsed = { Figures.seconds(Double(augur_clock_ms() - started) / 1000) }
         let workload = captured.statements, columns = captured.columns
         var costing = try planner(schema: schema, for: captured)
         defer { costing.cleanUp() }
@@ -281,8 +292,13 @@ enum IndexCreationAdvice {
         let result = try IndexSelection.extend(statements: workload, columns: columns, brinColumns: brinColumns,
                                                readColumns: captured.readColumns, predicates: try partialPredicates(),
                                                existing: existing, options: options,
-                                               costing: &costing) { step, index, cost in
-            try SPI.progress("index advice step \(step): \(index), workload cost \(Figures.whole(cost)) per day")
+                                               costing: &costing, progress: { step, index, cost in
+            try SPI.progress("index advice step \(step) after \(elapsed()) of \(Figures.seconds(timeBudgetSeconds)): "
+                             + "\(index), workload cost \(Figures.whole(cost)) per day")
+        }, timeIsUp: { augur_clock_ms() >= deadline })
+        if result.stoppedEarly {
+            try SPI.progress("index advice stopped at its time budget (\(Figures.seconds(timeBudgetSeconds))): "
+                             + "the indexes chosen until then are proposed; a larger time_budget may find more")
         }
         try SPI.progress("index advice planned \(costing.plannable) of \(workload.count) statements "
                    + "(\(costing.plannedFromExamples.count) from their example executions, the others as generic plans), "
@@ -295,14 +311,8 @@ enum IndexCreationAdvice {
     /// indexes with that WHERE clause hold only the rows the workload asks for.
     private static func partialPredicates() throws -> [String: [String]] {
         var values: [String: [String]] = [:]   // "table column" -> the values sent
-        for row in try SPI.query(equalityExamples) {
-            guard let table = row["table_name"]?.text, let column = row["column_name"]?.text,
-                  let normalized = row["normalized"]?.text, let example = row["example"]?.text,
-                  let number = StatementConstants.equalityParameter(of: column, in: normalized),
-                  let sent = StatementConstants.values(normalized: normalized, example: example,
-                                                       parameters: PostgresArray.elements(row["params"]?.text ?? "{}").map { $0 ?? "" }),
-                  let value = sent[number] else { continue }
-            values["\(table) \(column)", default: []].append(value)
+        for sent in try sentValues(role: "filter_equality", parameter: StatementConstants.equalityParameter(of:in:)) {
+            values["\(sent.table) \(sent.column)", default: []].append(sent.value)
         }
         var predicates: [String: [String]] = [:]
         for key in values.keys.sorted() {
@@ -496,10 +506,10 @@ extension PGError {
 }
 
 @_cdecl("augur_swift_recommend_new_indexes")
-func augurSwiftRecommendNewIndexes(_ budgetBytes: Double, _ proposed: UnsafeMutablePointer<Int64>,
+func augurSwiftRecommendNewIndexes(_ budgetBytes: Double, _ timeBudgetSeconds: Double, _ proposed: UnsafeMutablePointer<Int64>,
                                    _ error: UnsafeMutablePointer<augur_error>) -> Bool {
     reportingErrors(error, fallback: false) {
-        proposed.pointee = Int64(try IndexCreationAdvice.refresh(budgetBytes: budgetBytes))
+        proposed.pointee = Int64(try IndexCreationAdvice.refresh(budgetBytes: budgetBytes, timeBudgetSeconds: timeBudgetSeconds))
         return true
     }
 }

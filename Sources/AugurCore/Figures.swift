@@ -5,11 +5,21 @@ public enum Figures {
         value.isFinite && abs(value) < 9e18 ? String(Int64(value.rounded())) : JSONText.number(value)
     }
 
+    /// Seconds, one decimal below 10 s ("4.2 s", "60 s").
+    public static func seconds(_ value: Double) -> String {
+        oneDecimalBelowTen(value, unit: "s") ?? "\(JSONText.number(value)) s"
+    }
+
     /// Bytes in MB, one decimal below 10 MB ("3.2 MB", "120 MB").
     public static func megabytes(_ bytes: Double) -> String {
-        let tenths = (bytes / 104_857.6).rounded()
-        guard tenths.isFinite, abs(tenths) < 9e17 else { return "\(JSONText.number(bytes)) bytes" }
-        let value = Int64(tenths)
-        return abs(value) >= 100 ? "\(value / 10) MB" : "\(value < 0 ? "-" : "")\(abs(value) / 10).\(abs(value) % 10) MB"
+        oneDecimalBelowTen(bytes / 1_048_576, unit: "MB") ?? "\(JSONText.number(bytes)) bytes"
+    }
+
+    /// "3.2 unit" below 10, "120 unit" from 10; nil for a non-finite or huge value.
+    private static func oneDecimalBelowTen(_ value: Double, unit: String) -> String? {
+        let tenths = (value * 10).rounded()
+        guard tenths.isFinite, abs(tenths) < 9e17 else { return nil }
+        let whole = Int64(tenths)
+        return abs(whole) >= 100 ? "\(whole / 10) \(unit)" : "\(whole < 0 ? "-" : "")\(abs(whole) / 10).\(abs(whole) % 10) \(unit)"
     }
 }

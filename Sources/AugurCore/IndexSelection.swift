@@ -68,6 +68,10 @@ public enum IndexSelection {
         public let callsPerDay: Double
         /// Tables it reads, whose indexes can change its plan.
         public let tables: Set<String>
+        /// Per table, the index keys it filters, joins, groups or orders by: an index
+        /// leading with none of them leaves its plan as it is, so it is not planned again
+        /// for that index. Nil: any index on its tables may change its plan.
+        public let keys: [String: Set<String>]?
         /// Per table it writes: rows written per call, and the columns it changes (nil for
         /// INSERT and DELETE, which touch every index).
         public let writes: [String: Write]
@@ -81,11 +85,20 @@ public enum IndexSelection {
             }
         }
 
-        public init(queryid: Int64, callsPerDay: Double, tables: Set<String>, writes: [String: Write] = [:]) {
+        public init(queryid: Int64, callsPerDay: Double, tables: Set<String>, writes: [String: Write] = [:],
+                    keys: [String: Set<String>]? = nil) {
             self.queryid = queryid
             self.callsPerDay = callsPerDay
             self.tables = tables
             self.writes = writes
+            self.keys = keys
+        }
+
+        /// Whether `index` may change this statement's plan.
+        public func mayUse(_ index: IndexDesign) -> Bool {
+            guard tables.contains(index.table) else { return false }
+            guard let keys else { return true }
+            return index.columns.first.map { keys[index.table]?.contains($0) ?? false } ?? false
         }
     }
 
@@ -140,6 +153,8 @@ public enum IndexSelection {
         public let costBefore: Double
         public let costAfter: Double
         public let statementsCosted: Int
+        /// The search stopped because `timeIsUp` said so: what was chosen until then.
+        public let stoppedEarly: Bool
     }
 
     /// Runs Extend over `columns` (per table, the columns the workload filters, joins,
@@ -148,24 +163,32 @@ public enum IndexSelection {
     /// table, the column sets single statements read from it), and partial B-trees for
     /// `predicates` (per table, WHERE clauses the workload's filters always satisfy). A
     /// B-tree whose columns lead one of the table's `existing` B-tree indexes (per table,
-    /// their key columns) is never proposed: that one serves. `progress` is told each step taken.
+    /// their key columns) is never proposed: that one serves. `progress` is told each step
+    /// taken; `timeIsUp`, asked before each configuration is costed, ends the search with
+    /// the steps taken so far.
     public static func extend<Costing: WhatIfCosting>(
         statements: [Statement], columns: [String: [String]], brinColumns: [String: [String]] = [:],
         readColumns: [String: [[String]]] = [:], predicates: [String: [String]] = [:],
         existing: [String: [[String]]] = [:], options: Options,
-        costing: inout Costing, progress: (Int, IndexDesign, Double) throws -> Void = { _, _, _ in }
+        costing: inout Costing, progress: (Int, IndexDesign, Double) throws -> Void = { _, _, _ in },
+        timeIsUp: () -> Bool = { false }
     ) throws -> Result {
         var model = Model(statements: statements, options: options)
         var configuration: [IndexDesign] = []
         var size = 0.0
         var cost = try model.workloadCost(configuration, &costing)
         let initial = cost
+        var stoppedEarly = false
         for step in 1...max(1, options.maxSteps) {
             var best: (configuration: [IndexDesign], cost: Double, size: Double, ratio: Double, added: IndexDesign)?
             for move in moves(from: configuration, columns: columns, brinColumns: brinColumns, readColumns: readColumns,
                               predicates: predicates, maxColumns: options.maxColumns)
             where move.added.method != .btree
                 || !(existing[move.added.table] ?? []).contains(where: { $0.starts(with: move.added.columns) }) {
+                if timeIsUp() {
+                    stoppedEarly = true
+                    break
+                }
                 let added = try costing.bytes(of: move.added) - (try move.replaced.map { try costing.bytes(of: $0) } ?? 0)
                 guard added > 0, size + added <= options.budgetBytes else { continue }
                 let next = configuration.filter { $0 != move.replaced } + [move.added]
@@ -177,7 +200,7 @@ public enum IndexSelection {
                     best = (next, nextCost, size + added, ratio, move.added)
                 }
             }
-            guard let chosen = best else { break }
+            guard !stoppedEarly, let chosen = best else { break }
             configuration = chosen.configuration
             cost = chosen.cost
             size = chosen.size
@@ -196,7 +219,7 @@ public enum IndexSelection {
         for index in configuration {
             let without = configuration.filter { $0 != index }
             var effects: [Effect] = []
-            for statement in statements where statement.tables.contains(index.table) {
+            for statement in statements where statement.mayUse(index) {
                 guard let with = try model.statementCost(statement, configuration, &costing),
                       let before = try model.statementCost(statement, without, &costing), with != before else { continue }
                 effects.append(Effect(queryid: statement.queryid, callsPerDay: statement.callsPerDay,
@@ -209,7 +232,7 @@ public enum IndexSelection {
                                   maintenance: model.maintenance(of: index)))
         }
         return Result(chosen: choices.sorted { $0.benefitPerDay > $1.benefitPerDay }, costBefore: initial,
-                      costAfter: cost, statementsCosted: model.costed)
+                      costAfter: cost, statementsCosted: model.costed, stoppedEarly: stoppedEarly)
     }
 
     /// Extend's moves: a new one-column index (B-tree, partial B-tree for each of the
@@ -267,7 +290,7 @@ public enum IndexSelection {
 
         mutating func statementCost<Costing: WhatIfCosting>(_ statement: Statement, _ configuration: [IndexDesign],
                                                           _ costing: inout Costing) throws -> Double? {
-            let relevant = configuration.filter { statement.tables.contains($0.table) }
+            let relevant = configuration.filter(statement.mayUse)
             let key = Key(queryid: statement.queryid, indexes: Set(relevant))
             if let known = cache[key] { return known }
             let cost = try costing.cost(of: statement, with: relevant)

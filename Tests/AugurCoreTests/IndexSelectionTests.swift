@@ -107,6 +107,37 @@ final class IndexSelectionTests: XCTestCase {
         XCTAssertEqual(Set(result.chosen.map(\.index.columns)), [["a", "b"], ["c"]])
     }
 
+    /// A statement is planned again only for indexes leading with a key it uses: with
+    /// its keys known, the same choice from far fewer plans.
+    func testAnIndexOnAColumnAStatementDoesNotUseIsNotPlannedForIt() throws {
+        func run(keys: Bool) throws -> (IndexSelection.Result, Int) {
+            var planner = Planner(scanCost: [1: 1_000, 2: 500],
+                                  withPrefix: [1: [["a"]: 100, ["a", "b"]: 5], 2: [["c"]: 50]])
+            let statements = [
+                IndexSelection.Statement(queryid: 1, callsPerDay: 1, tables: ["t"], keys: keys ? ["t": ["a", "b"]] : nil),
+                IndexSelection.Statement(queryid: 2, callsPerDay: 1, tables: ["t"], keys: keys ? ["t": ["c"]] : nil),
+            ]
+            let result = try IndexSelection.extend(statements: statements, columns: ["t": ["a", "b", "c"]],
+                                                   options: .init(budgetBytes: 100_000), costing: &planner)
+            return (result, planner.calls)
+        }
+        let (pruned, prunedCalls) = try run(keys: true), (full, fullCalls) = try run(keys: false)
+        XCTAssertEqual(Set(pruned.chosen.map(\.index.columns)), Set(full.chosen.map(\.index.columns)))
+        XCTAssertEqual(pruned.costAfter, full.costAfter)
+        XCTAssertLessThan(prunedCalls, fullCalls)
+    }
+
+    func testATimeBudgetEndsTheSearchWithWhatWasChosen() throws {
+        var planner = Planner(scanCost: [1: 1_000, 2: 500],
+                              withPrefix: [1: [["a"]: 100, ["a", "b"]: 5], 2: [["c"]: 50]])
+        var asked = 0
+        let result = try IndexSelection.extend(statements: [statement(1), statement(2)], columns: ["t": ["a", "b", "c"]],
+                                               options: .init(budgetBytes: 100_000), costing: &planner,
+                                               timeIsUp: { asked += 1; return asked > 3 })
+        XCTAssertTrue(result.stoppedEarly)
+        XCTAssertEqual(result.chosen.map(\.index.columns), [["a"]], "the first step was taken, the second cut short")
+    }
+
     func testNormalizedStatementsPrepareAgain() {
         XCTAssertEqual(NormalizedStatement.castingTypedLiterals("SELECT * FROM t WHERE d > date $2 AND x = $1"),
                        "SELECT * FROM t WHERE d > $2::date AND x = $1")

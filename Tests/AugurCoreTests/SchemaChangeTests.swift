@@ -176,6 +176,9 @@ final class SchemaChangeTests: XCTestCase {
         XCTAssertEqual(SQLName.relation(of: "\"my.schema\".t"), "t")
         XCTAssertEqual(Figures.megabytes(3_355_443), "3.2 MB")
         XCTAssertEqual(Figures.megabytes(125_829_120), "120 MB")
+        XCTAssertEqual(Figures.seconds(4.24), "4.2 s")
+        XCTAssertEqual(Figures.seconds(60), "60 s")
+        XCTAssertEqual(Figures.seconds(.infinity), "\(JSONText.number(.infinity)) s")
     }
 }
 

@@ -36,7 +36,7 @@ final class IndexCreationAdviceTests: ClusterTestCase {
         XCTAssertEqual(advice.count, 1, "\(advice)")
         let target = try XCTUnwrap(advice.first?[0])
         XCTAssertTrue(target.hasPrefix("public.orders (customer_id"), target)
-        XCTAssertTrue(db.notices.contains { $0.hasPrefix("augur: index advice step 1: public.orders (customer_id)") }, "\(db.notices)")
+        XCTAssertTrue(db.notices.contains { $0.hasPrefix("augur: index advice step 1 after ") && $0.contains(": public.orders (customer_id)") }, "\(db.notices)")
         // The evidence: the query it helps, its planner cost with and without, the size.
         let evidence = try db.query("""
             SELECT (q ->> 'cost_before')::float8 > 10 * (q ->> 'cost_after')::float8, (evidence ->> 'bytes')::float8 > 0,
@@ -277,7 +277,15 @@ final class IndexCreationAdviceTests: ClusterTestCase {
             XCTAssertNotNil(error?.hint, bad)
         }
         assertServerError("22004") { try db.query("SELECT * FROM augur.recommend_indexes(include_new => NULL)") }
-        assertServerError("22023") { try db.query("SELECT augur.refresh_index_creation_advice(-1)") }
+        assertServerError("22023") { try db.query("SELECT augur.refresh_index_creation_advice(-1, 60)") }
+        // A time budget: positive, and when it is spent the search stops and says so.
+        assertServerError("22004") { try db.query("SELECT * FROM augur.recommend_indexes(time_budget => NULL)") }
+        assertServerError("22023") { try db.query("SELECT * FROM augur.recommend_indexes(time_budget => '0')") }
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.recommend_indexes(time_budget => '1 microsecond') WHERE kind = 'create_index'"),
+                       "0")
+        XCTAssertTrue(db.notices.contains { $0.hasPrefix("augur: index advice stopped at its time budget") }, "\(db.notices)")
+        XCTAssertTrue(db.notices.contains { $0.hasPrefix("augur: index advice step 1 after ") && $0.contains(" of 60 s: ") },
+                      "steps say how much of the time budget they used: \(db.notices)")
     }
 
     func testWithoutHypopgItSaysWhatToDoAndDropAdviceStillWorks() throws {

@@ -87,7 +87,10 @@ from pgbench_cluster import (DB, Cluster, conf_value, free_ports, log, parse_ext
                              make_temp_root, pg_bindir, require_libraries, require_runuser,
                              run, run_benchmark, sql_literal, wait_worker_running,
                              write_results_json)
-import workload  # noqa: E402
+import importlib  # noqa: E402
+
+WORKLOADS = {"shop": "workload", "tpch": "tpch_like"}
+workload = None     # the module --workload names (workload.py or tpch_like.py)
 
 PRELOAD = "pg_stat_statements,pg_qualstats,augur"
 EXTENSIONS = ["pg_stat_statements", "pg_qualstats", "hypopg", "augur", "pg_trgm"]
@@ -394,6 +397,9 @@ def parse_args():
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="See the module docstring (head of this file) and README.md for details.")
+    p.add_argument("--workload", choices=sorted(WORKLOADS), default="shop",
+                   help="shop: workload.py, 27 shapes over five tables (default); tpch: tpch_like.py, "
+                        "21 shapes after TPC-H's queries over its eight tables (many-way joins)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="data size: 1.0 = 100k customers, 1M orders, 4M events (default 1)")
     p.add_argument("--seconds", type=int, default=60,
@@ -439,7 +445,9 @@ def parse_args():
 
 
 def main():
+    global workload
     a = parse_args()
+    workload = importlib.import_module(WORKLOADS[a.workload])
     pg_config, bindir = pg_bindir()
     require_libraries(pg_config, PRELOAD.split(","))
     require_runuser()
