@@ -67,21 +67,37 @@ record_cycle(int32 state, const augur_error *err)
     LWLockRelease(augur_shared->lock);
 }
 
-/* Failed transactions in a row after which what a failing flush drained is dropped. */
+/* Flushes that fail in a row on something in what they drained before it is dropped. */
 #define AUGUR_FLUSH_ATTEMPTS 3
+
+/*
+ * Whether a failed cycle may succeed by itself next time: a lock it gave up on, a
+ * cancel, a deadlock or serialization failure, resources or the system. Those always
+ * put back what they drained; any other error (something in the batch it cannot store)
+ * does AUGUR_FLUSH_ATTEMPTS times, then the batch is dropped, counted and logged, so that
+ * one bad batch cannot stop every later flush.
+ */
+static bool
+is_transient(int sqlstate)
+{
+    int         category = ERRCODE_TO_CATEGORY(sqlstate);
+
+    return sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ||
+        category == ERRCODE_TO_CATEGORY(ERRCODE_T_R_SERIALIZATION_FAILURE) ||
+        category == ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) ||
+        category == ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) ||
+        category == ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR);
+}
 
 /*
  * Runs body in a transaction of its own, with a snapshot; errors come back in *err. A
  * body that reports an error is rolled back, not committed: a flush that failed halfway
- * puts what it drained back (capture.c) rather than committing part of it, and the next
- * cycle tries again. A flush that fails AUGUR_FLUSH_ATTEMPTS times in a row (something
- * in what it drained it cannot store) drops it instead, counted and logged, so that one
- * bad batch cannot stop every later flush.
+ * puts what it drained back (capture.c) rather than committing part of it; on its
+ * `last_attempt` an error that is not transient drops it instead.
  */
 static bool
-in_transaction(bool (*body) (void *, augur_error *), void *arg, augur_error *err)
+in_transaction(bool (*body) (void *, augur_error *), void *arg, augur_error *err, bool last_attempt)
 {
-    static int  failures_in_a_row = 0;
     bool        result;
 
     SetCurrentStatementStartTimestamp();
@@ -92,18 +108,9 @@ in_transaction(bool (*body) (void *, augur_error *), void *arg, augur_error *err
     if (err->sqlstate == 0)
     {
         CommitTransactionCommand();
-        failures_in_a_row = 0;
         return result;
     }
-    if (++failures_in_a_row >= AUGUR_FLUSH_ATTEMPTS)
-    {
-        ereport(LOG,
-                (errmsg("augur collector failed %d times in a row; what its flush drained is dropped",
-                        failures_in_a_row),
-                 errdetail_internal("%s", err->message)));
-        augur_capture_give_back_on_abort(false);
-        failures_in_a_row = 0;
-    }
+    augur_capture_give_back_on_abort(!last_attempt || is_transient(err->sqlstate));
     AbortCurrentTransaction();
     augur_capture_give_back_on_abort(true);
     return result;
@@ -128,13 +135,28 @@ worker_cycle(void *states, augur_error *err)
 static int32
 run_cycle(int32 previous_state)
 {
+    static int  failures_in_a_row = 0;
+    bool        last_attempt = failures_in_a_row + 1 >= AUGUR_FLUSH_ATTEMPTS;
     augur_error err;
     CycleStates states = {previous_state, previous_state};
     int32       state;
 
     pgstat_report_activity(STATE_RUNNING, "augur collector cycle");
-    (void) in_transaction(worker_cycle, &states, &err);
+    (void) in_transaction(worker_cycle, &states, &err, last_attempt);
     state = states.reported;
+    if (err.sqlstate == 0 || is_transient(err.sqlstate))
+        failures_in_a_row = 0;
+    else if (last_attempt)
+    {
+        ereport(LOG,
+                (errmsg("augur collector: a flush failed %d times in a row; what it drained is dropped",
+                        AUGUR_FLUSH_ATTEMPTS),
+                 errdetail_internal("%s", err.message),
+                 errhint("augur.capture_status counts it under dropped.")));
+        failures_in_a_row = 0;
+    }
+    else
+        failures_in_a_row++;
     pgstat_report_stat(false);
     pgstat_report_activity(STATE_IDLE, NULL);
 
@@ -208,7 +230,7 @@ run_pending_applies(void)
         int64_t     rows;
 
         memset(&item, 0, sizeof(item));
-        if (!in_transaction(next_apply, &item, &err))
+        if (!in_transaction(next_apply, &item, &err, false))
         {
             if (err.sqlstate != 0)
                 ereport(WARNING,
@@ -229,7 +251,7 @@ run_pending_applies(void)
         pgstat_report_activity(STATE_IDLE, NULL);
         MemoryContextSwitchTo(caller);
         MemoryContextReset(apply_context);
-        if (!in_transaction(finish_apply, &outcome, &err) && err.sqlstate != 0)
+        if (!in_transaction(finish_apply, &outcome, &err, false) && err.sqlstate != 0)
             ereport(WARNING,
                     (errcode(err.sqlstate),
                      errmsg("augur collector could not record the outcome of recommendation %lld: %s",
@@ -315,9 +337,13 @@ request_shutdown(SIGNAL_ARGS)
 {
     int         save_errno = errno;
 
+    /* A second SIGTERM (the postmaster may send more than one) must not cancel the last flush. */
+    if (!shutdown_requested)
+    {
+        QueryCancelPending = true;
+        InterruptPending = true;
+    }
     shutdown_requested = true;
-    QueryCancelPending = true;
-    InterruptPending = true;
     SetLatch(MyLatch);
     errno = save_errno;
 }

@@ -10,7 +10,8 @@ final class CaptureDurabilityTests: ClusterTestCase {
     /// 21 calls of one query (with its latencies and shape), 3 errors and one sampled
     /// transaction (the 21st call), captured and not flushed yet.
     private func capturedButNotFlushed(_ settings: [String: String] = [:]) throws -> Connection {
-        cluster = try startCluster(.init(settings: ["augur.naptime": "3600"].merging(settings) { $1 }))
+        // No transaction sampled by chance: only the one the test samples on purpose.
+        cluster = try startCluster(.init(settings: ["augur.naptime": "3600", "augur.sample_rate": "0"].merging(settings) { $1 }))
         let db = try cluster.connect()
         try db.query("""
             CREATE EXTENSION augur;
@@ -95,7 +96,8 @@ final class CaptureDurabilityTests: ClusterTestCase {
             SELECT (SELECT sum(calls) FROM augur.query WHERE query = 'SELECT label FROM items WHERE id = $1'),
                    (SELECT sum(count) FROM augur.errors WHERE sqlstate = '22012'),
                    (SELECT count(*) FROM augur.sampled_xact)
-            """).first, ["21", "3", "1"], "the worker flushes at shutdown")
+            """).first, ["21", "3", "1"],
+            "the worker flushes at shutdown: \(cluster.serverLog.split(separator: "\n").filter { $0.contains("augur") }.suffix(8))")
         _ = db
     }
 }

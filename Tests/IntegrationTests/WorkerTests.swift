@@ -80,6 +80,25 @@ final class WorkerTests: ClusterTestCase {
         })
     }
 
+    /// A batch the worker cannot store (here a constraint a DBA added rejects one of its
+    /// rows) is tried three times, then dropped, counted and logged: one bad batch does
+    /// not stop every later flush.
+    func testABatchThatCannotBeStoredIsDroppedAfterThreeTries() throws {
+        let (cluster, db) = try clusterWithRunningWorker()
+        try db.query("""
+            CREATE TABLE poison_pill (x int);
+            ALTER TABLE augur.query ADD CONSTRAINT no_poison CHECK (query IS NULL OR query NOT LIKE '%poison_pill%') NOT VALID
+            """)
+        try db.query("SELECT * FROM poison_pill")
+        XCTAssertTrue(cluster.waitUntil(timeout: 30) { cluster.serverLog.contains("a flush failed 3 times in a row") })
+        XCTAssertGreaterThan(Int(try db.scalar("SELECT dropped FROM augur.capture_status") ?? "") ?? 0, 0)
+        try db.query("ALTER TABLE augur.query DROP CONSTRAINT no_poison; CREATE TABLE after_the_pill (x int)")
+        try db.query("SELECT * FROM after_the_pill")
+        XCTAssertTrue(try cluster.waitUntil(timeout: 15) {
+            try db.scalar("SELECT sum(calls) FROM augur.query WHERE query = 'SELECT * FROM after_the_pill'") == "1"
+        }, "the flushes go on")
+    }
+
     func testSighupChangesNaptimeWithoutRestart() throws {
         let (cluster, db) = try clusterWithRunningWorker()
 
