@@ -41,16 +41,28 @@ final class CaptureDurabilityTests: ClusterTestCase {
 
     private let everything: [String?] = ["21", "21", "1", "3", "1"]
 
-    func testARolledBackFlushPutsEverythingBack() throws {
+    /// Runs `sql` over what was captured, then a normal flush, which must find everything.
+    private func assertEverythingFlushed(after sql: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let db = try capturedButNotFlushed()
-        try db.query("BEGIN; SELECT augur.flush(); ROLLBACK")
-        XCTAssertEqual(try flushedFigures(db), everything)
+        try db.query(sql)
+        XCTAssertEqual(try flushedFigures(db), everything, sql, file: file, line: line)
+    }
+
+    func testARolledBackFlushPutsEverythingBack() throws {
+        try assertEverythingFlushed(after: "BEGIN; SELECT augur.flush(); ROLLBACK")
     }
 
     func testARolledBackResetPutsEverythingBack() throws {
-        let db = try capturedButNotFlushed()
-        try db.query("BEGIN; SELECT augur.reset(); ROLLBACK")
-        XCTAssertEqual(try flushedFigures(db), everything)
+        try assertEverythingFlushed(after: "BEGIN; SELECT augur.reset(); ROLLBACK")
+    }
+
+    func testAFlushInARolledBackSavepointPutsEverythingBack() throws {
+        try assertEverythingFlushed(after: "BEGIN; SAVEPOINT s; SELECT augur.flush(); ROLLBACK TO SAVEPOINT s; COMMIT")
+    }
+
+    /// A released savepoint keeps the flush: committed once, counted once.
+    func testAFlushInAReleasedSavepointIsKeptOnce() throws {
+        try assertEverythingFlushed(after: "BEGIN; SAVEPOINT s; SELECT augur.flush(); RELEASE SAVEPOINT s; COMMIT")
     }
 
     func testAFlushInsideAFailingStatementPutsEverythingBack() throws {
@@ -58,19 +70,6 @@ final class CaptureDurabilityTests: ClusterTestCase {
         assertServerError("22012") { try db.query("SELECT augur.flush() / 0") }   // fails after the flush
         // (The failed statement is a fourth 22012.)
         XCTAssertEqual(try flushedFigures(db), ["21", "21", "1", "4", "1"])
-    }
-
-    func testAFlushInARolledBackSavepointPutsEverythingBack() throws {
-        let db = try capturedButNotFlushed()
-        try db.query("BEGIN; SAVEPOINT before_flush; SELECT augur.flush(); ROLLBACK TO SAVEPOINT before_flush; COMMIT")
-        XCTAssertEqual(try flushedFigures(db), everything)
-    }
-
-    /// A released savepoint keeps the flush: committed once, counted once.
-    func testAFlushInAReleasedSavepointIsKeptOnce() throws {
-        let db = try capturedButNotFlushed()
-        try db.query("BEGIN; SAVEPOINT before_flush; SELECT augur.flush(); RELEASE SAVEPOINT before_flush; COMMIT")
-        XCTAssertEqual(try flushedFigures(db), everything)
     }
 
     /// Two roles sending a new query in one flush window hand over its shape twice: the
