@@ -98,9 +98,13 @@ final class IndexSelectionTests: XCTestCase {
         XCTAssertEqual(empty.chosen, [])
     }
 
+    /// Statement 1 wants (a, b), statement 2 wants (c), on table t.
+    private func twoStatementPlanner() -> Planner {
+        Planner(scanCost: [1: 1_000, 2: 500], withPrefix: [1: [["a"]: 100, ["a", "b"]: 5], 2: [["c"]: 50]])
+    }
+
     func testEachConfigurationOfAStatementIsCostedOnce() throws {
-        var planner = Planner(scanCost: [1: 1_000, 2: 500],
-                              withPrefix: [1: [["a"]: 100, ["a", "b"]: 5], 2: [["c"]: 50]])
+        var planner = twoStatementPlanner()
         let result = try IndexSelection.extend(statements: [statement(1), statement(2)], columns: ["t": ["a", "b", "c"]],
                                                options: .init(budgetBytes: 100_000), costing: &planner)
         XCTAssertEqual(planner.calls, result.statementsCosted)
@@ -111,8 +115,7 @@ final class IndexSelectionTests: XCTestCase {
     /// its keys known, the same choice from far fewer plans.
     func testAnIndexOnAColumnAStatementDoesNotUseIsNotPlannedForIt() throws {
         func run(keys: Bool) throws -> (IndexSelection.Result, Int) {
-            var planner = Planner(scanCost: [1: 1_000, 2: 500],
-                                  withPrefix: [1: [["a"]: 100, ["a", "b"]: 5], 2: [["c"]: 50]])
+            var planner = twoStatementPlanner()
             let statements = [
                 IndexSelection.Statement(queryid: 1, callsPerDay: 1, tables: ["t"], keys: keys ? ["t": ["a", "b"]] : nil),
                 IndexSelection.Statement(queryid: 2, callsPerDay: 1, tables: ["t"], keys: keys ? ["t": ["c"]] : nil),
@@ -128,8 +131,7 @@ final class IndexSelectionTests: XCTestCase {
     }
 
     func testATimeBudgetEndsTheSearchWithWhatWasChosen() throws {
-        var planner = Planner(scanCost: [1: 1_000, 2: 500],
-                              withPrefix: [1: [["a"]: 100, ["a", "b"]: 5], 2: [["c"]: 50]])
+        var planner = twoStatementPlanner()
         var asked = 0
         let result = try IndexSelection.extend(statements: [statement(1), statement(2)], columns: ["t": ["a", "b", "c"]],
                                                options: .init(budgetBytes: 100_000), costing: &planner,
