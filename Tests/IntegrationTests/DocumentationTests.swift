@@ -12,6 +12,30 @@ final class DocumentationTests: ClusterTestCase {
         return try String(contentsOf: root.appendingPathComponent("docs").appendingPathComponent(name), encoding: .utf8)
     }
 
+    /// Every function, table and view of the augur schema is named in docs/sql-reference.md,
+    /// and every object an entry of it names (its first column) exists.
+    func testTheSQLReferenceNamesEveryObjectAndOnlyThose() throws {
+        let db = try augurCluster()
+        let catalog = Set(try db.query("""
+            SELECT proname FROM pg_proc WHERE pronamespace = 'augur'::regnamespace
+            UNION SELECT relname FROM pg_class WHERE relnamespace = 'augur'::regnamespace AND relkind IN ('r', 'v', 'm')
+            """).compactMap { $0[0] })
+        XCTAssertGreaterThan(catalog.count, 40)
+        let reference = try page("sql-reference.md")
+        let named = { (text: Substring) -> Set<String> in
+            Set(text.split(separator: "`").compactMap { code in
+                guard code.hasPrefix("augur.") else { return nil }
+                let name = code.dropFirst("augur.".count).prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                return name.isEmpty ? nil : String(name)
+            })
+        }
+        let mentioned = named(Substring(reference))
+        XCTAssertEqual(catalog.subtracting(mentioned), [], "objects the reference does not name")
+        let entries = reference.split(separator: "\n").filter { $0.hasPrefix("| `augur.") }
+            .flatMap { named($0.split(separator: "|").first ?? "") }
+        XCTAssertEqual(Set(entries).subtracting(catalog), [], "entries naming no object")
+    }
+
     /// Every `augur.*` setting has one row in docs/configuration.md, with its context.
     func testEverySettingHasItsRowInTheConfigurationPage() throws {
         let db = try augurCluster()
