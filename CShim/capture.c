@@ -425,6 +425,17 @@ drain_queries(augur_capture_batch *out)
     out->query_count = n;
 }
 
+/* The capture table's key of a drained sample. */
+static void
+sample_key(const augur_query_sample *sample, AugurQueryKey *key)
+{
+    memset(key, 0, sizeof(*key));   /* padding is hashed too (HASH_BLOBS) */
+    key->userid = sample->userid;
+    key->dbid = sample->dbid;
+    key->queryid = sample->queryid;
+    key->toplevel = sample->toplevel;
+}
+
 /*
  * Puts a drained query sample back (its transaction aborted): counters are added to the
  * entry, the window's latencies merged into its histogram, the example and the shape
@@ -437,11 +448,7 @@ return_query(const augur_query_sample *sample)
     AugurQueryKey key;
     AugurQueryEntry *entry;
 
-    memset(&key, 0, sizeof(key));
-    key.userid = sample->userid;
-    key.dbid = sample->dbid;
-    key.queryid = sample->queryid;
-    key.toplevel = sample->toplevel;
+    sample_key(sample, &key);
     entry = hash_search(augur_queries, &key, HASH_FIND, NULL);
     if (entry == NULL)
     {
@@ -514,11 +521,7 @@ return_batch(const augur_capture_batch *batch)
     {
         AugurQueryKey key;
 
-        memset(&key, 0, sizeof(key));
-        key.userid = batch->replaced[i].userid;
-        key.dbid = batch->replaced[i].dbid;
-        key.queryid = batch->replaced[i].queryid;
-        key.toplevel = batch->replaced[i].toplevel;
+        sample_key(&batch->replaced[i], &key);
         keep_replaced_shape(&key, batch->replaced[i].shape);
     }
     LWLockRelease(augur_shared->queries_lock);

@@ -158,9 +158,8 @@ enum IndexCreationAdvice {
         var readColumns: [String: [[String]]] = [:]
 
         static func load() throws -> CapturedWorkload {
-            let prefixSearched = try prefixSearchedColumns()
             var workload = CapturedWorkload()
-            workload.prefixSearched = prefixSearched
+            workload.prefixSearched = try prefixSearchedColumns()
             var byQuery: [Int64: (callsPerDay: Double, rowsPerCall: Double)] = [:]
             for row in try SPI.query(IndexCreationAdvice.statements) {
                 guard let queryid = row["queryid"]?.int, let text = row["query"]?.text else { continue }
@@ -180,7 +179,7 @@ enum IndexCreationAdvice {
                 if roleSet.contains("filter_range") { workload.rangeFiltered.insert("\(table) \(column)") }
                 if !roleSet.contains("written") { read[queryid, default: [:]][table, default: []].append(column) }
                 let used = (roleSet.isDisjoint(with: indexableRoles) ? [] : [column])
-                    + (roleSet.contains("filter_pattern") ? prefixSearched[table]?[column].map { [$0] } ?? [] : [])
+                    + (roleSet.contains("filter_pattern") ? workload.prefixSearched[table]?[column].map { [$0] } ?? [] : [])
                 if !used.isEmpty { reads[queryid, default: []].insert(table) }
                 keys[queryid, default: [:]][table, default: []].formUnion(used)
                 for key in used where !(workload.columns[table] ?? []).contains(key) {
