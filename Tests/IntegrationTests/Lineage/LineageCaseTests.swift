@@ -11,13 +11,11 @@ final class LineageCaseTests: ClusterTestCase {
         var expected: [String]
     }
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("lineage-cases")
 
     /// Cases start at "-- case: name"; "-- expect: edge" lines give the edges; other
     /// comment lines are ignored; the rest is SQL.
     static func cases() throws -> [Case] {
-        let text = try String(contentsOf: directory.appendingPathComponent("cases.sql"), encoding: .utf8)
+        let text = try SourceTree.text("Tests/lineage-cases/cases.sql")
         var cases: [Case] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("-- case: ") {
@@ -37,7 +35,7 @@ final class LineageCaseTests: ClusterTestCase {
         let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"]))
         let db = try cluster.connect()
         try db.query("CREATE EXTENSION augur")
-        try db.query(String(contentsOf: Self.directory.appendingPathComponent("schema.sql"), encoding: .utf8))
+        try db.query(SourceTree.text("Tests/lineage-cases/schema.sql"))
         for item in cases {
             try db.query("SELECT augur.flush(); DELETE FROM augur.lineage_edge")
             try db.query(item.sql)

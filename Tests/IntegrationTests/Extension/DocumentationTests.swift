@@ -2,14 +2,23 @@ import Foundation
 import PGHarness
 import XCTest
 
-/// The reference pages tell the truth about the server: what they list exists, and what
-/// exists is listed.
+/// The documentation tells the truth: the reference pages list what exists on the server
+/// and only that, and the README leads to every page.
 final class DocumentationTests: ClusterTestCase {
-    /// A page of docs/, read from the source tree.
     private func page(_ name: String) throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return try String(contentsOf: root.appendingPathComponent("docs").appendingPathComponent(name), encoding: .utf8)
+        try SourceTree.text("docs/" + name)
+    }
+
+    /// The README's documentation table lists every page of docs/, and every page it
+    /// names exists, so a newcomer finds each page from the README.
+    func testTheReadmeListsEveryDocumentationPage() throws {
+        let readme = try SourceTree.text("README.md")
+        let listed = Set(readme.split(separator: "\n").filter { $0.hasPrefix("| `docs/") }
+            .compactMap { $0.split(separator: "`").dropFirst().first.map(String.init) })
+        let pages = Set(try FileManager.default.contentsOfDirectory(atPath: SourceTree.root.appendingPathComponent("docs").path)
+            .filter { $0.hasSuffix(".md") }.map { "docs/" + $0 })
+        XCTAssertGreaterThan(pages.count, 5)
+        XCTAssertEqual(listed, pages, "README's documentation table vs docs/")
     }
 
     /// Every function, table and view of the augur schema is named in docs/sql-reference.md,
