@@ -89,7 +89,7 @@ from pgbench_cluster import (DB, Cluster, conf_value, free_ports, log, parse_ext
                              write_results_json)
 import importlib  # noqa: E402
 
-WORKLOADS = {"shop": "workload", "tpch": "tpch_like"}
+WORKLOADS = {"shop": "workload", "tpch": "tpch_like", "tpch1000": "tpch_many"}
 workload = None     # the module --workload names (workload.py or tpch_like.py)
 
 PRELOAD = "pg_stat_statements,pg_qualstats,augur"
@@ -399,7 +399,8 @@ def parse_args():
         epilog="See the module docstring (head of this file) and README.md for details.")
     p.add_argument("--workload", choices=sorted(WORKLOADS), default="shop",
                    help="shop: workload.py, 27 shapes over five tables (default); tpch: tpch_like.py, "
-                        "21 shapes after TPC-H's queries over its eight tables (many-way joins)")
+                        "21 shapes after TPC-H's queries over its eight tables (many-way joins); tpch1000: "
+                        "tpch_many.py, those and 979 generated ones, 1,000 shapes")
     p.add_argument("--scale", type=float, default=1.0,
                    help="data size: 1.0 = 100k customers, 1M orders, 4M events (default 1)")
     p.add_argument("--seconds", type=int, default=60,

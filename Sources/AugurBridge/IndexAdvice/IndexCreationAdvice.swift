@@ -388,6 +388,11 @@ struct HypoPGCosting: WhatIfCosting {
     private var plans: [Int64: Bool] = [:]
     private var sizes: [IndexDesign: Double] = [:]
     private var previousPlanCacheMode: String?
+    private var planCacheMode: String?
+    /// The hypothetical indexes hypopg holds now, by their hypothetical OIDs: a costing
+    /// creates and drops only what differs from the previous one.
+    private var hypothetical: [IndexDesign: String] = [:]
+    private var prepared = PreparedExamples()
     /// Statements that could be planned.
     var plannable: Int { plans.values.filter { $0 }.count }
     /// Statements planned from examples rather than generic plans.
@@ -405,8 +410,10 @@ struct HypoPGCosting: WhatIfCosting {
     }
 
     /// Leaves no hypothetical index, prepared statement or setting behind, also after an error.
-    func cleanUp() {
+    mutating func cleanUp() {
         _ = try? SPI.execute("SELECT \(schema).hypopg_reset()")
+        hypothetical = [:]
+        prepared.deallocate()
         ExampleExplain.deallocate()
         if let previousPlanCacheMode {
             _ = try? SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [previousPlanCacheMode])
@@ -416,14 +423,10 @@ struct HypoPGCosting: WhatIfCosting {
     mutating func cost(of statement: IndexSelection.Statement, with indexes: [IndexDesign]) throws -> Double? {
         let id = statement.queryid
         guard plans[id] != false else { return nil }
-        try SPI.execute("SELECT \(schema).hypopg_reset()")
-        for index in indexes { try SPI.execute("SELECT \(schema).hypopg_create_index($1)", [index.definition]) }
+        try hypothesize(indexes)
         var costs: [Double] = []
         for example in examples[id] ?? [] {
-            if let cost = try explain(example.text, arguments: example.arguments, as: example.sender,
-                                      planCacheMode: "force_custom_plan") {
-                costs.append(cost)
-            }
+            if let cost = try explainPrepared(example) { costs.append(cost) }
         }
         if costs.isEmpty {
             plannedFromExamples.remove(id)
@@ -442,16 +445,51 @@ struct HypoPGCosting: WhatIfCosting {
         return costs.isEmpty ? nil : costs.reduce(0, +) / Double(costs.count)
     }
 
+    /// Makes hypopg hold exactly `indexes`, dropping and creating only what changed.
+    private mutating func hypothesize(_ indexes: [IndexDesign]) throws {
+        let wanted = Set(indexes)
+        for (index, oid) in hypothetical where !wanted.contains(index) {
+            try SPI.execute("SELECT \(schema).hypopg_drop_index($1::oid)", [oid])
+            hypothetical[index] = nil
+        }
+        for index in indexes where hypothetical[index] == nil {
+            hypothetical[index] = try SPI.query("SELECT indexrelid::text AS oid FROM \(schema).hypopg_create_index($1)",
+                                                [index.definition]).first?["oid"]?.text
+        }
+    }
+
     /// The planner's total cost of one statement, nil if it does not plan (its parameters'
     /// types cannot be inferred, a table or column is gone, …). A cancel is never swallowed.
-    private func explain(_ text: String, arguments: String?, as sender: RoleOID, planCacheMode: String) throws -> Double? {
-        do {
-            if arguments != nil { try SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [planCacheMode]) }
+    private mutating func explain(_ text: String, arguments: String?, as sender: RoleOID, planCacheMode: String) throws -> Double? {
+        try plannable {
+            if arguments != nil { try $0.setPlanCacheMode(planCacheMode) }
             return try ExampleExplain.explain(text, arguments: arguments, as: sender, options: "FORMAT JSON")
-                .flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
+        }
+    }
+
+    /// An example execution's custom plan, its text prepared once for every costing.
+    private mutating func explainPrepared(_ example: Example) throws -> Double? {
+        try plannable {
+            guard let arguments = example.arguments else {
+                return try ExampleExplain.explain(example.text, arguments: nil, as: example.sender, options: "FORMAT JSON")
+            }
+            try $0.setPlanCacheMode("force_custom_plan")
+            return try $0.prepared.explain(example.text, arguments: arguments, as: example.sender, options: "FORMAT JSON")
+        }
+    }
+
+    private mutating func plannable(_ explain: (inout Self) throws -> String?) throws -> Double? {
+        do {
+            return try explain(&self).flatMap(NormalizedStatement.totalCost(ofExplainJSON:))
         } catch let error as PGError where !error.isInterruption {
             return nil
         }
+    }
+
+    private mutating func setPlanCacheMode(_ mode: String) throws {
+        guard planCacheMode != mode else { return }
+        try SPI.execute("SELECT set_config('plan_cache_mode', $1, true)", [mode])
+        planCacheMode = mode
     }
 
     /// The index's size once built: for a B-tree estimated from the table's statistics,
@@ -473,6 +511,7 @@ struct HypoPGCosting: WhatIfCosting {
             size = IndexSizeEstimate.bytes(rows: rows, columns: columns)
         } else {
             try SPI.execute("SELECT \(schema).hypopg_reset()")
+            hypothetical = [:]
             size = try SPI.query("SELECT \(schema).hypopg_relation_size(indexrelid)::float8 AS bytes FROM \(schema).hypopg_create_index($1)",
                                  [index.definition]).first?["bytes"]?.double ?? 0
         }

@@ -179,23 +179,41 @@ public enum IndexSelection {
         var cost = try model.workloadCost(configuration, &costing)
         let initial = cost
         var stoppedEarly = false
+        // Each move's saving per byte when it was last costed. A move saves less, not more,
+        // once other indexes serve its statements, so a step costs its moves best-first by
+        // that figure (never-costed ones first) and stops once the best it costed afresh
+        // beats what the next could at most save: lazy greedy, the same choice for far
+        // fewer plans.
+        var lastRatio: [IndexDesign: Double] = [:]
         for step in 1...max(1, options.maxSteps) {
             var best: (configuration: [IndexDesign], cost: Double, size: Double, ratio: Double, added: IndexDesign)?
-            for move in moves(from: configuration, columns: columns, brinColumns: brinColumns, readColumns: readColumns,
-                              predicates: predicates, maxColumns: options.maxColumns)
-            where move.added.method != .btree
-                || !(existing[move.added.table] ?? []).contains(where: { $0.starts(with: move.added.columns) }) {
+            let candidates = moves(from: configuration, columns: columns, brinColumns: brinColumns, readColumns: readColumns,
+                                   predicates: predicates, maxColumns: options.maxColumns)
+                .filter { move in
+                    move.added.method != .btree
+                        || !(existing[move.added.table] ?? []).contains(where: { $0.starts(with: move.added.columns) })
+                }
+                .enumerated()
+                .sorted { (lastRatio[$0.element.added] ?? .infinity, -$0.offset) > (lastRatio[$1.element.added] ?? .infinity, -$1.offset) }
+                .map(\.element)
+            for move in candidates {
+                if let best, let bound = lastRatio[move.added], bound <= best.ratio { break }
                 if timeIsUp() {
                     stoppedEarly = true
                     break
                 }
                 let added = try costing.bytes(of: move.added) - (try move.replaced.map { try costing.bytes(of: $0) } ?? 0)
-                guard added > 0, size + added <= options.budgetBytes else { continue }
+                // The configuration only grows, so a move that does not fit now never will.
+                guard added > 0, size + added <= options.budgetBytes else {
+                    lastRatio[move.added] = -.infinity
+                    continue
+                }
                 let next = configuration.filter { $0 != move.replaced } + [move.added]
                 let nextCost = try model.workloadCost(next, &costing)
                 let gain = cost - nextCost
-                guard gain > options.minimumGain * max(initial, 1) else { continue }
                 let ratio = gain / added
+                lastRatio[move.added] = ratio
+                guard gain > options.minimumGain * max(initial, 1) else { continue }
                 if best == nil || ratio > best!.ratio {
                     best = (next, nextCost, size + added, ratio, move.added)
                 }

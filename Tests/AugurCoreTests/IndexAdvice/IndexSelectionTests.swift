@@ -130,6 +130,29 @@ final class IndexSelectionTests: XCTestCase {
         XCTAssertLessThan(prunedCalls, fullCalls)
     }
 
+    /// Six statements on one table, each helped by an index on its own column, all
+    /// candidates for each other's plans: an eager step re-costs every move left for every
+    /// statement, the lazy one only the best until nothing left could beat it, and the
+    /// choice and its order are those of the eager search.
+    func testAStepCostsItsMovesBestFirstAndStopsWhenNoneLeftCanWin() throws {
+        let columns = ["a", "b", "c", "d", "e", "f"]
+        var planner = Planner(scanCost: [:], withPrefix: [:])
+        for (offset, column) in columns.enumerated() {
+            planner.scanCost[Int64(offset)] = 1_000
+            planner.withPrefix[Int64(offset)] = [[column]: 100 * Double(offset)]
+        }
+        var options = IndexSelection.Options(budgetBytes: 100_000)
+        options.maxColumns = 1
+        let result = try IndexSelection.extend(statements: columns.indices.map { statement(Int64($0)) },
+                                               columns: ["t": columns], options: options, costing: &planner)
+        XCTAssertEqual(result.chosen.map(\.index.columns), columns.map { [$0] }, "best saving first")
+        // The search: every move in the first step, then one a step (each for every
+        // statement); eagerly it would be 6 + 5 + … + 1 moves. At the end each index is
+        // costed away once, to find useless ones.
+        let n = columns.count
+        XCTAssertLessThanOrEqual(planner.calls - n * n, n * n + (n - 1) * n)
+    }
+
     func testATimeBudgetEndsTheSearchWithWhatWasChosen() throws {
         var planner = twoStatementPlanner()
         var asked = 0
