@@ -32,12 +32,12 @@ let package = Package(
             ]),
         .systemLibrary(name: "CLibpq", path: "Tests/CLibpq", pkgConfig: "libpq"),
         .target(name: "PGHarness", dependencies: ["CLibpq"], path: "Tests/PGHarness"),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "AugurCoreTests", dependencies: ["AugurCore", "TestSupport"]),
+        .testTarget(name: "AugurCoreTests", dependencies: ["AugurCore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PGHarness"]),
         .executableTarget(
             name: "HistogramBench",
-            dependencies: ["AugurCore", "TestSupport", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["AugurCore", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "bench/histogram/Sources"),
+        .executableTarget(name: "PartitionerBench", dependencies: ["AugurCore"], path: "bench/sharding/Sources"),
     ]
 )

@@ -1,5 +1,4 @@
 import AugurCore
-import TestSupport
 import XCTest
 
 final class CoaccessPredictionTests: XCTestCase {

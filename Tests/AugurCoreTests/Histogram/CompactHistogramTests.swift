@@ -1,6 +1,5 @@
 import AugurCore
 import XCTest
-import TestSupport
 
 /// The small-budget layout (under 1 KiB): every count where it belongs, bounds against
 /// UDDSketch's at the same bucket count, merging and resetting.

@@ -1,6 +1,5 @@
 import AugurCore
 import XCTest
-import TestSupport
 
 /// The accuracy goal as a property of the reported bounds (the benchmark
 /// measures the errors themselves against other sketches).

@@ -1,6 +1,5 @@
 import AugurCore
 import XCTest
-import TestSupport
 
 /// `LatencyChangeDetector` on per-window summaries taken from real histograms, one
 /// per window, as the worker will produce them.

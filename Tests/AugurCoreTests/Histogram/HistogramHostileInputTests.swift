@@ -1,6 +1,5 @@
 import AugurCore
 import XCTest
-import TestSupport
 
 /// A histogram runs inside a server process: no input may trap it.
 final class HistogramHostileInputTests: XCTestCase {

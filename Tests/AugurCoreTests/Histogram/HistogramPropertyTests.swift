@@ -1,6 +1,5 @@
 import AugurCore
 import XCTest
-import TestSupport
 
 /// Seeded randomised properties of `LatencyHistogram` over the streams of `TestStream`.
 final class HistogramPropertyTests: XCTestCase {

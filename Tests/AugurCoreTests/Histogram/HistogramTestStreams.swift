@@ -1,6 +1,5 @@
 import AugurCore
 import Foundation
-import TestSupport
 
 /// The distributions the streams draw from.
 extension SplitMix64 {

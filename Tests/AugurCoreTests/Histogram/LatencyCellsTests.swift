@@ -1,6 +1,5 @@
 import AugurCore
 import Foundation
-import TestSupport
 import XCTest
 
 /// Quantiles and change points from persisted window cells (`augur.histogram_delta`).

@@ -1,5 +1,4 @@
 import AugurCore
-import TestSupport
 import XCTest
 
 /// Code that runs inside a server process must never trap. These feed the core's entry

@@ -1,7 +1,6 @@
 import AugurCore
 import Foundation
 import Histogram
-import TestSupport
 
 /// Time per `record` for Augur (2 KB, the tiered layout; 512 B, the compact one) and
 /// HdrHistogram, in interleaved rounds (the order rotates) over the same pre-generated

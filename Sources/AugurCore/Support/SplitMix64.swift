@@ -1,5 +1,5 @@
-/// SplitMix64: small, seeded, reproducible randomness for property tests, evaluations and
-/// benchmark streams (the tests and bench/histogram share it).
+/// SplitMix64: small, seeded, reproducible randomness: the graph partitioner's random
+/// orders, and the tests' and benchmarks' streams.
 public struct SplitMix64 {
     public var state: UInt64
 
@@ -7,7 +7,12 @@ public struct SplitMix64 {
 
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
+        return Self.mix(state)
+    }
+
+    /// SplitMix64's finaliser: every bit of the input reaches every bit of the output.
+    public static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)

@@ -1,0 +1,268 @@
+/// Splits a key graph into parts of balanced vertex weight cutting as little edge weight as
+/// it can: a multilevel partitioner in the manner of METIS. Coarsen by heavy-edge
+/// matching (keys used together most are merged first), partition the small graph by
+/// recursive bisection from several random starts, then undo the coarsening level by
+/// level, moving boundary keys greedily to the part they are most connected to while the
+/// balance allows.
+public enum GraphPartitioner {
+    public struct Options: Sendable {
+        /// The heaviest part may weigh at most (1 + imbalance) × the mean.
+        public var imbalance = 0.05
+        public var seed: UInt64 = 1
+        /// Random starts on the coarsest graph; the best is kept.
+        public var initialTries = 4
+        /// Refinement passes per level at most (a pass that moves nothing ends it).
+        public var refinementPasses = 10
+
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        /// The part of each vertex, 0..<parts.
+        public let assignment: [Int]
+        public let cut: Double
+        public let partWeights: [Double]
+    }
+
+    public static func partition(_ graph: KeyGraph, parts: Int, options: Options = Options()) -> Result {
+        let parts = max(parts, 1)
+        var random = SplitMix64(state: options.seed)
+        guard parts > 1, graph.vertexCount > 0 else {
+            let assignment = [Int](repeating: 0, count: graph.vertexCount)
+            return Result(assignment: assignment, cut: 0, partWeights: graph.partWeights(assignment, parts: parts))
+        }
+        // Coarsen to about 20 vertices a part per halving (as METIS does), partition that
+        // by recursive bisection, refine on the way back.
+        let halvings = Int.bitWidth - (parts - 1).leadingZeroBitCount
+        let assignment = multilevel(graph, shares: evenShares(parts),
+                                    coarsest: max(30 * parts, graph.vertexCount / (20 * halvings)),
+                                    imbalance: options.imbalance, passes: options.refinementPasses, random: &random) { coarsest, random in
+            initialPartition(coarsest, parts: parts, options: options, random: &random)
+        }
+        return Result(assignment: assignment, cut: graph.cut(assignment), partWeights: graph.partWeights(assignment, parts: parts))
+    }
+
+    /// Coarsens `graph` until it has about `coarsest` vertices (or stops shrinking),
+    /// partitions that with `start`, and projects the result back level by level, each
+    /// refined for parts of the given shares of the weight.
+    static func multilevel(_ graph: KeyGraph, shares: [Double], coarsest: Int, imbalance: Double, passes: Int,
+                           random: inout SplitMix64,
+                           start: (KeyGraph, inout SplitMix64) -> [Int]) -> [Int] {
+        let heaviestMerge = 1.5 * graph.totalVertexWeight / Double(max(coarsest, 1))
+        var levels: [(graph: KeyGraph, coarseOf: [Int32])] = []
+        var current = graph
+        while current.vertexCount > coarsest {
+            let (coarse, coarseOf) = coarsen(current, heaviest: heaviestMerge, random: &random)
+            if Double(coarse.vertexCount) > 0.95 * Double(current.vertexCount) { break }
+            levels.append((current, coarseOf))
+            current = coarse
+        }
+        var assignment = start(current, &random)
+        for (finer, coarseOf) in levels.reversed() {
+            assignment = coarseOf.map { assignment[Int($0)] }
+            refine(finer, &assignment, room: capacities(finer, shares: shares, imbalance: imbalance), passes: passes, random: &random)
+        }
+        return assignment
+    }
+
+    /// Heavy-edge matching: in a random order, each unmatched vertex is merged with the
+    /// unmatched neighbour it shares the heaviest edge with (unless the pair would weigh
+    /// more than `heaviest`). Returns the coarse graph and each vertex's coarse vertex.
+    static func coarsen(_ graph: KeyGraph, heaviest: Double, random: inout SplitMix64) -> (KeyGraph, [Int32]) {
+        let count = graph.vertexCount
+        var match = [Int32](repeating: -1, count: count)
+        for vertex in shuffled(count, &random) where match[vertex] < 0 {
+            var best = -1
+            var bestWeight = 0.0
+            for entry in graph.offsets[vertex]..<graph.offsets[vertex + 1] {
+                let neighbor = Int(graph.neighbors[entry])
+                if match[neighbor] < 0, graph.edgeWeights[entry] > bestWeight,
+                   graph.vertexWeights[vertex] + graph.vertexWeights[neighbor] <= heaviest {
+                    best = neighbor
+                    bestWeight = graph.edgeWeights[entry]
+                }
+            }
+            let partner = best >= 0 ? best : vertex
+            match[vertex] = Int32(partner)
+            match[partner] = Int32(vertex)
+        }
+        var coarseOf = [Int32](repeating: -1, count: count)
+        var members: [(Int, Int)] = []
+        members.reserveCapacity(count)
+        for vertex in 0..<count where coarseOf[vertex] < 0 {
+            let partner = Int(match[vertex])
+            coarseOf[vertex] = Int32(members.count)
+            coarseOf[partner] = Int32(members.count)
+            members.append((vertex, partner))
+        }
+        var weights = [Double](repeating: 0, count: members.count)
+        var offsets = [Int](repeating: 0, count: members.count + 1)
+        var neighbors: [Int32] = []
+        var edgeWeights: [Double] = []
+        neighbors.reserveCapacity(graph.neighbors.count)
+        edgeWeights.reserveCapacity(graph.neighbors.count)
+        for (coarse, pair) in members.enumerated() {
+            for member in 0..<(pair.0 == pair.1 ? 1 : 2) {
+                let vertex = member == 0 ? pair.0 : pair.1
+                weights[coarse] += graph.vertexWeights[vertex]
+                for entry in graph.offsets[vertex]..<graph.offsets[vertex + 1] {
+                    let other = coarseOf[Int(graph.neighbors[entry])]
+                    if Int(other) != coarse {
+                        neighbors.append(other)
+                        edgeWeights.append(graph.edgeWeights[entry])
+                    }
+                }
+            }
+            offsets[coarse + 1] = neighbors.count
+        }
+        return (KeyGraph(merging: weights, offsets: offsets, neighbors: neighbors, edgeWeights: edgeWeights), coarseOf)
+    }
+
+    /// On the coarsest graph: recursive bisection, then the whole refined; the lowest cut
+    /// of several tries among the most balanced wins.
+    static func initialPartition(_ graph: KeyGraph, parts: Int, options: Options, random: inout SplitMix64) -> [Int] {
+        let room = capacities(graph, shares: evenShares(parts), imbalance: options.imbalance)
+        // Each level of bisection may use its share of the imbalance.
+        let levels = Double(Int.bitWidth - (parts - 1).leadingZeroBitCount)
+        var best: (assignment: [Int], cut: Double, overweight: Double)?
+        for _ in 0..<max(options.initialTries, 1) {
+            var assignment = [Int](repeating: 0, count: graph.vertexCount)
+            bisect(graph, vertices: Array(0..<graph.vertexCount), parts: 0..<parts, imbalance: options.imbalance / levels,
+                   passes: options.refinementPasses, into: &assignment, random: &random)
+            refine(graph, &assignment, room: room, passes: options.refinementPasses, random: &random)
+            let cut = graph.cut(assignment)
+            let overweight = zip(graph.partWeights(assignment, parts: parts), room).map { max($0 - $1, 0) }.reduce(0, +)
+            if let known = best, (known.overweight, known.cut) <= (overweight, cut) { continue }
+            best = (assignment, cut, overweight)
+        }
+        return best?.assignment ?? [Int](repeating: 0, count: graph.vertexCount)
+    }
+
+    /// Splits `graph` (whose vertex i is `vertices[i]` of the original) into two sides with
+    /// the shares of the first and second half of `parts`, and each side again, until each
+    /// holds one part.
+    static func bisect(_ graph: KeyGraph, vertices: [Int], parts: Range<Int>, imbalance: Double, passes: Int,
+                       into assignment: inout [Int], random: inout SplitMix64) {
+        guard parts.count > 1 else {
+            for vertex in vertices { assignment[vertex] = parts.lowerBound }
+            return
+        }
+        let split = parts.lowerBound + parts.count / 2
+        let shares = [Double(split - parts.lowerBound) / Double(parts.count), Double(parts.upperBound - split) / Double(parts.count)]
+        // Each split is multilevel too: coarsened to 100 vertices, grown from a few random
+        // keys there, the best kept, refined on the way back.
+        let side = multilevel(graph, shares: shares, coarsest: 100, imbalance: imbalance, passes: passes,
+                              random: &random) { coarsest, random in
+            let room = capacities(coarsest, shares: shares, imbalance: imbalance)
+            var best: (side: [Int], cut: Double)?
+            for _ in 0..<4 {
+                var side = grow(coarsest, share: shares[0], random: &random)
+                refine(coarsest, &side, room: room, passes: passes, random: &random)
+                let cut = coarsest.cut(side)
+                if let known = best, known.cut <= cut { continue }
+                best = (side, cut)
+            }
+            return best?.side ?? [Int](repeating: 0, count: coarsest.vertexCount)
+        }
+        for (half, range) in [parts.lowerBound..<split, split..<parts.upperBound].enumerated() {
+            let members = side.indices.filter { side[$0] == half }
+            bisect(graph.induced(members), vertices: members.map { vertices[$0] }, parts: range, imbalance: imbalance,
+                   passes: passes, into: &assignment, random: &random)
+        }
+    }
+
+    /// Side 0 grows from a random key, taking the unplaced key most connected to it until
+    /// it holds `share` of the weight (graph growing); the rest is side 1.
+    static func grow(_ graph: KeyGraph, share: Double, random: inout SplitMix64) -> [Int] {
+        var side = [Int](repeating: 1, count: graph.vertexCount)
+        var unplaced = shuffled(graph.vertexCount, &random)
+        var connection = [Double](repeating: 0, count: graph.vertexCount)
+        var weight = 0.0
+        let target = share * graph.totalVertexWeight
+        while weight < target, !unplaced.isEmpty {
+            // The most connected unplaced key; none connected: the next in the random order.
+            var pick = unplaced.count - 1
+            for (position, vertex) in unplaced.enumerated() where connection[vertex] > connection[unplaced[pick]] {
+                pick = position
+            }
+            let vertex = unplaced.remove(at: pick)
+            side[vertex] = 0
+            weight += graph.vertexWeights[vertex]
+            for entry in graph.offsets[vertex]..<graph.offsets[vertex + 1] {
+                connection[Int(graph.neighbors[entry])] += graph.edgeWeights[entry]
+            }
+        }
+        return side
+    }
+
+    /// Greedy boundary refinement: each vertex in a random order moves to the part it is
+    /// most connected to when that cuts less (or as much, towards a lighter part) and the
+    /// part has room; a vertex in an overweight part moves to the best part with room
+    /// even at a loss. Passes repeat until one moves nothing.
+    static func refine(_ graph: KeyGraph, _ assignment: inout [Int], room: [Double], passes: Int,
+                       random: inout SplitMix64) {
+        let parts = room.count
+        var weights = graph.partWeights(assignment, parts: parts)
+        var connection = [Double](repeating: 0, count: parts)
+        var touched: [Int] = []
+        for _ in 0..<max(passes, 1) {
+            var moved = 0
+            for vertex in shuffled(graph.vertexCount, &random) {
+                let home = assignment[vertex]
+                let weight = graph.vertexWeights[vertex]
+                for entry in graph.offsets[vertex]..<graph.offsets[vertex + 1] {
+                    let part = assignment[Int(graph.neighbors[entry])]
+                    if connection[part] == 0 { touched.append(part) }
+                    connection[part] += graph.edgeWeights[entry]
+                }
+                let overweight = weights[home] > room[home]
+                if overweight || touched.contains(where: { $0 != home }) {
+                    var target = home
+                    var targetGain = overweight ? -Double.infinity : 0.0
+                    let candidates = overweight ? Array(0..<parts) : touched
+                    for part in candidates where part != home && weights[part] + weight <= room[part] {
+                        let gain = connection[part] - connection[home]
+                        // At equal gain: the lighter part, and away from home only if
+                        // that evens the balance.
+                        let lighter = target == home ? weights[part] + weight < weights[home] : weights[part] < weights[target]
+                        if gain > targetGain || (gain == targetGain && lighter) {
+                            target = part
+                            targetGain = gain
+                        }
+                    }
+                    if target != home {
+                        assignment[vertex] = target
+                        weights[home] -= weight
+                        weights[target] += weight
+                        moved += 1
+                    }
+                }
+                for part in touched { connection[part] = 0 }
+                touched.removeAll(keepingCapacity: true)
+            }
+            if moved == 0 { break }
+        }
+    }
+
+    /// The most each part may weigh, given its share of the total: the balance allowed,
+    /// but never less than its share plus the heaviest vertex (a balance no assignment
+    /// of whole vertices could meet).
+    static func capacities(_ graph: KeyGraph, shares: [Double], imbalance: Double) -> [Double] {
+        let total = graph.totalVertexWeight, heaviest = graph.vertexWeights.max() ?? 0
+        return shares.map { max((1 + max(imbalance, 0)) * $0 * total, $0 * total + heaviest) }
+    }
+
+    static func evenShares(_ parts: Int) -> [Double] {
+        [Double](repeating: 1 / Double(parts), count: parts)
+    }
+
+    static func shuffled(_ count: Int, _ random: inout SplitMix64) -> [Int] {
+        var order = Array(0..<count)
+        var index = count - 1
+        while index > 0 {
+            order.swapAt(index, random.below(index + 1))
+            index -= 1
+        }
+        return order
+    }
+}
