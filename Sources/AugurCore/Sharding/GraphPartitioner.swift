@@ -122,12 +122,12 @@ public enum GraphPartitioner {
     /// of several tries among the most balanced wins.
     static func initialPartition(_ graph: KeyGraph, parts: Int, options: Options, random: inout SplitMix64) -> [Int] {
         let room = capacities(graph, shares: evenShares(parts), imbalance: options.imbalance)
-        // Each level of bisection may use its share of the imbalance.
-        let levels = Double(Int.bitWidth - (parts - 1).leadingZeroBitCount)
+        // Each bisection may use the whole imbalance: splits balanced more tightly cut
+        // through groups of keys to even out weights the final refinement evens anyway.
         var best: (assignment: [Int], cut: Double, overweight: Double)?
         for _ in 0..<max(options.initialTries, 1) {
             var assignment = [Int](repeating: 0, count: graph.vertexCount)
-            bisect(graph, vertices: Array(0..<graph.vertexCount), parts: 0..<parts, imbalance: options.imbalance / levels,
+            bisect(graph, vertices: Array(0..<graph.vertexCount), parts: 0..<parts, imbalance: options.imbalance,
                    passes: options.refinementPasses, into: &assignment, random: &random)
             refine(graph, &assignment, room: room, passes: options.refinementPasses, random: &random)
             let cut = graph.cut(assignment)
@@ -197,14 +197,16 @@ public enum GraphPartitioner {
 
     /// Greedy boundary refinement: each vertex in a random order moves to the part it is
     /// most connected to when that cuts less (or as much, towards a lighter part) and the
-    /// part has room; a vertex in an overweight part moves to the best part with room
-    /// even at a loss. Passes repeat until one moves nothing.
+    /// part has room; a vertex on the border of an overweight part moves to the best part
+    /// it borders that has room, even at a loss, and only when no border vertex can, any
+    /// vertex of it to any part. Passes repeat until one moves nothing.
     static func refine(_ graph: KeyGraph, _ assignment: inout [Int], room: [Double], passes: Int,
                        random: inout SplitMix64) {
         let parts = room.count
         var weights = graph.partWeights(assignment, parts: parts)
         var connection = [Double](repeating: 0, count: parts)
         var touched: [Int] = []
+        var anywhere = false
         for _ in 0..<max(passes, 1) {
             var moved = 0
             for vertex in shuffled(graph.vertexCount, &random) {
@@ -216,10 +218,10 @@ public enum GraphPartitioner {
                     connection[part] += graph.edgeWeights[entry]
                 }
                 let overweight = weights[home] > room[home]
-                if overweight || touched.contains(where: { $0 != home }) {
+                if touched.contains(where: { $0 != home }) || (overweight && anywhere) {
                     var target = home
                     var targetGain = overweight ? -Double.infinity : 0.0
-                    let candidates = overweight ? Array(0..<parts) : touched
+                    let candidates = overweight && anywhere ? Array(0..<parts) : touched
                     for part in candidates where part != home && weights[part] + weight <= room[part] {
                         let gain = connection[part] - connection[home]
                         // At equal gain: the lighter part, and away from home only if
@@ -240,7 +242,10 @@ public enum GraphPartitioner {
                 for part in touched { connection[part] = 0 }
                 touched.removeAll(keepingCapacity: true)
             }
-            if moved == 0 { break }
+            if moved == 0 {
+                guard !anywhere, zip(weights, room).contains(where: { $0 > $1 }) else { break }
+                anywhere = true
+            }
         }
     }
 
