@@ -250,11 +250,10 @@ public enum GraphPartitioner {
     }
 
     /// The most each part may weigh, given its share of the total: the balance allowed,
-    /// but never less than its share plus the heaviest vertex (a balance no assignment
-    /// of whole vertices could meet).
+    /// but never less than the heaviest vertex (a part must be able to hold it).
     static func capacities(_ graph: KeyGraph, shares: [Double], imbalance: Double) -> [Double] {
         let total = graph.totalVertexWeight, heaviest = graph.vertexWeights.max() ?? 0
-        return shares.map { max((1 + max(imbalance, 0)) * $0 * total, $0 * total + heaviest) }
+        return shares.map { max((1 + max(imbalance, 0)) * $0 * total, heaviest) }
     }
 
     static func evenShares(_ parts: Int) -> [Double] {
