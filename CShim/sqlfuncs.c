@@ -32,6 +32,7 @@ AUGUR_SQL_FUNCTION(augur_sql_refresh_index_creation_advice);
 AUGUR_SQL_FUNCTION(augur_sql_wake_worker);
 AUGUR_SQL_FUNCTION(augur_sql_simulate);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_schema_advice);
+AUGUR_SQL_FUNCTION(augur_sql_refresh_sharding_advice);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -335,6 +336,35 @@ augur_sql_refresh_schema_advice(PG_FUNCTION_ARGS)
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("large_table must not be negative and sample_rows must be between 1 and 1000000000")));
     if (!augur_swift_recommend_schema(large_table_bytes, sample_rows, PG_GETARG_BOOL(2), &proposed, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_INT64(proposed);
+}
+
+/* augur.refresh_sharding_advice(nodes int, held_out float8, reference_max_rows float8,
+ * imbalance float8, min_transactions int): refreshes the sharding plan for `nodes` nodes
+ * from the sampled transactions; returns how many recommendations (0 or 1). */
+Datum
+augur_sql_refresh_sharding_advice(PG_FUNCTION_ARGS)
+{
+    int32       nodes = PG_GETARG_INT32(0);
+    double      held_out = PG_GETARG_FLOAT8(1);
+    double      reference_max_rows = PG_GETARG_FLOAT8(2);
+    double      imbalance = PG_GETARG_FLOAT8(3);
+    int32       min_transactions = PG_GETARG_INT32(4);
+    int64_t     proposed = 0;
+    augur_error err;
+
+    if (nodes < 2 || nodes > 10000)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("nodes must be between 2 and 10000, not %d", nodes)));
+    if (!(held_out > 0 && held_out < 1) || !(reference_max_rows >= 0 && reference_max_rows <= 1e15) ||
+        !(imbalance >= 0 && imbalance <= 10) || min_transactions < 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("held_out must be between 0 and 1 (exclusive), reference_max_rows not negative, "
+                        "imbalance between 0 and 10, min_transactions at least 1")));
+    if (!augur_swift_recommend_sharding(nodes, held_out, reference_max_rows, imbalance, min_transactions, &proposed, &err))
         augur_raise_if_error(&err);
     PG_RETURN_INT64(proposed);
 }

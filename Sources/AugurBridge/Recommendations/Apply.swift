@@ -51,11 +51,11 @@ enum Apply {
 
     /// Approved recommendations, asked for with augur.apply() first, then, while the
     /// maintenance window is open, the others by benefit. A partition's DDL is a migration
-    /// script for a DBA: never run here.
+    /// script for a DBA, a distribution's a Citus script: never run here.
     private static let nextApproved = """
         SELECT r.id, d.datname, current_user AS role, r.ddl, \(indexName) AS index_name, r.dbid::text AS dbid, \(affected)
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
-         WHERE r.status = 'approved' AND r.kind <> 'partition'
+         WHERE r.status = 'approved' AND r.kind NOT IN ('partition', 'distribute')
            AND (r.apply_requested_at IS NOT NULL OR $1::bool)
            AND octet_length(r.ddl) < \(ddlCapacity)
          ORDER BY r.apply_requested_at NULLS LAST, r.estimated_benefit DESC NULLS LAST, r.id
@@ -89,7 +89,7 @@ enum Apply {
         WITH approved AS (
             UPDATE augur.recommendation SET status = 'approved', updated_at = now()
              WHERE status = 'proposed'
-               AND CASE current_setting('augur.auto_apply') WHEN 'all' THEN kind <> 'partition'
+               AND CASE current_setting('augur.auto_apply') WHEN 'all' THEN kind NOT IN ('partition', 'distribute')
                                                             WHEN 'indexes' THEN kind IN ('create_index', 'drop_index')
                                                             ELSE false END
             RETURNING id, ddl)

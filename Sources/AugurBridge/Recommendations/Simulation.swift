@@ -8,7 +8,7 @@ import CShim
 /// Nothing real changes.
 enum Simulation {
     private static let recommendation = """
-        SELECT r.kind, r.status, r.target, r.evidence ->> 'table' AS table_name,
+        SELECT r.kind, r.status, r.target, coalesce(r.evidence ->> 'table', '') AS table_name,
                array_to_string(ARRAY(SELECT jsonb_array_elements_text(r.evidence -> 'columns')), ',') AS columns,
                array_to_string(ARRAY(SELECT jsonb_array_elements_text(r.evidence -> 'include')), ',') AS include,
                coalesce(r.evidence ->> 'method', 'btree') AS method, r.evidence ->> 'predicate' AS predicate

@@ -15,6 +15,26 @@ public enum Figures {
         oneDecimalBelowTen(bytes / 1_048_576, unit: "MB") ?? "\(JSONText.number(bytes)) bytes"
     }
 
+    /// A share as a percentage with one decimal ("9.2%").
+    public static func percent(_ share: Double) -> String {
+        decimals(100 * share, places: 1).map { $0 + "%" } ?? JSONText.number(share)
+    }
+
+    /// Two decimals ("1.04").
+    public static func ratio(_ value: Double) -> String {
+        decimals(value, places: 2) ?? JSONText.number(value)
+    }
+
+    /// `value` rounded to 1 or 2 `places`; nil for a non-finite or huge value.
+    private static func decimals(_ value: Double, places: Int) -> String? {
+        let unit: Int64 = places == 1 ? 10 : 100
+        let scaled = (value * Double(unit)).rounded()
+        guard scaled.isFinite, abs(scaled) < 9e17 else { return nil }
+        let whole = Int64(scaled)
+        let fraction = String(abs(whole) % unit)
+        return "\(whole < 0 ? "-" : "")\(abs(whole) / unit)." + String(repeating: "0", count: places - fraction.count) + fraction
+    }
+
     /// "3.2 unit" below 10, "120 unit" from 10; nil for a non-finite or huge value.
     private static func oneDecimalBelowTen(_ value: Double, unit: String) -> String? {
         let tenths = (value * 10).rounded()

@@ -1,0 +1,205 @@
+import AugurCore
+import CShim
+
+/// `recommend_sharding`: the sampled transactions of this database, oldest first, split
+/// into the ones a plan learns from and the later ones it is scored on; the tables they
+/// touch with their sizes, write shares and candidate columns; the core's plan, stored as
+/// a `distribute` recommendation whose DDL is the Citus script.
+enum ShardingAdvice {
+    struct Options {
+        var nodes: Int
+        /// The share of the sampled transactions, the latest, kept out of learning to score
+        /// the plan on.
+        var heldOut: Double
+        var referenceMaxRows: Double
+        var imbalance: Double
+        var minimumTransactions: Int
+    }
+
+    static func refresh(_ options: Options) throws -> Int {
+        let transactions = try sampledTransactions()
+        let learnCount = Int((Double(transactions.count) * (1 - options.heldOut)).rounded(.down))
+        guard learnCount >= options.minimumTransactions else {
+            try SPI.progress("sharding advice needs \(options.minimumTransactions) sampled transactions to learn from; "
+                             + "this database has \(transactions.count) sampled, \(learnCount) of them to learn from "
+                             + "(raise augur.sample_rate, or let the workload run longer)")
+            try Recommendations.store(kind: kind, [])
+            return 0
+        }
+        let learning = Array(transactions[..<learnCount]), heldOut = Array(transactions[learnCount...])
+        try SPI.progress("sharding advice over \(transactions.count) sampled transactions: learning from \(learning.count), "
+                         + "scoring on the \(heldOut.count) after them, for \(options.nodes) nodes")
+        let tables = try self.tables(touchedBy: transactions)
+        var plannerOptions = ShardingPlanner.Options()
+        plannerOptions.referenceMaxRows = options.referenceMaxRows
+        plannerOptions.imbalance = options.imbalance
+        let outcome = ShardingPlanner.plan(tables: tables, training: learning, nodes: options.nodes, options: plannerOptions)
+        let heldOutScore = outcome.plan.score(heldOut)
+        try SPI.progress("sharding plan: \(Figures.percent(outcome.score.distributedShare)) of the transactions learned from and "
+                         + "\(Figures.percent(heldOutScore.distributedShare)) of the later ones would touch more than one node")
+        let types = try columnTypes(outcome.plan)
+        try Recommendations.store(kind: kind, [row(outcome, heldOut: heldOutScore, tables: tables, types: types, options: options)])
+        return 1
+    }
+
+    static let kind = "distribute"
+
+    /// Sampled transactions of this database, oldest first: the tables each touched that
+    /// still exist and the key values it compared, by table and column.
+    static func sampledTransactions() throws -> [SampledTransaction] {
+        var tables: [String: Set<String>] = [:], weights: [String: Double] = [:], order: [String] = []
+        for row in try SPI.query(sampledRelations) {
+            guard let id = row["id"]?.text, let table = row["relation"]?.text else { continue }
+            if tables[id] == nil {
+                order.append(id)
+                weights[id] = 1 / max(row["sample_rate"]?.double ?? 1, 1e-9)
+            }
+            tables[id, default: []].insert(table)
+        }
+        var keys: [String: [String: [String: Set<String>]]] = [:]
+        for row in try SPI.query(sampledKeys) {
+            guard let id = row["id"]?.text, let table = row["relation"]?.text, let column = row["column"]?.text,
+                  let value = row["value"]?.text else { continue }
+            keys[id, default: [:]][table, default: [:]][column, default: []].insert(value)
+        }
+        return order.map { SampledTransaction(tables: tables[$0] ?? [], keys: keys[$0] ?? [:], weight: weights[$0] ?? 1) }
+    }
+
+    private static let transactionId = "x.ended_at::text || '/' || x.pid || '/' || x.lxid"
+
+    /// schema.table, each quoted where needed, whatever the search path: as the Citus
+    /// script names tables.
+    private static func qualifiedName(_ relid: String) -> String {
+        "(SELECT format('%I.%I', qn.nspname, qc.relname) FROM pg_catalog.pg_class qc "
+            + "JOIN pg_catalog.pg_namespace qn ON qn.oid = qc.relnamespace WHERE qc.oid = \(relid))"
+    }
+
+    /// Each sampled transaction's relations that still exist (as schema.table, quoted where
+    /// needed), oldest transaction first.
+    private static let sampledRelations = """
+        SELECT \(transactionId) AS id, x.sample_rate, \(qualifiedName("r.relid")) AS relation
+          FROM augur.sampled_xact x
+          CROSS JOIN LATERAL unnest(x.relids) AS r(relid)
+          JOIN pg_catalog.pg_class c ON c.oid = r.relid AND c.relkind IN ('r', 'p')
+         WHERE x.dbid = \(currentDatabaseOID)
+         ORDER BY x.ended_at, x.pid, x.lxid
+        """
+
+    private static let sampledKeys = """
+        SELECT \(transactionId) AS id, \(qualifiedName("k.relid")) AS relation, a.attname::text AS column, k.value
+          FROM augur.sampled_key k
+          JOIN augur.sampled_xact x USING (ended_at, pid, lxid)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = k.relid AND a.attnum = k.attnum AND NOT a.attisdropped
+         WHERE x.dbid = \(currentDatabaseOID)
+        """
+
+    /// The tables the transactions touched: rows (as of the last ANALYZE), the share of
+    /// their captured statements' calls that write them, and the columns they may be
+    /// distributed by (compared in the transactions, or joined on).
+    static func tables(touchedBy transactions: [SampledTransaction]) throws -> [ShardingPlanner.Table] {
+        let names = Set(transactions.flatMap(\.tables)).sorted()
+        var compared: [String: Set<String>] = [:]
+        for transaction in transactions {
+            for (table, columns) in transaction.keys { compared[table, default: []].formUnion(columns.keys) }
+        }
+        var joined: [String: Set<String>] = [:]
+        for row in try SPI.query(joinedColumns, [PostgresArray.literal(names)]) {
+            if let table = row["relation"]?.text, let column = row["column"]?.text { joined[table, default: []].insert(column) }
+        }
+        let facts = Dictionary(try SPI.query(tableFacts, [PostgresArray.literal(names)]).compactMap { row -> (String, (Double, Double))? in
+            guard let name = row["relation"]?.text else { return nil }
+            return (name, (max(row["rows"]?.double ?? 0, 0), row["write_share"]?.double ?? 1))
+        }, uniquingKeysWith: { first, _ in first })
+        return names.map { name in
+            ShardingPlanner.Table(name: name, rows: facts[name]?.0 ?? 0, writeShare: facts[name]?.1 ?? 1,
+                                  columns: (compared[name] ?? []).union(joined[name] ?? []).sorted())
+        }
+    }
+
+    private static let tableFacts = """
+        SELECT \(qualifiedName("c.oid")) AS relation, greatest(c.reltuples, 0)::float8 AS rows,
+               coalesce((SELECT sum(q.calls) FILTER (WHERE u.written)::float8 / nullif(sum(q.calls), 0)
+                           FROM augur.relation_use u
+                           JOIN augur.query q ON q.dbid = u.dbid AND q.queryid = u.queryid
+                          WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid), 1) AS write_share
+          FROM unnest($1::text[]) AS t(name)
+          JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
+        """
+
+    private static let joinedColumns = """
+        SELECT \(qualifiedName("j.relid")) AS relation, a.attname::text AS column
+          FROM augur.join_pair p
+          CROSS JOIN LATERAL (VALUES (p.left_relid, p.left_attnum), (p.right_relid, p.right_attnum)) AS j(relid, attnum)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = j.relid AND a.attnum = j.attnum AND NOT a.attisdropped
+         WHERE p.dbid = \(currentDatabaseOID) AND \(qualifiedName("j.relid")) = ANY ($1::text[])
+        """
+
+    /// The type of each distribution column: Citus co-locates only tables distributed by
+    /// columns of one type.
+    static func columnTypes(_ plan: ShardingPlan) throws -> [String: String] {
+        var types: [String: String] = [:]
+        for (table, choice) in plan.choices {
+            guard case .distributed(let column) = choice else { continue }
+            types[table] = try SPI.query("""
+                SELECT format_type(a.atttypid, NULL) AS type FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped
+                """, [table, column]).first?["type"]?.text
+        }
+        return types
+    }
+
+    static func row(_ outcome: ShardingPlanner.Outcome, heldOut: ShardingPlan.Score, tables: [ShardingPlanner.Table],
+                    types: [String: String], options: Options) -> Recommendations.Row {
+        let plan = outcome.plan
+        let script = CitusScript(plan: plan, types: types)
+        let distributed = plan.choices.values.filter { if case .distributed = $0 { return true } else { return false } }.count
+        let references = plan.choices.values.filter { $0 == .reference }.count
+        let reason = "\(options.nodes) nodes: \(Figures.percent(heldOut.distributedShare)) of the later sampled transactions would touch "
+            + "more than one node (\(Figures.percent(outcome.score.distributedShare)) of those learned from); the busiest node would serve "
+            + "\(Figures.ratio(heldOut.accessBalance))× the mean; \(distributed) tables distributed, \(references) reference"
+        func score(_ score: ShardingPlan.Score) -> String {
+            JSONText.object([("transactions", JSONText.number(score.transactions)),
+                             ("distributed_share", JSONText.number(score.distributedShare)),
+                             ("access_balance", JSONText.number(score.accessBalance))])
+        }
+        let tableEvidence = tables.map { table -> (String, String) in
+            let choice: String
+            switch plan.choices[table.name] ?? .local {
+            case .distributed(let column): choice = "distributed by " + column
+            case .reference: choice = "reference"
+            case .local: choice = "local"
+            }
+            return (table.name, JSONText.object([("choice", JSONText.string(choice)),
+                                                 ("reason", JSONText.string(outcome.reasons[table.name] ?? ""))]))
+        }
+        let groups = Dictionary(grouping: plan.placements, by: \.value).sorted { $0.key < $1.key }.map { node, values in
+            [("node", JSONText.number(Double(node))), ("keys", JSONText.number(Double(values.count))),
+             ("sample", "[" + values.map(\.key).sorted().prefix(20).map(JSONText.string).joined(separator: ", ") + "]")]
+        }
+        let evidence = JSONText.object([
+            ("nodes", JSONText.number(Double(options.nodes))),
+            ("learned_from", score(outcome.score)),
+            ("held_out", score(heldOut)),
+            ("tables", JSONText.object(tableEvidence)),
+            ("alternatives", JSONText.array(of: outcome.alternatives.map {
+                [("plan", JSONText.string($0.name)), ("distributed_share", JSONText.number($0.score.distributedShare)),
+                 ("access_balance", JSONText.number($0.score.accessBalance))]
+            })),
+            ("key_groups", JSONText.array(of: groups)),
+        ])
+        return Recommendations.Row(target: "\(options.nodes) nodes", ddl: script.ddl, rollbackDDL: script.rollbackDDL,
+                                   reason: reason, evidence: evidence, benefit: 1 - heldOut.distributedShare)
+    }
+
+}
+
+@_cdecl("augur_swift_recommend_sharding")
+func augurSwiftRecommendSharding(_ nodes: Int32, _ heldOut: Double, _ referenceMaxRows: Double, _ imbalance: Double,
+                                 _ minimumTransactions: Int32, _ proposed: UnsafeMutablePointer<Int64>,
+                                 _ error: UnsafeMutablePointer<augur_error>) -> Bool {
+    reportingErrors(error, fallback: false) {
+        proposed.pointee = Int64(try ShardingAdvice.refresh(.init(nodes: Int(nodes), heldOut: heldOut, referenceMaxRows: referenceMaxRows,
+                                                                   imbalance: imbalance, minimumTransactions: Int(minimumTransactions))))
+        return true
+    }
+}
