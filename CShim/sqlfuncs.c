@@ -33,6 +33,7 @@ AUGUR_SQL_FUNCTION(augur_sql_wake_worker);
 AUGUR_SQL_FUNCTION(augur_sql_simulate);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_schema_advice);
 AUGUR_SQL_FUNCTION(augur_sql_refresh_sharding_advice);
+AUGUR_SQL_FUNCTION(augur_sql_sharding_evaluate);
 
 /* augur.version(): the version of the loaded library. */
 Datum
@@ -367,6 +368,20 @@ augur_sql_refresh_sharding_advice(PG_FUNCTION_ARGS)
     if (!augur_swift_recommend_sharding(nodes, held_out, reference_max_rows, imbalance, min_transactions, &proposed, &err))
         augur_raise_if_error(&err);
     PG_RETURN_INT64(proposed);
+}
+
+/* augur.sharding_evaluate_json(id bigint): a stored sharding plan scored on the
+ * transactions sampled since it was made. */
+Datum
+augur_sql_sharding_evaluate(PG_FUNCTION_ARGS)
+{
+    char       *json = NULL;
+    bool        ok;
+    augur_error err;
+
+    require_argument(fcinfo, 0, "id");
+    ok = augur_swift_sharding_evaluate(PG_GETARG_INT64(0), &json, &err);
+    PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }
 
 /* augur.simulate_recommendation(id bigint): the what-if of one recommendation, recorded. */

@@ -9,6 +9,32 @@ CREATE FUNCTION augur.refresh_sharding_advice(nodes int, held_out float8, refere
     LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_refresh_sharding_advice';
 REVOKE ALL ON FUNCTION augur.refresh_sharding_advice(int, float8, float8, float8, int) FROM PUBLIC;
 
+-- Every key value a sharding plan places, with its node (the evidence shows a sample).
+CREATE TABLE augur.sharding_placement (
+    recommendation_id bigint NOT NULL REFERENCES augur.recommendation ON DELETE CASCADE,
+    value             text   NOT NULL,
+    node              int    NOT NULL,
+    PRIMARY KEY (recommendation_id, value)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.sharding_placement', '');
+GRANT SELECT ON augur.sharding_placement TO pg_read_all_stats;
+
+CREATE FUNCTION augur.sharding_evaluate_json(id bigint) RETURNS jsonb
+    LANGUAGE c CALLED ON NULL INPUT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_sharding_evaluate';
+REVOKE ALL ON FUNCTION augur.sharding_evaluate_json(bigint) FROM PUBLIC;
+
+-- A sharding plan (a distribute recommendation) scored again on the transactions sampled
+-- after the ones it was made from: does it still hold?
+CREATE FUNCTION augur.sharding_evaluate(id bigint)
+    RETURNS TABLE (transactions float8, distributed_share float8, access_balance float8, since timestamptz)
+    LANGUAGE sql VOLATILE
+AS $$
+    SELECT r.transactions, r.distributed_share, r.access_balance, r.since
+      FROM jsonb_to_record(augur.sharding_evaluate_json(id))
+           AS r(transactions float8, distributed_share float8, access_balance float8, since timestamptz)
+$$;
+REVOKE ALL ON FUNCTION augur.sharding_evaluate(bigint) FROM PUBLIC;
+
 -- Refreshes and returns the sharding plan for `nodes` nodes (kind distribute, target
 -- '<nodes> nodes'), learned from the oldest sampled transactions of this database and
 -- scored on the latest (options->>'held_out' of them, 0.3 by default). options:

@@ -147,10 +147,8 @@ def main():
         held_out = transactions[len(transactions) - int(len(transactions) * 0.5):]
         choices = {}
         for name, table in evidence["tables"].items():
-            choice = table["choice"]
             short = name.split(".")[-1]
-            choices[short] = choice.split("distributed by ")[1] if choice.startswith("distributed by ") else (
-                "reference" if choice == "reference" else None)
+            choices[short] = {"distributed": table.get("column"), "reference": "reference"}.get(table["choice"])
         log(f"   {len(transactions)} sampled transactions, the later {len(held_out)} held out; "
             f"Augur's plan: " + ", ".join(f"{t} {c or 'local'}" for t, c in sorted(choices.items())))
         log(f"\n{'plan':<28} {'distributed (held out)':>23} {'busiest node / mean':>20}")

@@ -18,19 +18,22 @@ enum Recommendations {
     }
 
     /// Makes `rows` the open `kind` recommendations of this database: the other proposals
-    /// of the kind are forgotten, the rows upserted.
-    static func store(kind: String, _ rows: [Row]) throws {
-        try SPI.execute(forgetStale(kind: kind), [PostgresArray.literal(rows.map(\.target))])
+    /// of the kind (only those with a target in `within`, when given) are forgotten, the
+    /// rows upserted.
+    static func store(kind: String, _ rows: [Row], within: [String]? = nil) throws {
+        try SPI.execute(forgetStale(kind: kind), [PostgresArray.literal(rows.map(\.target)), within.map(PostgresArray.literal)])
         guard !rows.isEmpty else { return }
         let columns: [(Row) -> String?] = [\.target, \.ddl, \.rollbackDDL, \.reason, \.evidence, { JSONText.number($0.benefit) }]
         try SPI.execute(upsert(kind: kind), columns.map { column in PostgresArray.literal(rows.map(column)) })
     }
 
-    /// Deletes the `kind` proposals whose target is not among $1 (text[]).
+    /// Deletes the `kind` proposals whose target is not among $1 (text[]), of those whose
+    /// target is among $2 (all when NULL).
     private static func forgetStale(kind: String) -> String {
         """
         DELETE FROM augur.recommendation
          WHERE dbid = \(currentDatabaseOID) AND kind = '\(kind)' AND status = 'proposed' AND target <> ALL ($1::text[])
+           AND ($2::text[] IS NULL OR target = ANY ($2::text[]))
         """
     }
 

@@ -17,13 +17,14 @@ enum ShardingAdvice {
     }
 
     static func refresh(_ options: Options) throws -> Int {
+        let target = "\(options.nodes) nodes"
         let transactions = try sampledTransactions()
         let learnCount = Int((Double(transactions.count) * (1 - options.heldOut)).rounded(.down))
         guard learnCount >= options.minimumTransactions else {
             try SPI.progress("sharding advice needs \(options.minimumTransactions) sampled transactions to learn from; "
                              + "this database has \(transactions.count) sampled, \(learnCount) of them to learn from "
                              + "(raise augur.sample_rate, or let the workload run longer)")
-            try Recommendations.store(kind: kind, [])
+            try Recommendations.store(kind: kind, [], within: [target])
             return 0
         }
         let learning = Array(transactions[..<learnCount]), heldOut = Array(transactions[learnCount...])
@@ -38,17 +39,79 @@ enum ShardingAdvice {
         try SPI.progress("sharding plan: \(Figures.percent(outcome.score.distributedShare)) of the transactions learned from and "
                          + "\(Figures.percent(heldOutScore.distributedShare)) of the later ones would touch more than one node")
         let types = try columnTypes(outcome.plan)
-        try Recommendations.store(kind: kind, [row(outcome, heldOut: heldOutScore, tables: tables, types: types, options: options)])
+        let sampledUntil = try SPI.query("SELECT max(ended_at)::text AS until FROM augur.sampled_xact WHERE dbid = \(currentDatabaseOID)")
+            .first?["until"]?.text
+        try Recommendations.store(kind: kind, [row(outcome, heldOut: heldOutScore, tables: tables, types: types,
+                                                   sampledUntil: sampledUntil, options: options)], within: [target])
+        try SPI.execute(storePlacements, [target, PostgresArray.literal(outcome.plan.placements.keys.sorted()),
+                                          PostgresArray.literal(outcome.plan.placements.keys.sorted().map { String(outcome.plan.placements[$0] ?? 0) })])
         return 1
     }
+
+    /// The plan's key placements, all of them (the evidence shows a sample), replacing
+    /// what the recommendation had: $1 target, $2 values, $3 nodes.
+    private static let storePlacements = """
+        WITH plan AS (
+            SELECT id FROM augur.recommendation
+             WHERE dbid = \(currentDatabaseOID) AND kind = '\(kind)' AND target = $1
+               AND status IN ('proposed', 'simulated', 'approved')),
+        forgotten AS (DELETE FROM augur.sharding_placement p USING plan WHERE p.recommendation_id = plan.id)
+        INSERT INTO augur.sharding_placement (recommendation_id, value, node)
+        SELECT plan.id, v.value, v.node FROM plan, unnest($2::text[], $3::int[]) AS v(value, node)
+        """
+
+    /// A stored plan scored again on the transactions sampled after the ones it was made
+    /// from: JSON with `transactions`, `distributed_share`, `access_balance`, `since`.
+    static func evaluate(id: Int64) throws -> String {
+        guard let plan = try SPI.query(storedPlan, [String(id)]).first else {
+            throw PGError(sqlstate: .invalidParameterValue, message: "recommendation \(id) does not exist in this database",
+                          hint: "augur.recommendations lists the ids.")
+        }
+        guard plan["kind"]?.text == kind, let nodes = plan["nodes"]?.double else {
+            throw PGError(sqlstate: .invalidParameterValue,
+                          message: "recommendation \(id) is a \(plan["kind"]?.text ?? "?") recommendation, not a sharding plan",
+                          hint: "augur.recommend_sharding(nodes) makes one.")
+        }
+        var choices: [String: TableChoice] = [:]
+        for row in try SPI.query(storedChoices, [String(id)]) {
+            guard let table = row["relation"]?.text else { continue }
+            switch row["choice"]?.text {
+            case "distributed": choices[table] = row["column"]?.text.map { .distributed(column: $0) } ?? .local
+            case "reference": choices[table] = .reference
+            default: choices[table] = .local
+            }
+        }
+        var placements: [String: Int] = [:]
+        for row in try SPI.query("SELECT value, node FROM augur.sharding_placement WHERE recommendation_id = $1::bigint", [String(id)]) {
+            if let value = row["value"]?.text, let node = row["node"]?.double { placements[value] = Int(node) }
+        }
+        let since = plan["since"]?.text
+        let score = ShardingPlan(nodes: Int(nodes), choices: choices, placements: placements)
+            .score(try sampledTransactions(after: since))
+        return JSONText.object([("transactions", JSONText.number(score.transactions)),
+                                ("distributed_share", JSONText.number(score.distributedShare)),
+                                ("access_balance", JSONText.number(score.accessBalance)),
+                                ("since", since.map(JSONText.string) ?? "null")])
+    }
+
+    private static let storedPlan = """
+        SELECT kind, (evidence ->> 'nodes')::float8 AS nodes, evidence ->> 'sampled_until' AS since
+          FROM augur.recommendation WHERE id = $1::bigint AND dbid = \(currentDatabaseOID)
+        """
+
+    private static let storedChoices = """
+        SELECT t.key AS relation, t.value ->> 'choice' AS choice, t.value ->> 'column' AS column
+          FROM augur.recommendation r, jsonb_each(r.evidence -> 'tables') AS t
+         WHERE r.id = $1::bigint
+        """
 
     static let kind = "distribute"
 
     /// Sampled transactions of this database, oldest first: the tables each touched that
     /// still exist and the key values it compared, by table and column.
-    static func sampledTransactions() throws -> [SampledTransaction] {
+    static func sampledTransactions(after: String? = nil) throws -> [SampledTransaction] {
         var tables: [String: Set<String>] = [:], weights: [String: Double] = [:], order: [String] = []
-        for row in try SPI.query(sampledRelations) {
+        for row in try SPI.query(sampledRelations, [after]) {
             guard let id = row["id"]?.text, let table = row["relation"]?.text else { continue }
             if tables[id] == nil {
                 order.append(id)
@@ -57,7 +120,7 @@ enum ShardingAdvice {
             tables[id, default: []].insert(table)
         }
         var keys: [String: [String: [String: Set<String>]]] = [:]
-        for row in try SPI.query(sampledKeys) {
+        for row in try SPI.query(sampledKeys, [after]) {
             guard let id = row["id"]?.text, let table = row["relation"]?.text, let column = row["column"]?.text,
                   let value = row["value"]?.text else { continue }
             keys[id, default: [:]][table, default: [:]][column, default: []].insert(value)
@@ -81,7 +144,7 @@ enum ShardingAdvice {
           FROM augur.sampled_xact x
           CROSS JOIN LATERAL unnest(x.relids) AS r(relid)
           JOIN pg_catalog.pg_class c ON c.oid = r.relid AND c.relkind IN ('r', 'p')
-         WHERE x.dbid = \(currentDatabaseOID)
+         WHERE x.dbid = \(currentDatabaseOID) AND ($1::timestamptz IS NULL OR x.ended_at > $1::timestamptz)
          ORDER BY x.ended_at, x.pid, x.lxid
         """
 
@@ -90,7 +153,7 @@ enum ShardingAdvice {
           FROM augur.sampled_key k
           JOIN augur.sampled_xact x USING (ended_at, pid, lxid)
           JOIN pg_catalog.pg_attribute a ON a.attrelid = k.relid AND a.attnum = k.attnum AND NOT a.attisdropped
-         WHERE x.dbid = \(currentDatabaseOID)
+         WHERE x.dbid = \(currentDatabaseOID) AND ($1::timestamptz IS NULL OR x.ended_at > $1::timestamptz)
         """
 
     /// The tables the transactions touched: rows (as of the last ANALYZE), the share of
@@ -149,7 +212,7 @@ enum ShardingAdvice {
     }
 
     static func row(_ outcome: ShardingPlanner.Outcome, heldOut: ShardingPlan.Score, tables: [ShardingPlanner.Table],
-                    types: [String: String], options: Options) -> Recommendations.Row {
+                    types: [String: String], sampledUntil: String?, options: Options) -> Recommendations.Row {
         let plan = outcome.plan
         let script = CitusScript(plan: plan, types: types)
         let distributed = plan.choices.values.filter { if case .distributed = $0 { return true } else { return false } }.count
@@ -163,14 +226,13 @@ enum ShardingAdvice {
                              ("access_balance", JSONText.number(score.accessBalance))])
         }
         let tableEvidence = tables.map { table -> (String, String) in
-            let choice: String
+            var members: [(String, String)]
             switch plan.choices[table.name] ?? .local {
-            case .distributed(let column): choice = "distributed by " + column
-            case .reference: choice = "reference"
-            case .local: choice = "local"
+            case .distributed(let column): members = [("choice", JSONText.string("distributed")), ("column", JSONText.string(column))]
+            case .reference: members = [("choice", JSONText.string("reference"))]
+            case .local: members = [("choice", JSONText.string("local"))]
             }
-            return (table.name, JSONText.object([("choice", JSONText.string(choice)),
-                                                 ("reason", JSONText.string(outcome.reasons[table.name] ?? ""))]))
+            return (table.name, JSONText.object(members + [("reason", JSONText.string(outcome.reasons[table.name] ?? ""))]))
         }
         let groups = Dictionary(grouping: plan.placements, by: \.value).sorted { $0.key < $1.key }.map { node, values in
             [("node", JSONText.number(Double(node))), ("keys", JSONText.number(Double(values.count))),
@@ -178,6 +240,7 @@ enum ShardingAdvice {
         }
         let evidence = JSONText.object([
             ("nodes", JSONText.number(Double(options.nodes))),
+            ("sampled_until", sampledUntil.map(JSONText.string) ?? "null"),
             ("learned_from", score(outcome.score)),
             ("held_out", score(heldOut)),
             ("tables", JSONText.object(tableEvidence)),
@@ -191,6 +254,14 @@ enum ShardingAdvice {
                                    reason: reason, evidence: evidence, benefit: 1 - heldOut.distributedShare)
     }
 
+}
+
+@_cdecl("augur_swift_sharding_evaluate")
+func augurSwiftShardingEvaluate(_ id: Int64, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
+                                _ error: UnsafeMutablePointer<augur_error>) -> Bool {
+    reportingErrors(error, fallback: false) {
+        try hand(try ShardingAdvice.evaluate(id: id), to: json)
+    }
 }
 
 @_cdecl("augur_swift_recommend_sharding")

@@ -44,7 +44,8 @@ final class ShardingAdviceTests: ClusterTestCase {
         try db.query("SELECT augur.flush()")
         let rows = try db.query("""
             SELECT kind, target, ddl, rollback_ddl, reason, (evidence -> 'held_out' ->> 'distributed_share')::float8,
-                   (evidence -> 'learned_from' ->> 'transactions')::float8, evidence -> 'tables' -> 'public.item' ->> 'choice'
+                   (evidence -> 'learned_from' ->> 'transactions')::float8, evidence -> 'tables' -> 'public.item' ->> 'choice',
+                   evidence -> 'tables' -> 'public.stock' ->> 'column'
               FROM augur.recommend_sharding(2)
             """)
         XCTAssertEqual(rows.count, 1)
@@ -64,12 +65,26 @@ final class ShardingAdviceTests: ClusterTestCase {
         XCTAssertGreaterThan(heldOut, 0.02)
         XCTAssertEqual(Double(row[6] ?? "") ?? 0, 280, "70 % of the 401 learned from")
         XCTAssertEqual(row[7], "reference")
+        XCTAssertEqual(row[8], "s_w_id")
         // The setup's transaction was sampled too: 401, 280 of them learned from.
         XCTAssertTrue(db.notices.contains { $0.contains("sharding advice over 401 sampled transactions: learning from 280") },
                       "\(db.notices)")
 
-        // A script for a DBA: approved, it is not applied by Augur, and it cannot be simulated.
         let id = try db.query("SELECT id FROM augur.recommendations WHERE kind = 'distribute'").first?[0] ?? ""
+        XCTAssertEqual(try db.query("SELECT count(*), count(DISTINCT node) FROM augur.sharding_placement WHERE recommendation_id = \(id)")
+                        .first, ["4", "2"], "every warehouse placed, on both nodes")
+
+        // Scored again on what was sampled since: only the 100 transactions run after it.
+        XCTAssertEqual(try db.query("SELECT transactions FROM augur.sharding_evaluate(\(id))").first?[0], "0")
+        try runTransactions(db, count: 100, seed: 8)
+        try db.query("SELECT augur.flush()")
+        let again = try db.query("SELECT transactions, distributed_share FROM augur.sharding_evaluate(\(id))").first ?? []
+        XCTAssertEqual(Double(again.first.flatMap { $0 } ?? "") ?? 0, 100, accuracy: 2)
+        XCTAssertLessThan(Double(again.last.flatMap { $0 } ?? "") ?? 1, 0.3)
+        assertServerError("22023") { try db.query("SELECT * FROM augur.sharding_evaluate(-1)") }
+        assertServerError("22004") { try db.query("SELECT * FROM augur.sharding_evaluate(NULL)") }
+
+        // A script for a DBA: approved, it is not applied by Augur, and it cannot be simulated.
         try db.query("SELECT augur.approve(\(id))")
         assertServerError("0A000") { try db.query("SELECT augur.apply(\(id))") }
         assertServerError("0A000") { try db.query("SELECT augur.simulate(\(id))") }
