@@ -281,6 +281,12 @@ augur_clock_ms(void)
     return (int64_t) (GetCurrentTimestamp() / 1000);
 }
 
+bool
+augur_interrupt_pending(void)
+{
+    return INTERRUPTS_PENDING_CONDITION() && (QueryCancelPending || ProcDiePending);
+}
+
 /* ---- logging ------------------------------------------------------------ */
 
 void

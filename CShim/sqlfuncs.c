@@ -366,7 +366,11 @@ augur_sql_refresh_sharding_advice(PG_FUNCTION_ARGS)
                  errmsg("held_out must be between 0 and 1 (exclusive), reference_max_rows not negative, "
                         "imbalance between 0 and 10, min_transactions at least 1")));
     if (!augur_swift_recommend_sharding(nodes, held_out, reference_max_rows, imbalance, min_transactions, &proposed, &err))
+    {
+        /* Stopped for a cancel: raise PostgreSQL's own. */
+        CHECK_FOR_INTERRUPTS();
         augur_raise_if_error(&err);
+    }
     PG_RETURN_INT64(proposed);
 }
 

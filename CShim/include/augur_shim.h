@@ -63,6 +63,10 @@ void augur_spi_result_free(augur_spi_result *result);
 /* Milliseconds on the server's clock (GetCurrentTimestamp), for time budgets. */
 int64_t augur_clock_ms(void);
 
+/* Whether a cancel or a termination is waiting: long work in Swift asks, stops, and
+ * returns; the C caller then lets CHECK_FOR_INTERRUPTS raise it. Never raises itself. */
+bool augur_interrupt_pending(void);
+
 /*
  * What the parse hook learns once per query id: its normalized text, the relations it
  * reads and writes, how it uses columns, its equi-join pairs and its column lineage.

@@ -34,7 +34,13 @@ enum ShardingAdvice {
         var plannerOptions = ShardingPlanner.Options()
         plannerOptions.referenceMaxRows = options.referenceMaxRows
         plannerOptions.imbalance = options.imbalance
-        let outcome = ShardingPlanner.plan(tables: tables, training: learning, nodes: options.nodes, options: plannerOptions)
+        let outcome: ShardingPlanner.Outcome
+        do {
+            outcome = try ShardingPlanner.plan(tables: tables, training: learning, nodes: options.nodes, options: plannerOptions,
+                                               cancelled: { augur_interrupt_pending() })
+        } catch {
+            throw PGError(sqlstate: SQLState("57014")!, message: "canceling statement due to user request")
+        }
         let heldOutScore = outcome.plan.score(heldOut)
         try SPI.progress("sharding plan: \(Figures.percent(outcome.score.distributedShare)) of the transactions learned from and "
                          + "\(Figures.percent(heldOutScore.distributedShare)) of the later ones would touch more than one node")

@@ -53,8 +53,12 @@ public enum ShardingPlanner {
         public let reasons: [String: String]
     }
 
+    /// The search stopped because `cancelled` said so.
+    public struct Cancelled: Error {}
+
+    /// - Parameter cancelled: asked between the plans it scores; true stops the search.
     public static func plan(tables: [Table], training: [SampledTransaction], nodes: Int,
-                            options: Options = Options()) -> Outcome {
+                            options: Options = Options(), cancelled: () -> Bool = { false }) throws(Cancelled) -> Outcome {
         let nodes = max(nodes, 1)
         let byName = Dictionary(tables.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let compared = comparisons(training)
@@ -74,6 +78,7 @@ public enum ShardingPlanner {
         // One plan per key class.
         var alternatives: [Candidate] = []
         for members in keyClasses(training, columns: tables) {
+            if cancelled() { throw Cancelled() }
             var choices: [String: TableChoice] = [:]
             for table in tables {
                 let own = members.filter { $0.table == table.name }
@@ -96,6 +101,7 @@ public enum ShardingPlanner {
                 var tried: [TableChoice] = table.columns.map { .distributed(column: $0) } + [.local]
                 if referenceFits(table) { tried.insert(.reference, at: 0) }
                 for choice in tried where choice != best.plan.choices[table.name] {
+                    if cancelled() { throw Cancelled() }
                     var choices = best.plan.choices
                     choices[table.name] = choice
                     let plan = ShardingPlan(nodes: nodes, choices: choices)
@@ -110,6 +116,7 @@ public enum ShardingPlanner {
         }
         alternatives.append(Candidate(name: "chosen, keys hashed", plan: best.plan, score: best.score))
         // Key placement: the chosen plan's key values partitioned over the nodes.
+        if cancelled() { throw Cancelled() }
         var final = best
         let placed = ShardingPlan(nodes: nodes, choices: best.plan.choices,
                                   placements: placements(best.plan, training: training, options: options))

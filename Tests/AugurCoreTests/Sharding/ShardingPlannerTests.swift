@@ -58,10 +58,10 @@ final class ShardingPlannerTests: XCTestCase {
         }
     }
 
-    func testTPCCIsDistributedByWarehouseWithItemAsAReferenceTable() {
+    func testTPCCIsDistributedByWarehouseWithItemAsAReferenceTable() throws {
         let training = Self.transactions(4_000, warehouses: 8, seed: 1)
         let heldOut = Self.transactions(4_000, warehouses: 8, seed: 2)
-        let outcome = ShardingPlanner.plan(tables: Self.tables, training: training, nodes: 4)
+        let outcome = try ShardingPlanner.plan(tables: Self.tables, training: training, nodes: 4)
         let expected: [String: TableChoice] = [
             "warehouse": .distributed(column: "w_id"), "district": .distributed(column: "d_w_id"),
             "customer": .distributed(column: "c_w_id"), "history": .distributed(column: "h_w_id"),
@@ -80,9 +80,9 @@ final class ShardingPlannerTests: XCTestCase {
 
     /// Without key placement, hashing 8 warehouses over 4 nodes leaves nodes uneven; the
     /// placement evens them and keeps the share.
-    func testKeyPlacementBalancesWhatHashingLeavesUneven() {
+    func testKeyPlacementBalancesWhatHashingLeavesUneven() throws {
         let training = Self.transactions(4_000, warehouses: 8, seed: 3)
-        let outcome = ShardingPlanner.plan(tables: Self.tables, training: training, nodes: 4)
+        let outcome = try ShardingPlanner.plan(tables: Self.tables, training: training, nodes: 4)
         guard let hashed = outcome.alternatives.first(where: { $0.name == "chosen, keys hashed" }) else {
             return XCTFail("the hashed variant is reported")
         }
@@ -91,9 +91,9 @@ final class ShardingPlannerTests: XCTestCase {
         XCTAssertFalse(outcome.plan.placements.isEmpty)
     }
 
-    func testWhatAUserWouldDoWithoutAdviceIsWorse() {
+    func testWhatAUserWouldDoWithoutAdviceIsWorse() throws {
         let heldOut = Self.transactions(4_000, warehouses: 8, seed: 4)
-        let outcome = ShardingPlanner.plan(tables: Self.tables, training: Self.transactions(4_000, warehouses: 8, seed: 5), nodes: 4)
+        let outcome = try ShardingPlanner.plan(tables: Self.tables, training: Self.transactions(4_000, warehouses: 8, seed: 5), nodes: 4)
         // Each table by the last column of its key (its own id), item by i_id.
         let byOwnId = ShardingPlan(nodes: 4, choices: Dictionary(uniqueKeysWithValues: Self.tables.map {
             ($0.name, TableChoice.distributed(column: $0.columns.last ?? ""))
@@ -101,14 +101,22 @@ final class ShardingPlannerTests: XCTestCase {
         XCTAssertGreaterThan(byOwnId.score(heldOut).distributedShare, 2 * outcome.plan.score(heldOut).distributedShare)
     }
 
-    func testNoTransactionsNoTablesAndOneNodeGiveAPlanWithoutTrapping() {
-        let empty = ShardingPlanner.plan(tables: Self.tables, training: [], nodes: 4)
+    func testNoTransactionsNoTablesAndOneNodeGiveAPlanWithoutTrapping() throws {
+        let empty = try ShardingPlanner.plan(tables: Self.tables, training: [], nodes: 4)
         XCTAssertEqual(empty.score.transactions, 0)
         XCTAssertEqual(empty.plan.choices["item"], .reference)
         XCTAssertEqual(empty.plan.choices["customer"], .local)
-        let none = ShardingPlanner.plan(tables: [], training: Self.transactions(10, warehouses: 2, seed: 1), nodes: 4)
+        let none = try ShardingPlanner.plan(tables: [], training: Self.transactions(10, warehouses: 2, seed: 1), nodes: 4)
         XCTAssertTrue(none.plan.choices.isEmpty)
-        let one = ShardingPlanner.plan(tables: Self.tables, training: Self.transactions(100, warehouses: 2, seed: 1), nodes: 1)
+        let one = try ShardingPlanner.plan(tables: Self.tables, training: Self.transactions(100, warehouses: 2, seed: 1), nodes: 1)
         XCTAssertEqual(one.score.distributedShare, 0)
+    }
+
+    /// Cancelled (the server's cancel, asked between plans): the search stops at once.
+    func testACancelStopsTheSearch() {
+        var asked = 0
+        XCTAssertThrowsError(try ShardingPlanner.plan(tables: Self.tables, training: Self.transactions(500, warehouses: 8, seed: 6),
+                                                      nodes: 4, cancelled: { asked += 1; return asked > 3 }))
+        XCTAssertEqual(asked, 4)
     }
 }

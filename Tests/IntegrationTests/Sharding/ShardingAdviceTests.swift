@@ -84,6 +84,14 @@ final class ShardingAdviceTests: ClusterTestCase {
         assertServerError("22023") { try db.query("SELECT * FROM augur.sharding_evaluate(-1)") }
         assertServerError("22004") { try db.query("SELECT * FROM augur.sharding_evaluate(NULL)") }
 
+        // A refresh cancelled (here by statement_timeout) leaves the plan as it was.
+        let before = try db.query("SELECT updated_at, evidence::text FROM augur.recommendation WHERE id = \(id)")
+        assertServerError("57014") {
+            try db.query("SET statement_timeout = '1ms'; SELECT * FROM augur.recommend_sharding(2, '{\"imbalance\": 0.5}')")
+        }
+        try db.query("RESET statement_timeout")
+        XCTAssertEqual(try db.query("SELECT updated_at, evidence::text FROM augur.recommendation WHERE id = \(id)"), before)
+
         // A script for a DBA: approved, it is not applied by Augur, and it cannot be simulated.
         try db.query("SELECT augur.approve(\(id))")
         assertServerError("0A000") { try db.query("SELECT augur.apply(\(id))") }
