@@ -271,7 +271,7 @@ augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
     AugurQueryKey key;
     AugurQueryEntry *entry;
     TimestampTz now = GetCurrentStatementStartTimestamp();
-    bool        take_example;
+    int64       calls;
 
     make_key(&key, queryid, toplevel);
     if (!LWLockConditionalAcquire(augur_shared->queries_lock, LW_SHARED))
@@ -305,10 +305,11 @@ augur_capture_record(int64 queryid, bool toplevel, double time_ms, uint64 rows)
     entry->last_seen = now;
     if (entry->has_histogram)
         augur_swift_histogram_record(entry_histogram(entry), (uint64) (time_ms * 1000000.0));
-    take_example = pg_prng_double(&pg_global_prng_state) * (double) entry->calls < 1.0;
+    calls = entry->calls;
     SpinLockRelease(&entry->mutex);
     LWLockRelease(augur_shared->queries_lock);
-    return take_example;
+    /* The 1/n draw, outside the locks and in integers. */
+    return pg_prng_uint64(&pg_global_prng_state) % (uint64) Max(calls, 1) == 0;
 }
 
 /* Makes an execution the query's example for this window (see augur_capture_record). */

@@ -287,7 +287,10 @@ augur_sample_statement(QueryDesc *query_desc)
     if (decided_lxid != CURRENT_LXID)
     {
         decided_lxid = CURRENT_LXID;
-        sampled = augur_sample_rate > 0 && pg_prng_double(&pg_global_prng_state) < augur_sample_rate;
+        /* A draw below rate × 2^64, in integers (a rate of 1 samples everything). */
+        sampled = augur_sample_rate >= 1.0 ||
+            (augur_sample_rate > 0 &&
+             pg_prng_uint64(&pg_global_prng_state) < (uint64) (augur_sample_rate * 18446744073709551616.0));
         /*
          * A full ring would drop the transaction at commit: skip the work now (count read
          * without the lock: a hint is enough). At high rates this caps sampling at
