@@ -39,18 +39,21 @@ enum ShardingAdvice {
             outcome = try ShardingPlanner.plan(tables: tables, training: learning, nodes: options.nodes, options: plannerOptions,
                                                cancelled: { augur_interrupt_pending() })
         } catch {
-            throw PGError(sqlstate: SQLState("57014")!, message: "canceling statement due to user request")
+            throw PGError(sqlstate: .queryCanceled, message: "canceling statement due to user request")
         }
         let heldOutScore = outcome.plan.score(heldOut)
         try SPI.progress("sharding plan: \(Figures.percent(outcome.score.distributedShare)) of the transactions learned from and "
                          + "\(Figures.percent(heldOutScore.distributedShare)) of the later ones would touch more than one node")
         let types = try columnTypes(outcome.plan)
-        let sampledUntil = try SPI.query("SELECT max(ended_at)::text AS until FROM augur.sampled_xact WHERE dbid = \(currentDatabaseOID)")
-            .first?["until"]?.text
+        // ISO 8601 (JSON's form), so that any session's DateStyle reads it back.
+        let sampledUntil = try SPI.query("""
+            SELECT to_json(max(ended_at)) #>> '{}' AS until FROM augur.sampled_xact WHERE dbid = \(currentDatabaseOID)
+            """).first?["until"]?.text
         try Recommendations.store(kind: kind, [row(outcome, heldOut: heldOutScore, tables: tables, types: types,
                                                    sampledUntil: sampledUntil, options: options)], within: [target])
-        try SPI.execute(storePlacements, [target, PostgresArray.literal(outcome.plan.placements.keys.sorted()),
-                                          PostgresArray.literal(outcome.plan.placements.keys.sorted().map { String(outcome.plan.placements[$0] ?? 0) })])
+        let placed = outcome.plan.placements.sorted { $0.key < $1.key }
+        try SPI.execute(storePlacements, [target, PostgresArray.literal(placed.map(\.key)),
+                                          PostgresArray.literal(placed.map { String($0.value) })])
         return 1
     }
 
@@ -136,28 +139,28 @@ enum ShardingAdvice {
 
     private static let transactionId = "x.ended_at::text || '/' || x.pid || '/' || x.lxid"
 
-    /// schema.table, each quoted where needed, whatever the search path: as the Citus
-    /// script names tables.
-    private static func qualifiedName(_ relid: String) -> String {
-        "(SELECT format('%I.%I', qn.nspname, qc.relname) FROM pg_catalog.pg_class qc "
-            + "JOIN pg_catalog.pg_namespace qn ON qn.oid = qc.relnamespace WHERE qc.oid = \(relid))"
-    }
+    /// schema.table of the relation `c` (pg_class) in namespace `n`, each quoted where
+    /// needed, whatever the search path: as the Citus script names tables.
+    private static let qualifiedName = "format('%I.%I', n.nspname, c.relname)"
 
     /// Each sampled transaction's relations that still exist (as schema.table, quoted where
     /// needed), oldest transaction first.
     private static let sampledRelations = """
-        SELECT \(transactionId) AS id, x.sample_rate, \(qualifiedName("r.relid")) AS relation
+        SELECT \(transactionId) AS id, x.sample_rate, \(qualifiedName) AS relation
           FROM augur.sampled_xact x
           CROSS JOIN LATERAL unnest(x.relids) AS r(relid)
           JOIN pg_catalog.pg_class c ON c.oid = r.relid AND c.relkind IN ('r', 'p')
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE x.dbid = \(currentDatabaseOID) AND ($1::timestamptz IS NULL OR x.ended_at > $1::timestamptz)
          ORDER BY x.ended_at, x.pid, x.lxid
         """
 
     private static let sampledKeys = """
-        SELECT \(transactionId) AS id, \(qualifiedName("k.relid")) AS relation, a.attname::text AS column, k.value
+        SELECT \(transactionId) AS id, \(qualifiedName) AS relation, a.attname::text AS column, k.value
           FROM augur.sampled_key k
           JOIN augur.sampled_xact x USING (ended_at, pid, lxid)
+          JOIN pg_catalog.pg_class c ON c.oid = k.relid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute a ON a.attrelid = k.relid AND a.attnum = k.attnum AND NOT a.attisdropped
          WHERE x.dbid = \(currentDatabaseOID) AND ($1::timestamptz IS NULL OR x.ended_at > $1::timestamptz)
         """
@@ -186,21 +189,24 @@ enum ShardingAdvice {
     }
 
     private static let tableFacts = """
-        SELECT \(qualifiedName("c.oid")) AS relation, greatest(c.reltuples, 0)::float8 AS rows,
+        SELECT \(qualifiedName) AS relation, greatest(c.reltuples, 0)::float8 AS rows,
                coalesce((SELECT sum(q.calls) FILTER (WHERE u.written)::float8 / nullif(sum(q.calls), 0)
                            FROM augur.relation_use u
                            JOIN augur.query q ON q.dbid = u.dbid AND q.queryid = u.queryid
                           WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid), 1) AS write_share
           FROM unnest($1::text[]) AS t(name)
-          JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
+          JOIN pg_catalog.pg_class c ON c.oid = to_regclass(t.name)
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         """
 
     private static let joinedColumns = """
-        SELECT \(qualifiedName("j.relid")) AS relation, a.attname::text AS column
+        SELECT \(qualifiedName) AS relation, a.attname::text AS column
           FROM augur.join_pair p
           CROSS JOIN LATERAL (VALUES (p.left_relid, p.left_attnum), (p.right_relid, p.right_attnum)) AS j(relid, attnum)
+          JOIN pg_catalog.pg_class c ON c.oid = j.relid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute a ON a.attrelid = j.relid AND a.attnum = j.attnum AND NOT a.attisdropped
-         WHERE p.dbid = \(currentDatabaseOID) AND \(qualifiedName("j.relid")) = ANY ($1::text[])
+         WHERE p.dbid = \(currentDatabaseOID) AND \(qualifiedName) = ANY ($1::text[])
         """
 
     /// The type of each distribution column: Citus co-locates only tables distributed by
@@ -211,7 +217,7 @@ enum ShardingAdvice {
             guard case .distributed(let column) = choice else { continue }
             types[table] = try SPI.query("""
                 SELECT format_type(a.atttypid, NULL) AS type FROM pg_catalog.pg_attribute a
-                 WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped
+                 WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped
                 """, [table, column]).first?["type"]?.text
         }
         return types
