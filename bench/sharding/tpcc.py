@@ -27,7 +27,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from pgbench_cluster import (Cluster, log, make_temp_root, pg_bindir, free_ports, run_benchmark,  # noqa: E402
+from pgbench_cluster import (Cluster, log, make_temp_root, pg_bindir, free_ports, run, run_benchmark,  # noqa: E402
                              wait_worker_running, require_runuser)
 import shutil  # noqa: E402
 
@@ -130,7 +130,6 @@ def main():
         cluster.start()
         cluster.psql("CREATE EXTENSION augur")
         wait_worker_running(cluster, 30)
-        from pgbench_cluster import run
         run([cluster.bin("psql")] + cluster.conn_args() + ["-d", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1",
                                                            "-v", f"warehouses={a.warehouses}", "-f", os.path.join(HERE, "schema.sql")])
         log(f"== TPC-C at {a.warehouses} warehouses; {a.seconds} s on {a.clients} clients, augur.sample_rate = {a.sample_rate}")

@@ -134,7 +134,7 @@ public enum ShardingPlanner {
                 reasons[table.name] = "reference table: \(Figures.whole(table.rows)) rows, "
                     + "\(Figures.whole(100 * table.writeShare))% of its statements write it"
             case .local:
-                reasons[table.name] = byName[table.name]?.columns.isEmpty ?? true
+                reasons[table.name] = table.columns.isEmpty
                     ? "local: no column of it is compared by equality or joined on"
                     : "local: distributing it by any of its columns would put more transactions on several nodes"
             }
