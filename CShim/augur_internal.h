@@ -193,8 +193,7 @@ extern bool    augur_swift_recommend_new_indexes(double budget_bytes, double tim
 extern bool    augur_swift_simulate(int64_t id, augur_error *err);
 extern bool    augur_swift_recommend_schema(double large_table_bytes, double sample_rows, bool simulate,
                                             int64_t *proposed, augur_error *err);
-extern bool    augur_swift_recommend_sharding(int32_t nodes, double held_out, double reference_max_rows, double imbalance,
-                                              int32_t min_transactions, int64_t *proposed, augur_error *err);
+extern bool    augur_swift_recommend_sharding(const augur_sharding_options *options, int64_t *proposed, augur_error *err);
 extern bool    augur_swift_sharding_evaluate(int64_t id, char **json, augur_error *err);
 extern bool    augur_swift_next_apply(augur_apply_item *item, augur_error *err);
 extern bool    augur_swift_finish_apply(const augur_apply_item *item, bool done, const char *error, augur_error *err);

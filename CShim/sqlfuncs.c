@@ -342,30 +342,46 @@ augur_sql_refresh_schema_advice(PG_FUNCTION_ARGS)
 }
 
 /* augur.refresh_sharding_advice(nodes int, held_out float8, reference_max_rows float8,
- * imbalance float8, min_transactions int): refreshes the sharding plan for `nodes` nodes
- * from the sampled transactions; returns how many recommendations (0 or 1). */
+ * imbalance float8, min_transactions int, half_life_seconds float8, prediction_weight
+ * float8, from_plan bigint, split text): refreshes the sharding plan for `nodes` nodes from the
+ * sampled transactions; returns how many recommendations (0 or 1). */
 Datum
 augur_sql_refresh_sharding_advice(PG_FUNCTION_ARGS)
 {
-    int32       nodes = PG_GETARG_INT32(0);
-    double      held_out = PG_GETARG_FLOAT8(1);
-    double      reference_max_rows = PG_GETARG_FLOAT8(2);
-    double      imbalance = PG_GETARG_FLOAT8(3);
-    int32       min_transactions = PG_GETARG_INT32(4);
+    augur_sharding_options options = {
+        .nodes = PG_GETARG_INT32(0),
+        .held_out = PG_GETARG_FLOAT8(1),
+        .reference_max_rows = PG_GETARG_FLOAT8(2),
+        .imbalance = PG_GETARG_FLOAT8(3),
+        .min_transactions = PG_GETARG_INT32(4),
+        .half_life_seconds = PG_GETARG_FLOAT8(5),
+        .prediction_weight = PG_GETARG_FLOAT8(6),
+        .from_plan = PG_GETARG_INT64(7),
+    };
+    char       *split = text_to_cstring(PG_GETARG_TEXT_PP(8));
     int64_t     proposed = 0;
     augur_error err;
 
-    if (nodes < 2 || nodes > 10000)
+    if (options.nodes < 2 || options.nodes > 10000)
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                 errmsg("nodes must be between 2 and 10000, not %d", nodes)));
-    if (!(held_out > 0 && held_out < 1) || !(reference_max_rows >= 0 && reference_max_rows <= 1e15) ||
-        !(imbalance >= 0 && imbalance <= 10) || min_transactions < 1)
+                 errmsg("nodes must be between 2 and 10000, not %d", options.nodes)));
+    if (!(options.held_out > 0 && options.held_out < 1) ||
+        !(options.reference_max_rows >= 0 && options.reference_max_rows <= 1e15) ||
+        !(options.imbalance >= 0 && options.imbalance <= 10) || options.min_transactions < 1 ||
+        !(options.half_life_seconds > 0) || !(options.prediction_weight >= 0 && options.prediction_weight <= 100) ||
+        options.from_plan < 0)
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("held_out must be between 0 and 1 (exclusive), reference_max_rows not negative, "
-                        "imbalance between 0 and 10, min_transactions at least 1")));
-    if (!augur_swift_recommend_sharding(nodes, held_out, reference_max_rows, imbalance, min_transactions, &proposed, &err))
+                        "imbalance between 0 and 10, min_transactions at least 1, half_life positive, "
+                        "predict between 0 and 100, from a recommendation id")));
+    options.split = split[0] != '\0' ? split : NULL;
+    if (strlen(split) >= NAMEDATALEN)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("split must name a column, not \"%s\"", split)));
+    if (!augur_swift_recommend_sharding(&options, &proposed, &err))
     {
         /* Stopped for a cancel: raise PostgreSQL's own. */
         CHECK_FOR_INTERRUPTS();

@@ -4,10 +4,11 @@
 \echo Use "ALTER EXTENSION augur UPDATE TO '0.7.0'" to load this file. \quit
 
 CREATE FUNCTION augur.refresh_sharding_advice(nodes int, held_out float8, reference_max_rows float8,
-                                              imbalance float8, min_transactions int)
+                                              imbalance float8, min_transactions int, half_life_seconds float8,
+                                              prediction_weight float8, from_plan bigint, split text)
     RETURNS bigint
     LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_refresh_sharding_advice';
-REVOKE ALL ON FUNCTION augur.refresh_sharding_advice(int, float8, float8, float8, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.refresh_sharding_advice(int, float8, float8, float8, int, float8, float8, bigint, text) FROM PUBLIC;
 
 -- Every key value a sharding plan places, with its node (the evidence shows a sample).
 CREATE TABLE augur.sharding_placement (
@@ -42,12 +43,17 @@ REVOKE ALL ON FUNCTION augur.sharding_evaluate(bigint) FROM PUBLIC;
 --   reference_max_rows  the largest table made a reference table (100000)
 --   imbalance           how much busier than the mean a node may be (0.1)
 --   min_transactions    the fewest sampled transactions to learn from (200)
+--   half_life           age at which a sampled transaction counts half (augur.coaccess_half_life)
+--   predict             weight of the predicted key co-access added to the observed (1; 0: none)
+--   from                a plan (recommendation id) to move as few keys from as the nodes allow
+--   split               a tenant column: every table that has it is distributed by it
 CREATE FUNCTION augur.recommend_sharding(nodes int, options jsonb DEFAULT '{}')
     RETURNS SETOF augur.recommendations
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
-    known constant text[] := '{held_out,reference_max_rows,imbalance,min_transactions}';
+    known constant text[] := '{held_out,reference_max_rows,imbalance,min_transactions,half_life,predict,from,split}';
+    half_life interval;
     unknown text;
     proposed bigint;
 BEGIN
@@ -62,14 +68,24 @@ BEGIN
     SELECT k INTO unknown FROM jsonb_object_keys(options) AS k WHERE k <> ALL (known) LIMIT 1;
     IF unknown IS NOT NULL THEN
         RAISE EXCEPTION 'sharding option "%" does not exist', unknown USING ERRCODE = '22023',
-            HINT = 'The options are held_out, reference_max_rows, imbalance and min_transactions.';
+            HINT = 'The options are held_out, reference_max_rows, imbalance, min_transactions, half_life, predict, from and split.';
     END IF;
+    BEGIN
+        half_life := coalesce(options->>'half_life', current_setting('augur.coaccess_half_life'))::interval;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+        RAISE EXCEPTION 'sharding option half_life must be an interval: %', options->'half_life' USING ERRCODE = '22023',
+            HINT = 'For example ''{"half_life": "1 hour"}''.';
+    END;
     BEGIN
         proposed := augur.refresh_sharding_advice(nodes,
             coalesce((options->>'held_out')::float8, 0.3),
             coalesce((options->>'reference_max_rows')::float8, 100000),
             coalesce((options->>'imbalance')::float8, 0.1),
-            coalesce((options->>'min_transactions')::int, 200));
+            coalesce((options->>'min_transactions')::int, 200),
+            extract(epoch FROM half_life)::float8,
+            coalesce((options->>'predict')::float8, 1),
+            coalesce((options->>'from')::bigint, 0),
+            coalesce(options->>'split', ''));
     EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
         RAISE EXCEPTION 'sharding options must be numbers: %', options USING ERRCODE = '22023';
     END;

@@ -182,6 +182,20 @@ typedef struct augur_apply_item
     char        reason[256];    /* why, for the log */
 } augur_apply_item;
 
+/* augur.recommend_sharding's options, checked by the shim. */
+typedef struct augur_sharding_options
+{
+    int32_t     nodes;
+    double      held_out;
+    double      reference_max_rows;
+    double      imbalance;
+    int32_t     min_transactions;
+    double      half_life_seconds;
+    double      prediction_weight;
+    int64_t     from_plan;      /* the plan to move few keys from; 0: none */
+    const char *split;          /* the column of an existing split; NULL: none */
+} augur_sharding_options;
+
 /* The pending statistics of one captured query (see CShim/capture.c). */
 typedef struct augur_query_sample
 {

@@ -7,7 +7,8 @@ the specification: 300 customers a district, 10,000 items), runs the five transa
 in the specification's mix with pgbench (tpcc/*.sql: New-Order 45 % with ten lines, 1 %
 of them supplied by another warehouse; Payment 43 %, 15 % by another warehouse's
 customer; Order-Status, Delivery, Stock-Level 4 % each), then asks
-augur.recommend_sharding(--nodes) with half the sampled transactions held out.
+augur.recommend_sharding for each of --nodes (say 4, or 32,100 with many warehouses to
+see the plan at scale on paper) with half the sampled transactions held out.
 
 Every plan is scored on the held-out half the same way (the transactions' tables and
 key values as the sampler saw them; a value's node by Augur's consistent hash unless the
@@ -17,6 +18,8 @@ busiest node's accesses over the mean.
     (history, which has none, by its first column), item included;
   - by own id: each table by the column that identifies its own rows (w_id, d_id, c_id, o_id, ...);
   - augur, keys hashed: Augur's table choices with every key value hashed;
+  - observed co-access only (Schism-style): the plan with its key graph partitioned as
+    sampled, no prediction (recommend_sharding's "predict": 0);
   - augur: Augur's plan as recommended, key values placed (from its evidence).
 
 Uses only the Python 3 standard library and bench/pgbench_cluster.py.
@@ -108,10 +111,42 @@ def sampled_transactions(cluster):
     return result
 
 
+def compare(cluster, nodes, transactions, held_out):
+    """Augur's plan for `nodes` nodes beside the plans a user would make without it."""
+    def plan(options):
+        evidence = json.loads(cluster.psql(
+            f"SELECT evidence FROM augur.recommend_sharding({nodes}, '{json.dumps(dict(held_out=0.5, **options))}')") or "null")
+        if not evidence:
+            raise RuntimeError("no plan: " + cluster.log_tail())
+        return evidence
+    observed = plan({"predict": 0})["held_out"]
+    evidence = plan({})
+    choices = {}
+    for name, table in evidence["tables"].items():
+        short = name.split(".")[-1]
+        choices[short] = {"distributed": table.get("column"), "reference": "reference"}.get(table["choice"])
+    log(f"\n== {nodes} nodes: {len(transactions)} sampled transactions, the later {len(held_out)} held out; "
+        f"Augur's plan: " + ", ".join(f"{t} {c or 'local'}" for t, c in sorted(choices.items())))
+    log(f"{'plan':<28} {'distributed (held out)':>23} {'busiest node / mean':>20}")
+    for name, plan in [("by first key column", FIRST_KEY_COLUMN), ("by own id", OWN_ID),
+                       ("augur, keys hashed", choices)]:
+        share, balance = score(held_out, plan, nodes)
+        log(f"{name:<28} {100 * share:>22.1f}% {balance:>20.2f}")
+    log(f"{'observed co-access only':<28} {100 * observed['distributed_share']:>22.1f}% {observed['access_balance']:>20.2f}")
+    h = evidence["held_out"]
+    log(f"{'augur (keys placed)':<28} {100 * h['distributed_share']:>22.1f}% {h['access_balance']:>20.2f}")
+    groups = evidence["key_groups"]
+    log(f"learned from transactions standing for {evidence['learned_from']['transactions']:.0f}: "
+        f"{100 * evidence['learned_from']['distributed_share']:.1f}% distributed, "
+        f"busiest node {evidence['learned_from']['access_balance']:.2f}x the mean; key groups: "
+        + ("; ".join(f"node {g['node']:.0f}: {', '.join(g['sample'])}" for g in groups) if len(groups) <= 8
+           else f"{len(groups)} nodes, {min(g['keys'] for g in groups):.0f} to {max(g['keys'] for g in groups):.0f} keys each"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--warehouses", type=int, default=8)
-    p.add_argument("--nodes", type=int, default=4)
+    p.add_argument("--nodes", default="4", help="node counts to plan for, comma-separated (default 4)")
     p.add_argument("--seconds", type=int, default=60, help="length of the pgbench run (default 60)")
     p.add_argument("--clients", type=int, default=2)
     p.add_argument("--sample-rate", default="0.1", help="augur.sample_rate (default 0.1)")
@@ -138,29 +173,10 @@ def main():
                                "-D", f"warehouses={a.warehouses}"] + scripts)
         log("   " + next((l for l in out.stdout.splitlines() if l.startswith("tps")), "tps ?"))
         cluster.psql("SELECT augur.flush()")
-        evidence = json.loads(cluster.psql(
-            f"SELECT evidence FROM augur.recommend_sharding({a.nodes}, '{{\"held_out\": 0.5}}')") or "null")
-        if not evidence:
-            raise RuntimeError("no plan: " + cluster.log_tail())
         transactions = sampled_transactions(cluster)
         held_out = transactions[len(transactions) - int(len(transactions) * 0.5):]
-        choices = {}
-        for name, table in evidence["tables"].items():
-            short = name.split(".")[-1]
-            choices[short] = {"distributed": table.get("column"), "reference": "reference"}.get(table["choice"])
-        log(f"   {len(transactions)} sampled transactions, the later {len(held_out)} held out; "
-            f"Augur's plan: " + ", ".join(f"{t} {c or 'local'}" for t, c in sorted(choices.items())))
-        log(f"\n{'plan':<28} {'distributed (held out)':>23} {'busiest node / mean':>20}")
-        for name, plan in [("by first key column", FIRST_KEY_COLUMN), ("by own id", OWN_ID),
-                           ("augur, keys hashed", choices)]:
-            share, balance = score(held_out, plan, a.nodes)
-            log(f"{name:<28} {100 * share:>22.1f}% {balance:>20.2f}")
-        h = evidence["held_out"]
-        log(f"{'augur (keys placed)':<28} {100 * h['distributed_share']:>22.1f}% {h['access_balance']:>20.2f}")
-        log(f"\nlearned from transactions standing for {evidence['learned_from']['transactions']:.0f}: "
-            f"{100 * evidence['learned_from']['distributed_share']:.1f}% distributed, "
-            f"busiest node {evidence['learned_from']['access_balance']:.2f}x the mean; key groups: "
-            + "; ".join(f"node {g['node']:.0f}: {', '.join(g['sample'])}" for g in evidence["key_groups"]))
+        for nodes in [int(n) for n in a.nodes.split(",")]:
+            compare(cluster, nodes, transactions, held_out)
         return 0
 
     def clean_up():

@@ -14,10 +14,19 @@ enum ShardingAdvice {
         var referenceMaxRows: Double
         var imbalance: Double
         var minimumTransactions: Int
+        /// Seconds after which a sampled transaction counts half.
+        var halfLife: Double
+        var predictionWeight: Double
+        /// The plan (recommendation id) to move as few keys from as the nodes allow.
+        var from: Int64?
+        /// An existing split: a column every table that has it is distributed by.
+        var split: String?
     }
 
     static func refresh(_ options: Options) throws -> Int {
         let target = "\(options.nodes) nodes"
+        // Read first: a plan to start from that does not exist is an error, not a fresh plan.
+        let previous = try options.from.map { try storedPlan($0).plan }
         let transactions = try sampledTransactions()
         let learnCount = Int((Double(transactions.count) * (1 - options.heldOut)).rounded(.down))
         guard learnCount >= options.minimumTransactions else {
@@ -34,6 +43,12 @@ enum ShardingAdvice {
         var plannerOptions = ShardingPlanner.Options()
         plannerOptions.referenceMaxRows = options.referenceMaxRows
         plannerOptions.imbalance = options.imbalance
+        plannerOptions.halfLife = options.halfLife
+        plannerOptions.keys.predictionWeight = options.predictionWeight
+        plannerOptions.previous = previous
+        if let split = options.split {
+            plannerOptions.fixed = try splitChoices(split, tables: tables)
+        }
         let outcome: ShardingPlanner.Outcome
         do {
             outcome = try ShardingPlanner.plan(tables: tables, training: learning, nodes: options.nodes, options: plannerOptions,
@@ -41,38 +56,59 @@ enum ShardingAdvice {
         } catch {
             throw PGError(sqlstate: .queryCanceled, message: "canceling statement due to user request")
         }
-        let heldOutScore = outcome.plan.score(heldOut)
-        try SPI.progress("sharding plan: \(Figures.percent(outcome.score.distributedShare)) of the transactions learned from and "
+        // Both scores count each transaction fully: the decay weighs what the plan learns, not
+        // how it is judged.
+        let learnedScore = outcome.plan.score(learning), heldOutScore = outcome.plan.score(heldOut)
+        try SPI.progress("sharding plan: \(Figures.percent(learnedScore.distributedShare)) of the transactions learned from and "
                          + "\(Figures.percent(heldOutScore.distributedShare)) of the later ones would touch more than one node")
         let types = try columnTypes(outcome.plan)
         // ISO 8601 (JSON's form), so that any session's DateStyle reads it back.
         let sampledUntil = try SPI.query("""
             SELECT to_json(max(ended_at)) #>> '{}' AS until FROM augur.sampled_xact WHERE dbid = \(currentDatabaseOID)
             """).first?["until"]?.text
-        try Recommendations.store(kind: kind, [row(outcome, heldOut: heldOutScore, tables: tables, types: types,
+        try Recommendations.store(kind: kind, [row(outcome, learnedFrom: learnedScore, heldOut: heldOutScore, tables: tables, types: types,
                                                    sampledUntil: sampledUntil, options: options)], within: [target])
         let placed = outcome.plan.placements.sorted { $0.key < $1.key }
+        try SPI.execute(forgetPlacements, [target])
         try SPI.execute(storePlacements, [target, PostgresArray.literal(placed.map(\.key)),
                                           PostgresArray.literal(placed.map { String($0.value) })])
         return 1
     }
 
-    /// The plan's key placements, all of them (the evidence shows a sample), replacing
-    /// what the recommendation had: $1 target, $2 values, $3 nodes.
+    /// The open plan for a target ($1).
+    private static let openPlan = """
+        SELECT id FROM augur.recommendation
+         WHERE dbid = \(currentDatabaseOID) AND kind = '\(kind)' AND target = $1 AND status IN ('proposed', 'simulated', 'approved')
+        """
+
+    /// What the plan placed before this refresh. A statement of its own: the insert that
+    /// follows must see the rows gone (a data-modifying WITH would not).
+    private static let forgetPlacements = """
+        DELETE FROM augur.sharding_placement p USING (\(openPlan)) AS plan WHERE p.recommendation_id = plan.id
+        """
+
+    /// The plan's key placements, all of them (the evidence shows a sample): $1 target,
+    /// $2 values, $3 nodes.
     private static let storePlacements = """
-        WITH plan AS (
-            SELECT id FROM augur.recommendation
-             WHERE dbid = \(currentDatabaseOID) AND kind = '\(kind)' AND target = $1
-               AND status IN ('proposed', 'simulated', 'approved')),
-        forgotten AS (DELETE FROM augur.sharding_placement p USING plan WHERE p.recommendation_id = plan.id)
         INSERT INTO augur.sharding_placement (recommendation_id, value, node)
-        SELECT plan.id, v.value, v.node FROM plan, unnest($2::text[], $3::int[]) AS v(value, node)
+        SELECT plan.id, v.value, v.node FROM (\(openPlan)) AS plan, unnest($2::text[], $3::int[]) AS v(value, node)
         """
 
     /// A stored plan scored again on the transactions sampled after the ones it was made
     /// from: JSON with `transactions`, `distributed_share`, `access_balance`, `since`.
     static func evaluate(id: Int64) throws -> String {
-        guard let plan = try SPI.query(storedPlan, [String(id)]).first else {
+        let (plan, since) = try storedPlan(id)
+        let score = plan.score(try sampledTransactions(after: since))
+        return JSONText.object([("transactions", JSONText.number(score.transactions)),
+                                ("distributed_share", JSONText.number(score.distributedShare)),
+                                ("access_balance", JSONText.number(score.accessBalance)),
+                                ("since", since.map(JSONText.string) ?? "null")])
+    }
+
+    /// A stored sharding plan (its table choices and key placements) and when the last
+    /// transaction it learned from or was scored on ended.
+    static func storedPlan(_ id: Int64) throws -> (plan: ShardingPlan, sampledUntil: String?) {
+        guard let plan = try SPI.query(storedPlanFacts, [String(id)]).first else {
             throw PGError(sqlstate: .invalidParameterValue, message: "recommendation \(id) does not exist in this database",
                           hint: "augur.recommendations lists the ids.")
         }
@@ -94,16 +130,10 @@ enum ShardingAdvice {
         for row in try SPI.query("SELECT value, node FROM augur.sharding_placement WHERE recommendation_id = $1::bigint", [String(id)]) {
             if let value = row["value"]?.text, let node = row["node"]?.double { placements[value] = Int(node) }
         }
-        let since = plan["since"]?.text
-        let score = ShardingPlan(nodes: Int(nodes), choices: choices, placements: placements)
-            .score(try sampledTransactions(after: since))
-        return JSONText.object([("transactions", JSONText.number(score.transactions)),
-                                ("distributed_share", JSONText.number(score.distributedShare)),
-                                ("access_balance", JSONText.number(score.accessBalance)),
-                                ("since", since.map(JSONText.string) ?? "null")])
+        return (ShardingPlan(nodes: Int(nodes), choices: choices, placements: placements), plan["since"]?.text)
     }
 
-    private static let storedPlan = """
+    private static let storedPlanFacts = """
         SELECT kind, (evidence ->> 'nodes')::float8 AS nodes, evidence ->> 'sampled_until' AS since
           FROM augur.recommendation WHERE id = $1::bigint AND dbid = \(currentDatabaseOID)
         """
@@ -119,12 +149,13 @@ enum ShardingAdvice {
     /// Sampled transactions of this database, oldest first: the tables each touched that
     /// still exist and the key values it compared, by table and column.
     static func sampledTransactions(after: String? = nil) throws -> [SampledTransaction] {
-        var tables: [String: Set<String>] = [:], weights: [String: Double] = [:], order: [String] = []
+        var tables: [String: Set<String>] = [:], weights: [String: Double] = [:], ended: [String: Double] = [:], order: [String] = []
         for row in try SPI.query(sampledRelations, [after]) {
             guard let id = row["id"]?.text, let table = row["relation"]?.text else { continue }
             if tables[id] == nil {
                 order.append(id)
                 weights[id] = 1 / max(row["sample_rate"]?.double ?? 1, 1e-9)
+                ended[id] = row["ended"]?.double ?? 0
             }
             tables[id, default: []].insert(table)
         }
@@ -134,7 +165,9 @@ enum ShardingAdvice {
                   let value = row["value"]?.text else { continue }
             keys[id, default: [:]][table, default: [:]][column, default: []].insert(value)
         }
-        return order.map { SampledTransaction(tables: tables[$0] ?? [], keys: keys[$0] ?? [:], weight: weights[$0] ?? 1) }
+        return order.map {
+            SampledTransaction(tables: tables[$0] ?? [], keys: keys[$0] ?? [:], weight: weights[$0] ?? 1, endedAt: ended[$0] ?? 0)
+        }
     }
 
     private static let transactionId = "x.ended_at::text || '/' || x.pid || '/' || x.lxid"
@@ -143,23 +176,32 @@ enum ShardingAdvice {
     /// needed, whatever the search path: as the Citus script names tables.
     private static let qualifiedName = "format('%I.%I', n.nspname, c.relname)"
 
+    /// The table a relation `relid` stands for in a plan: a partition is its partitioned
+    /// table's (the existing split stays; Citus distributes the partitioned table, and
+    /// every partition with it). Joined as `c`.
+    private static func planTable(_ relid: String) -> String {
+        "JOIN pg_catalog.pg_class c ON c.oid = coalesce(pg_catalog.pg_partition_root(\(relid)), \(relid))"
+    }
+
     /// Each sampled transaction's relations that still exist (as schema.table, quoted where
     /// needed), oldest transaction first.
     private static let sampledRelations = """
-        SELECT \(transactionId) AS id, x.sample_rate, \(qualifiedName) AS relation
+        SELECT \(transactionId) AS id, x.sample_rate, extract(epoch FROM x.ended_at)::float8 AS ended, \(qualifiedName) AS relation
           FROM augur.sampled_xact x
           CROSS JOIN LATERAL unnest(x.relids) AS r(relid)
-          JOIN pg_catalog.pg_class c ON c.oid = r.relid AND c.relkind IN ('r', 'p')
+          JOIN pg_catalog.pg_class t ON t.oid = r.relid AND t.relkind IN ('r', 'p')
+          \(planTable("t.oid"))
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE x.dbid = \(currentDatabaseOID) AND ($1::timestamptz IS NULL OR x.ended_at > $1::timestamptz)
          ORDER BY x.ended_at, x.pid, x.lxid
         """
 
+    /// Key columns by name: a partition's column numbers may differ from its table's.
     private static let sampledKeys = """
         SELECT \(transactionId) AS id, \(qualifiedName) AS relation, a.attname::text AS column, k.value
           FROM augur.sampled_key k
           JOIN augur.sampled_xact x USING (ended_at, pid, lxid)
-          JOIN pg_catalog.pg_class c ON c.oid = k.relid
+          \(planTable("k.relid"))
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute a ON a.attrelid = k.relid AND a.attnum = k.attnum AND NOT a.attisdropped
          WHERE x.dbid = \(currentDatabaseOID) AND ($1::timestamptz IS NULL OR x.ended_at > $1::timestamptz)
@@ -188,12 +230,19 @@ enum ShardingAdvice {
         }
     }
 
+    /// A partitioned table's rows are its partitions', its statements those using it or any
+    /// of them (`pg_partition_tree` has no rows for a table that is not partitioned).
     private static let tableFacts = """
-        SELECT \(qualifiedName) AS relation, greatest(c.reltuples, 0)::float8 AS rows,
+        SELECT \(qualifiedName) AS relation,
+               coalesce((SELECT sum(greatest(p.reltuples, 0)) FROM pg_catalog.pg_partition_tree(c.oid) AS tree
+                           JOIN pg_catalog.pg_class p ON p.oid = tree.relid WHERE tree.isleaf),
+                        greatest(c.reltuples, 0))::float8 AS rows,
                coalesce((SELECT sum(q.calls) FILTER (WHERE u.written)::float8 / nullif(sum(q.calls), 0)
                            FROM augur.relation_use u
                            JOIN augur.query q ON q.dbid = u.dbid AND q.queryid = u.queryid
-                          WHERE u.dbid = \(currentDatabaseOID) AND u.relid = c.oid), 1) AS write_share
+                          WHERE u.dbid = \(currentDatabaseOID)
+                            AND (u.relid = c.oid OR u.relid IN (SELECT tree.relid FROM pg_catalog.pg_partition_tree(c.oid) AS tree))),
+                        1) AS write_share
           FROM unnest($1::text[]) AS t(name)
           JOIN pg_catalog.pg_class c ON c.oid = to_regclass(t.name)
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -203,11 +252,27 @@ enum ShardingAdvice {
         SELECT \(qualifiedName) AS relation, a.attname::text AS column
           FROM augur.join_pair p
           CROSS JOIN LATERAL (VALUES (p.left_relid, p.left_attnum), (p.right_relid, p.right_attnum)) AS j(relid, attnum)
-          JOIN pg_catalog.pg_class c ON c.oid = j.relid
+          \(planTable("j.relid"))
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute a ON a.attrelid = j.relid AND a.attnum = j.attnum AND NOT a.attisdropped
          WHERE p.dbid = \(currentDatabaseOID) AND \(qualifiedName) = ANY ($1::text[])
         """
+
+    /// The tables of the workload that have a column named `split`, distributed by it; none
+    /// is an error (the DBA named a column the workload does not have).
+    static func splitChoices(_ split: String, tables: [ShardingPlanner.Table]) throws -> [String: TableChoice] {
+        let having = try SPI.query("""
+            SELECT t.name FROM unnest($1::text[]) AS t(name)
+             WHERE EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = to_regclass(t.name) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped)
+            """, [PostgresArray.literal(tables.map(\.name)), split]).compactMap { $0["name"]?.text }
+        guard !having.isEmpty else {
+            throw PGError(sqlstate: .invalidParameterValue,
+                          message: "no table the sampled transactions touch has a column named \(split) to split by",
+                          hint: "Name the tenant column as its tables name it (\"split\": \"tenant_id\").")
+        }
+        return Dictionary(uniqueKeysWithValues: having.map { ($0, TableChoice.distributed(column: split)) })
+    }
 
     /// The type of each distribution column: Citus co-locates only tables distributed by
     /// columns of one type.
@@ -223,15 +288,16 @@ enum ShardingAdvice {
         return types
     }
 
-    static func row(_ outcome: ShardingPlanner.Outcome, heldOut: ShardingPlan.Score, tables: [ShardingPlanner.Table],
+    static func row(_ outcome: ShardingPlanner.Outcome, learnedFrom: ShardingPlan.Score, heldOut: ShardingPlan.Score, tables: [ShardingPlanner.Table],
                     types: [String: String], sampledUntil: String?, options: Options) -> Recommendations.Row {
         let plan = outcome.plan
         let script = CitusScript(plan: plan, types: types)
         let distributed = plan.choices.values.filter { if case .distributed = $0 { return true } else { return false } }.count
         let references = plan.choices.values.filter { $0 == .reference }.count
         let reason = "\(options.nodes) nodes: \(Figures.percent(heldOut.distributedShare)) of the later sampled transactions would touch "
-            + "more than one node (\(Figures.percent(outcome.score.distributedShare)) of those learned from); the busiest node would serve "
+            + "more than one node (\(Figures.percent(learnedFrom.distributedShare)) of those learned from); the busiest node would serve "
             + "\(Figures.ratio(heldOut.accessBalance))× the mean; \(distributed) tables distributed, \(references) reference"
+            + (outcome.moved.map { "; moves \(Figures.whole(Double($0.keys))) of the \(Figures.whole(Double($0.of))) keys plan \(options.from ?? 0) placed" } ?? "")
         func score(_ score: ShardingPlan.Score) -> String {
             JSONText.object([("transactions", JSONText.number(score.transactions)),
                              ("distributed_share", JSONText.number(score.distributedShare)),
@@ -253,7 +319,7 @@ enum ShardingAdvice {
         let evidence = JSONText.object([
             ("nodes", JSONText.number(Double(options.nodes))),
             ("sampled_until", sampledUntil.map(JSONText.string) ?? "null"),
-            ("learned_from", score(outcome.score)),
+            ("learned_from", score(learnedFrom)),
             ("held_out", score(heldOut)),
             ("tables", JSONText.object(tableEvidence)),
             ("alternatives", JSONText.array(of: outcome.alternatives.map {
@@ -261,6 +327,12 @@ enum ShardingAdvice {
                  ("access_balance", JSONText.number($0.score.accessBalance))]
             })),
             ("key_groups", JSONText.array(of: groups)),
+            ("half_life_seconds", options.halfLife.isFinite ? JSONText.number(options.halfLife) : "null"),
+            ("prediction_weight", JSONText.number(options.predictionWeight)),
+            ("moved", outcome.moved.map {
+                JSONText.object([("from", JSONText.number(Double(options.from ?? 0))), ("keys", JSONText.number(Double($0.keys))),
+                                 ("of", JSONText.number(Double($0.of)))])
+            } ?? "null"),
         ])
         return Recommendations.Row(target: "\(options.nodes) nodes", ddl: script.ddl, rollbackDDL: script.rollbackDDL,
                                    reason: reason, evidence: evidence, benefit: 1 - heldOut.distributedShare)
@@ -277,12 +349,15 @@ func augurSwiftShardingEvaluate(_ id: Int64, _ json: UnsafeMutablePointer<Unsafe
 }
 
 @_cdecl("augur_swift_recommend_sharding")
-func augurSwiftRecommendSharding(_ nodes: Int32, _ heldOut: Double, _ referenceMaxRows: Double, _ imbalance: Double,
-                                 _ minimumTransactions: Int32, _ proposed: UnsafeMutablePointer<Int64>,
+func augurSwiftRecommendSharding(_ options: UnsafePointer<augur_sharding_options>, _ proposed: UnsafeMutablePointer<Int64>,
                                  _ error: UnsafeMutablePointer<augur_error>) -> Bool {
     reportingErrors(error, fallback: false) {
-        proposed.pointee = Int64(try ShardingAdvice.refresh(.init(nodes: Int(nodes), heldOut: heldOut, referenceMaxRows: referenceMaxRows,
-                                                                   imbalance: imbalance, minimumTransactions: Int(minimumTransactions))))
+        let given = options.pointee
+        proposed.pointee = Int64(try ShardingAdvice.refresh(.init(
+            nodes: Int(given.nodes), heldOut: given.held_out, referenceMaxRows: given.reference_max_rows, imbalance: given.imbalance,
+            minimumTransactions: Int(given.min_transactions), halfLife: given.half_life_seconds,
+            predictionWeight: given.prediction_weight, from: given.from_plan > 0 ? given.from_plan : nil,
+            split: given.split.map { String(cString: $0) })))
         return true
     }
 }

@@ -42,6 +42,83 @@ public enum GraphPartitioner {
         return Result(assignment: assignment, cut: graph.cut(assignment), partWeights: graph.partWeights(assignment, parts: parts))
     }
 
+    /// A partition into `parts` parts that moves as few keys as it can from `previous` (each
+    /// vertex's part, -1 or a part not below `parts` for one to place): what a plan for one
+    /// node more or fewer keeps of the plan in use. Vertices to place go to the part with
+    /// room they are most connected to (else the lightest); then each part `previous` left
+    /// empty (a node just added) takes, from the heaviest parts down, a connected region of
+    /// each one's excess over the mean, grown along the heaviest edges, so that the keys
+    /// that move keep their groups and no part gives more than it must.
+    public static func extend(_ graph: KeyGraph, from previous: [Int], parts: Int, options: Options = Options()) -> Result {
+        let parts = max(parts, 1)
+        let count = graph.vertexCount
+        var assignment = (0..<count).map { $0 < previous.count && previous[$0] >= 0 && previous[$0] < parts ? previous[$0] : -1 }
+        var weights = graph.partWeights(assignment, parts: parts)
+        let added = (0..<parts).filter { weights[$0] == 0 }
+        let room = capacities(graph, shares: evenShares(parts), imbalance: options.imbalance)
+        var connection = [Double](repeating: 0, count: parts)
+        for vertex in (0..<count).filter({ assignment[$0] < 0 }).sorted(by: { graph.vertexWeights[$0] > graph.vertexWeights[$1] }) {
+            for part in 0..<parts { connection[part] = 0 }
+            for entry in graph.offsets[vertex]..<graph.offsets[vertex + 1] where assignment[Int(graph.neighbors[entry])] >= 0 {
+                connection[assignment[Int(graph.neighbors[entry])]] += graph.edgeWeights[entry]
+            }
+            let weight = graph.vertexWeights[vertex]
+            let fitting = (0..<parts).filter { weights[$0] + weight <= room[$0] }
+            let part = fitting.max { (connection[$0], -weights[$0]) < (connection[$1], -weights[$1]) }
+                ?? (0..<parts).min { weights[$0] < weights[$1] } ?? 0
+            assignment[vertex] = part
+            weights[part] += weight
+        }
+        var random = SplitMix64(state: options.seed)
+        let order = shuffled(count, &random).sorted { graph.vertexWeights[$0] > graph.vertexWeights[$1] }
+        let mean = graph.totalVertexWeight / Double(parts)
+        for receiver in added {
+            for donor in (0..<parts).sorted(by: { weights[$0] > weights[$1] }) where weights[donor] > mean {
+                let amount = min(weights[donor] - mean, mean - weights[receiver])
+                guard amount > 0 else { break }
+                let moved = moveRegion(graph, &assignment, from: donor, to: receiver, amount: amount, seeds: order)
+                weights[donor] -= moved
+                weights[receiver] += moved
+            }
+        }
+        return Result(assignment: assignment, cut: graph.cut(assignment), partWeights: graph.partWeights(assignment, parts: parts))
+    }
+
+    /// Moves about `amount` of vertex weight from part `donor` to `receiver`: breadth first
+    /// from a seed (the next of `seeds` in the donor), heaviest edges first, taking each
+    /// vertex that brings the moved weight closer to `amount`. Returns the weight moved.
+    static func moveRegion(_ graph: KeyGraph, _ assignment: inout [Int], from donor: Int, to receiver: Int, amount: Double,
+                           seeds: [Int]) -> Double {
+        var moved = 0.0
+        var seen = [Bool](repeating: false, count: graph.vertexCount)
+        var queue: [Int] = []
+        var head = 0
+        var nextSeed = 0
+        while moved < amount {
+            if head == queue.count {
+                while nextSeed < seeds.count, seen[seeds[nextSeed]] || assignment[seeds[nextSeed]] != donor { nextSeed += 1 }
+                guard nextSeed < seeds.count else { break }
+                seen[seeds[nextSeed]] = true
+                queue.append(seeds[nextSeed])
+            }
+            let vertex = queue[head]
+            head += 1
+            let weight = graph.vertexWeights[vertex]
+            guard weight <= 2 * (amount - moved) else { continue }
+            assignment[vertex] = receiver
+            moved += weight
+            let entries = (graph.offsets[vertex]..<graph.offsets[vertex + 1]).sorted { graph.edgeWeights[$0] > graph.edgeWeights[$1] }
+            for entry in entries {
+                let neighbor = Int(graph.neighbors[entry])
+                if !seen[neighbor], assignment[neighbor] == donor {
+                    seen[neighbor] = true
+                    queue.append(neighbor)
+                }
+            }
+        }
+        return moved
+    }
+
     /// Coarsens `graph` until it has about `coarsest` vertices (or stops shrinking),
     /// partitions that with `start`, and projects the result back level by level, each
     /// refined for parts of the given shares of the weight.

@@ -6,11 +6,26 @@ public struct SampledTransaction: Sendable {
     public let keys: [String: [String: Set<String>]]
     /// How many transactions it stands for (1 / the sample rate).
     public let weight: Double
+    /// When it ended, in seconds on any fixed scale (the Unix epoch): older ones count less.
+    public let endedAt: Double
 
-    public init(tables: Set<String>, keys: [String: [String: Set<String>]], weight: Double = 1) {
+    public init(tables: Set<String>, keys: [String: [String: Set<String>]], weight: Double = 1, endedAt: Double = 0) {
         self.tables = tables
         self.keys = keys
-        self.weight = weight.isFinite && weight > 0 ? weight : 1
+        self.weight = weight.isFinite && weight >= 0 ? weight : 1
+        self.endedAt = endedAt.isFinite ? endedAt : 0
+    }
+}
+
+extension [SampledTransaction] {
+    /// Each transaction's weight decayed by its age, as the co-access graph decays calls:
+    /// one `halfLife` seconds older than the latest counts half (infinity: no decay).
+    public func decayed(halfLife: Double) -> [SampledTransaction] {
+        guard halfLife.isFinite, halfLife > 0, let latest = map(\.endedAt).max() else { return self }
+        return map {
+            SampledTransaction(tables: $0.tables, keys: $0.keys, weight: $0.weight * exp2(-Swift.max(latest - $0.endedAt, 0) / halfLife),
+                               endedAt: $0.endedAt)
+        }
     }
 }
 

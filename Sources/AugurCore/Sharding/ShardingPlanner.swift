@@ -7,8 +7,9 @@
 ///    if small and read-mostly, else local), scored on the transactions; the best is then
 ///    improved one table at a time while that lowers the share of transactions touching
 ///    more than one node.
-/// 3. The key values of the chosen plan are partitioned over the nodes (values used
-///    together on one node, accesses balanced) where that beats hashing them.
+/// 3. The key values of the chosen plan are partitioned over the nodes (values used, or
+///    predicted to be used, together on one node; accesses balanced) where that beats
+///    hashing them; from a plan in use, moving as few keys as the new node count needs.
 public enum ShardingPlanner {
     public struct Table: Sendable {
         public let name: String
@@ -33,6 +34,16 @@ public enum ShardingPlanner {
         /// The busiest node may serve at most (1 + imbalance) × the mean of the accesses.
         public var imbalance = 0.10
         public var seed: UInt64 = 1
+        /// A transaction this many seconds older than the latest learned from counts half.
+        public var halfLife = Double.infinity
+        /// How the key graph predicts.
+        public var keys = KeyCoaccess.Options()
+        /// Choices made by the DBA (an existing split: a tenant column every table that has
+        /// it is distributed by), kept in every plan considered.
+        public var fixed: [String: TableChoice] = [:]
+        /// The plan in use, if any: when the tables are chosen as it chose them, its keys
+        /// stay where it placed them unless the balance over `nodes` needs them moved.
+        public var previous: ShardingPlan?
 
         public init() {}
     }
@@ -51,6 +62,8 @@ public enum ShardingPlanner {
         public let alternatives: [Candidate]
         /// Per table, why it was given its choice.
         public let reasons: [String: String]
+        /// Of the keys `Options.previous` placed, how many the plan puts on another node.
+        public let moved: (keys: Int, of: Int)?
     }
 
     /// The search stopped because `cancelled` said so.
@@ -60,6 +73,7 @@ public enum ShardingPlanner {
     public static func plan(tables: [Table], training: [SampledTransaction], nodes: Int,
                             options: Options = Options(), cancelled: () -> Bool = { false }) throws(Cancelled) -> Outcome {
         let nodes = max(nodes, 1)
+        let training = training.decayed(halfLife: options.halfLife)
         let byName = Dictionary(tables.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let compared = comparisons(training)
         func referenceFits(_ table: Table) -> Bool {
@@ -85,20 +99,22 @@ public enum ShardingPlanner {
                     .max { (compared[$0] ?? 0, $1.column) < (compared[$1] ?? 0, $0.column) }
                 choices[table.name] = own.map { .distributed(column: $0.column) } ?? (referenceFits(table) ? .reference : .local)
             }
-            let plan = ShardingPlan(nodes: nodes, choices: choices)
+            let plan = ShardingPlan(nodes: nodes, choices: choices.merging(options.fixed) { _, fixed in fixed })
             let name = "by " + members.map { "\($0.table).\($0.column)" }.sorted().joined(separator: ", ")
             alternatives.append(Candidate(name: name, plan: plan, score: plan.score(training)))
         }
         let keyless = ShardingPlan(nodes: nodes, choices: Dictionary(uniqueKeysWithValues: byName.values.map {
-            ($0.name, referenceFits($0) ? TableChoice.reference : .local)
+            ($0.name, options.fixed[$0.name] ?? (referenceFits($0) ? TableChoice.reference : .local))
         }))
         var best = alternatives.min { fewerDistributed($0.score, $1.score) }
             ?? Candidate(name: "no key compared", plan: keyless, score: keyless.score(training))
         // One table at a time, while that helps.
         for _ in 0..<3 {
             var improved = false
-            for table in tables.sorted(by: { $0.name < $1.name }) {
-                var tried: [TableChoice] = table.columns.map { .distributed(column: $0) } + [.local]
+            for table in tables.sorted(by: { $0.name < $1.name }) where options.fixed[table.name] == nil {
+                // Local only for a table no column of which may distribute it: keeping
+                // everything on the coordinator would touch one node, and scale nothing.
+                var tried: [TableChoice] = table.columns.isEmpty ? [.local] : table.columns.map { .distributed(column: $0) }
                 if referenceFits(table) { tried.insert(.reference, at: 0) }
                 for choice in tried where choice != best.plan.choices[table.name] {
                     if cancelled() { throw Cancelled() }
@@ -128,8 +144,8 @@ public enum ShardingPlanner {
             case .distributed(let column):
                 let share = compared[ColumnKey(table: table.name, column: column)] ?? 0
                 let touching = training.filter { $0.tables.contains(table.name) }.map(\.weight).reduce(0, +)
-                reasons[table.name] = "distributed by \(column): \(Figures.whole(100 * share / max(touching, 1e-9)))% of the transactions "
-                    + "touching it compare it"
+                reasons[table.name] = (options.fixed[table.name] == nil ? "distributed by \(column): " : "distributed by \(column), the split asked for: ")
+                    + "\(Figures.whole(100 * share / max(touching, 1e-9)))% of the transactions touching it compare it"
             case .reference:
                 reasons[table.name] = "reference table: \(Figures.whole(table.rows)) rows, "
                     + "\(Figures.whole(100 * table.writeShare))% of its statements write it"
@@ -139,7 +155,11 @@ public enum ShardingPlanner {
                     : "local: distributing it by any of its columns would put more transactions on several nodes"
             }
         }
-        return Outcome(plan: final.plan, score: final.score, alternatives: alternatives, reasons: reasons)
+        let moved = options.previous.map { previous in
+            (keys: previous.placements.keys.filter { previous.node(of: $0) != final.plan.node(of: $0) }.count,
+             of: previous.placements.count)
+        }
+        return Outcome(plan: final.plan, score: final.score, alternatives: alternatives, reasons: reasons, moved: moved)
     }
 
     struct ColumnKey: Hashable {
@@ -159,7 +179,9 @@ public enum ShardingPlanner {
     }
 
     /// Candidate columns joined into classes: two columns of different tables are one class
-    /// when, of the transactions comparing both, at least half gave both a same value.
+    /// when, of the transactions comparing both, at least half gave both the same values
+    /// (sets overlapping by at least half their union: a warehouse number merely falling
+    /// among a transaction's ten order line numbers is not the same key).
     /// Classes in order of how many transactions compare their columns.
     static func keyClasses(_ transactions: [SampledTransaction], columns tables: [Table]) -> [[ColumnKey]] {
         let candidates = tables.flatMap { table in table.columns.map { ColumnKey(table: table.name, column: $0) } }
@@ -173,7 +195,8 @@ public enum ShardingPlanner {
                 for second in present[(a + 1)...] where candidates[first.0].table != candidates[second.0].table {
                     let pair = min(first.0, second.0) * candidates.count + max(first.0, second.0)
                     both[pair, default: 0] += transaction.weight
-                    if !first.1.isDisjoint(with: second.1) { same[pair, default: 0] += transaction.weight }
+                    let shared = first.1.intersection(second.1).count
+                    if 2 * shared >= first.1.count + second.1.count - shared { same[pair, default: 0] += transaction.weight }
                 }
             }
         }
@@ -199,38 +222,24 @@ public enum ShardingPlanner {
         members.map { compared[$0] ?? 0 }.reduce(0, +)
     }
 
-    /// The plan's key values as a graph (a value weighs the transactions using it; two
-    /// values used by one transaction are linked, a transaction's weight shared among its
-    /// pairs) partitioned over the nodes.
+    /// The plan's key values placed over its nodes: the key co-access graph partitioned,
+    /// or extended from the previous plan's placement when that chose the same tables
+    /// (whose keys not seen since stay where it put them).
     static func placements(_ plan: ShardingPlan, training: [SampledTransaction], options: Options) -> [String: Int] {
-        var vertex: [String: Int] = [:]
-        var weights: [Double] = []
-        var edges: [KeyGraph.Edge] = []
-        for transaction in training {
-            var values: Set<String> = []
-            for table in transaction.tables {
-                guard case .distributed(let column) = plan.choices[table] ?? .local else { continue }
-                values.formUnion(transaction.keys[table]?[column] ?? [])
-            }
-            let ids = values.sorted().map { value -> Int in
-                if let id = vertex[value] { return id }
-                vertex[value] = weights.count
-                weights.append(0)
-                return weights.count - 1
-            }
-            for id in ids { weights[id] += transaction.weight }
-            guard ids.count > 1 else { continue }
-            let share = transaction.weight / Double(ids.count - 1)
-            for (position, a) in ids.enumerated() {
-                for b in ids[(position + 1)...] { edges.append(.init(a, b, share)) }
-            }
-        }
-        guard !weights.isEmpty else { return [:] }
+        let coaccess = KeyCoaccess(plan: plan, transactions: training, options: options.keys)
         var partitionOptions = GraphPartitioner.Options()
-        partitionOptions.imbalance = options.imbalance
+        // Half the balance allowed: the partitioner balances the keys' accesses, the plan
+        // is held to the nodes' (a transaction on two nodes counts half on each).
+        partitionOptions.imbalance = options.imbalance / 2
         partitionOptions.seed = options.seed
-        let result = GraphPartitioner.partition(KeyGraph(vertexWeights: weights, edges: edges), parts: plan.nodes,
-                                                options: partitionOptions)
-        return vertex.mapValues { result.assignment[$0] }
+        guard let previous = options.previous, previous.choices == plan.choices else {
+            guard !coaccess.keys.isEmpty else { return [:] }
+            let result = GraphPartitioner.partition(coaccess.graph, parts: plan.nodes, options: partitionOptions)
+            return Dictionary(uniqueKeysWithValues: zip(coaccess.keys, result.assignment))
+        }
+        let result = GraphPartitioner.extend(coaccess.graph, from: coaccess.keys.map { previous.placements[$0] ?? -1 },
+                                             parts: plan.nodes, options: partitionOptions)
+        return previous.placements.filter { $0.value < plan.nodes }
+            .merging(zip(coaccess.keys, result.assignment)) { _, placed in placed }
     }
 }

@@ -19,9 +19,11 @@ public enum JSONText {
         return out + "\""
     }
 
-    /// A JSON number; non-finite values, which JSON cannot hold, become null.
+    /// A JSON number, whole ones without a fraction (4, not 4.0); non-finite values, which
+    /// JSON cannot hold, become null.
     public static func number(_ value: Double) -> String {
-        value.isFinite ? value.description : "null"
+        guard value.isFinite else { return "null" }
+        return value == value.rounded() && abs(value) < 9e15 ? String(Int64(value)) : value.description
     }
 
     /// An object given as (key, already-encoded value) pairs.

@@ -11,15 +11,15 @@ final class ShardingPlannerTests: XCTestCase {
         .init(name: "history", rows: 240_000, writeShare: 1, columns: ["h_w_id"]),
         .init(name: "orders", rows: 240_000, writeShare: 0.5, columns: ["o_w_id", "o_d_id", "o_id", "o_c_id"]),
         .init(name: "new_order", rows: 72_000, writeShare: 0.7, columns: ["no_w_id", "no_d_id", "no_o_id"]),
-        .init(name: "order_line", rows: 2_400_000, writeShare: 0.5, columns: ["ol_w_id", "ol_d_id", "ol_o_id"]),
+        .init(name: "order_line", rows: 2_400_000, writeShare: 0.5, columns: ["ol_w_id", "ol_d_id", "ol_o_id", "ol_number"]),
         .init(name: "stock", rows: 800_000, writeShare: 0.5, columns: ["s_w_id", "s_i_id"]),
         .init(name: "item", rows: 100_000, writeShare: 0, columns: ["i_id"]),
     ]
 
     /// `count` transactions over `warehouses` warehouses, in the specification's mix:
     /// New-Order 45 % (5–15 lines, each supplied by another warehouse 1 % of the time),
-    /// Payment 43 % (15 % by a customer of another warehouse), Order-Status, Delivery and
-    /// Stock-Level 4 % each.
+    /// Payment 43 % (15 % by a customer of another warehouse), Order-Status, Delivery (all ten
+    /// districts of a warehouse) and Stock-Level 4 % each.
     static func transactions(_ count: Int, warehouses: Int, seed: UInt64) -> [SampledTransaction] {
         var random = SplitMix64(state: seed)
         func other(than w: Int) -> Int { (w + 1 + random.below(warehouses - 1)) % warehouses }
@@ -39,7 +39,10 @@ final class ShardingPlannerTests: XCTestCase {
                     use("stock", ["s_w_id": random.unit() < 0.01 ? other(than: w) : w, "s_i_id": item])
                 }
                 use("orders", ["o_w_id": w, "o_d_id": d]); use("new_order", ["no_w_id": w, "no_d_id": d])
+                // The lines inserted: their numbers too (a key column), 1 to 15, which a
+                // warehouse or district number falls among without being the same key.
                 use("order_line", ["ol_w_id": w, "ol_d_id": d])
+                for line in 1...(5 + random.below(11)) { use("order_line", ["ol_number": line]) }
             } else if roll < 0.88 {
                 let customerWarehouse = random.unit() < 0.15 ? other(than: w) : w
                 use("warehouse", ["w_id": w]); use("district", ["d_w_id": w, "d_id": d])
@@ -48,7 +51,9 @@ final class ShardingPlannerTests: XCTestCase {
                 use("customer", ["c_w_id": w, "c_d_id": d, "c_id": c]); use("orders", ["o_w_id": w, "o_d_id": d, "o_c_id": c])
                 use("order_line", ["ol_w_id": w, "ol_d_id": d, "ol_o_id": o])
             } else if roll < 0.96 {
-                use("new_order", ["no_w_id": w, "no_d_id": d]); use("orders", ["o_w_id": w, "o_d_id": d, "o_id": o])
+                // Delivery: the oldest new order of each of the ten districts.
+                for district in 1...10 { use("new_order", ["no_w_id": w, "no_d_id": district]) }
+                use("orders", ["o_w_id": w, "o_d_id": d, "o_id": o])
                 use("order_line", ["ol_w_id": w, "ol_d_id": d, "ol_o_id": o]); use("customer", ["c_w_id": w, "c_d_id": d, "c_id": c])
             } else {
                 use("district", ["d_w_id": w, "d_id": d]); use("order_line", ["ol_w_id": w, "ol_d_id": d])
@@ -69,9 +74,22 @@ final class ShardingPlannerTests: XCTestCase {
             "order_line": .distributed(column: "ol_w_id"), "stock": .distributed(column: "s_w_id"), "item": .reference,
         ]
         XCTAssertEqual(outcome.plan.choices, expected)
-        // Two warehouses a node: a remote warehouse is on another node 6 times in 7.
+        // Two warehouses a node: a remote warehouse is on another node 6 times in 7, about
+        // 9.2 % of the transactions. The best of the 105 ways to pair the warehouses, chosen
+        // knowing the held-out transactions, does no better than a point below the plan.
         let score = outcome.plan.score(heldOut)
-        XCTAssertLessThanOrEqual(score.distributedShare, 0.095)
+        func pairings(_ rest: [Int]) -> [[[Int]]] {
+            guard let first = rest.first else { return [[]] }
+            return rest.dropFirst().flatMap { partner in
+                pairings(rest.filter { $0 != first && $0 != partner }).map { [[first, partner]] + $0 }
+            }
+        }
+        let oracle = pairings(Array(0..<8)).map { pairs in
+            ShardingPlan(nodes: 4, choices: expected, placements: Dictionary(uniqueKeysWithValues: pairs.enumerated().flatMap { node, pair in
+                pair.map { (String($0), node) }
+            })).score(heldOut).distributedShare
+        }.min() ?? 0
+        XCTAssertLessThanOrEqual(score.distributedShare, oracle + 0.01)
         XCTAssertGreaterThan(score.distributedShare, 0.07, "the remote transactions cannot be avoided")
         XCTAssertLessThanOrEqual(score.accessBalance, 1.10)
         XCTAssertEqual(Set((0..<8).map { outcome.plan.node(of: String($0)) }).count, 4, "every node holds warehouses")

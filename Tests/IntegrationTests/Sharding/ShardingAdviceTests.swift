@@ -73,6 +73,9 @@ final class ShardingAdviceTests: ClusterTestCase {
         let id = try db.query("SELECT id FROM augur.recommendations WHERE kind = 'distribute'").first?[0] ?? ""
         XCTAssertEqual(try db.query("SELECT count(*), count(DISTINCT node) FROM augur.sharding_placement WHERE recommendation_id = \(id)")
                         .first, ["4", "2"], "every warehouse placed, on both nodes")
+        // Refreshed, the plan keeps its id and its placements are replaced, not added to.
+        XCTAssertEqual(try db.query("SELECT id FROM augur.recommend_sharding(2, '{\"predict\": 0}')").first?[0], id)
+        XCTAssertEqual(try db.query("SELECT count(*) FROM augur.sharding_placement WHERE recommendation_id = \(id)").first?[0], "4")
 
         // Scored again on what was sampled since: only the 100 transactions run after it.
         XCTAssertEqual(try db.query("SELECT transactions FROM augur.sharding_evaluate(\(id))").first?[0], "0")
@@ -96,6 +99,90 @@ final class ShardingAdviceTests: ClusterTestCase {
         try db.query("SELECT augur.approve(\(id))")
         assertServerError("0A000") { try db.query("SELECT augur.apply(\(id))") }
         assertServerError("0A000") { try db.query("SELECT augur.simulate(\(id))") }
+    }
+
+    func testAPlanForOneNodeMoreMovesFewKeysFromThePlanInUse() throws {
+        let db = try augurCluster(["augur.sample_rate": "1"], setup: schema)
+        try runTransactions(db, count: 300, seed: 3)
+        try db.query("SELECT augur.flush()")
+        let two = try db.query("""
+            SELECT id, evidence ->> 'half_life_seconds', evidence ->> 'prediction_weight', evidence -> 'moved'
+              FROM augur.recommend_sharding(2)
+            """).first ?? []
+        XCTAssertEqual(Array(two.dropFirst()), ["604800", "1", "null"], "the defaults: augur.coaccess_half_life, prediction on")
+        let id = two.first.flatMap { $0 } ?? ""
+        let three = try db.query("""
+            SELECT id, (evidence -> 'moved' ->> 'keys')::int, (evidence -> 'moved' ->> 'of')::int, evidence ->> 'half_life_seconds',
+                   evidence ->> 'prediction_weight', reason
+              FROM augur.recommend_sharding(3, '{"from": \(id), "half_life": "10 minutes", "predict": 0}')
+            """).first ?? []
+        XCTAssertEqual(three[2], "4", "the plan in use placed the four warehouses")
+        XCTAssertEqual(three[3], "600")
+        XCTAssertEqual(three[4], "0")
+        // The moves it reports are the placements that differ; the new node takes one
+        // warehouse (a quarter of the accesses, its third being out of reach of four keys
+        // without moving more).
+        let differing = try db.query("""
+            SELECT count(*) FROM augur.sharding_placement a JOIN augur.sharding_placement b USING (value)
+             WHERE a.recommendation_id = \(id) AND b.recommendation_id = \(three[0] ?? "0") AND a.node <> b.node
+            """).first?[0]
+        XCTAssertEqual(three[1], differing)
+        XCTAssertEqual(three[1], "1")
+        XCTAssertTrue(three[5]?.contains("moves 1 of the 4 keys plan \(id) placed") ?? false, three[5] ?? "")
+        XCTAssertEqual(try db.query("SELECT count(DISTINCT node) FROM augur.sharding_placement WHERE recommendation_id = \(three[0] ?? "0")")
+                        .first?[0], "3")
+
+        assertServerError("22023") { try db.query("SELECT * FROM augur.recommend_sharding(3, '{\"from\": 999999}')") }
+        assertServerError("22023") { try db.query("SELECT * FROM augur.recommend_sharding(3, '{\"half_life\": \"soon\"}')") }
+        assertServerError("22023") { try db.query("SELECT * FROM augur.recommend_sharding(3, '{\"half_life\": \"-1 hour\"}')") }
+        assertServerError("22023") { try db.query("SELECT * FROM augur.recommend_sharding(3, '{\"predict\": -1}')") }
+        // The failed calls changed nothing.
+        XCTAssertEqual(try db.query("SELECT count(*) FROM augur.recommendation WHERE kind = 'distribute'").first?[0], "2")
+    }
+
+    /// A partitioned table is planned as one table (its partitions are the existing split,
+    /// and Citus distributes them with it); a tenant column named as the split is what every
+    /// table having it is distributed by.
+    func testAPartitionedTableIsPlannedWholeAndANamedSplitIsHonoured() throws {
+        let db = try augurCluster(["augur.sample_rate": "1"], setup: """
+            CREATE TABLE account (tenant_id int, id int, balance numeric NOT NULL DEFAULT 0, PRIMARY KEY (tenant_id, id));
+            CREATE TABLE event (tenant_id int, account_id int, at date NOT NULL, amount numeric) PARTITION BY RANGE (at);
+            CREATE TABLE event_2026 PARTITION OF event FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+            CREATE TABLE event_2027 PARTITION OF event FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+            INSERT INTO account SELECT t, a FROM generate_series(1, 6) t, generate_series(1, 50) a;
+            INSERT INTO event SELECT t, a, date '2026-06-01' + (a * 3), 1 FROM generate_series(1, 6) t, generate_series(1, 50) a;
+            ANALYZE
+            """)
+        var state: UInt64 = 5
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for _ in 0..<300 {
+            let tenant = 1 + next(6), account = 1 + next(50)
+            try db.query("""
+                BEGIN; UPDATE account SET balance = balance + 1 WHERE tenant_id = \(tenant) AND id = \(account);
+                SELECT sum(amount) FROM event WHERE tenant_id = \(tenant) AND account_id = \(account); COMMIT
+                """)
+        }
+        try db.query("SELECT augur.flush()")
+        let tables = try db.query("""
+            SELECT string_agg(t.key, ',' ORDER BY t.key)
+              FROM augur.recommend_sharding(2), jsonb_each(evidence -> 'tables') AS t
+            """).first?[0]
+        XCTAssertEqual(tables, "public.account,public.event")
+
+        let split = try db.query("""
+            SELECT evidence -> 'tables' -> 'public.account' ->> 'column', evidence -> 'tables' -> 'public.event' ->> 'column',
+                   evidence -> 'tables' -> 'public.event' ->> 'reason', id
+              FROM augur.recommend_sharding(2, '{"split": "tenant_id"}')
+            """).first ?? []
+        XCTAssertEqual(split[0], "tenant_id")
+        XCTAssertEqual(split[1], "tenant_id")
+        XCTAssertTrue(split[2]?.contains("the split asked for") ?? false, split[2] ?? "")
+        XCTAssertEqual(try db.query("SELECT count(*) FROM augur.sharding_placement WHERE recommendation_id = \(split[3] ?? "0")")
+                        .first?[0], "6", "the six tenants placed")
+        assertServerError("22023") { try db.query("SELECT * FROM augur.recommend_sharding(2, '{\"split\": \"region\"}')") }
     }
 
     func testTooFewTransactionsGiveANoticeAndNoPlanAndBadInputIsRefused() throws {

@@ -1,5 +1,7 @@
 // The key partitioner beside METIS (gpmetis) on the same graphs: time, cut, balance, and
-// the cut of one run against the best of several seeds. Run through bench/sharding/run.
+// the cut of one run against the best of several seeds; the keys a plan moves from n to
+// n + 1 nodes; plans on a workload that drifts. Run through bench/sharding/run; arguments
+// pick sections (partition, movement, prediction, drift), none runs all.
 import AugurCore
 import Foundation
 
@@ -74,40 +76,50 @@ func runMETIS(_ path: String, parts: Int, seed: Int, graph: KeyGraph) -> (second
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-let directory = NSTemporaryDirectory() + "augur-sharding-bench-\(getpid())"
-try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-print("graph                         parts  augur s  augur cut   max/mean  best of 8 seeds  ratio   metis s  metis cut  max/mean  augur/metis cut")
-for (name, keys, groups, edges) in [("40k keys, 1.2M edges", 40_000, 64, 1_200_000), ("40k keys, 1.2M edges, 512 groups", 40_000, 512, 1_200_000),
-                                    ("200k keys, 2M edges", 200_000, 1_000, 2_000_000)] {
-    let (weights, list) = workloadGraph(keys: keys, groups: groups, edges: edges, seed: 11)
-    let graph = KeyGraph(vertexWeights: weights, edges: list)
-    let path = "\(directory)/graph-\(keys)-\(groups).metis"
-    try writeMETIS(graph, weights, list, to: path)
-    for parts in [4, 32] {
-        var results: [GraphPartitioner.Result] = []
-        var times: [Double] = []
-        var metisTimes: [Double] = []
-        var metisCuts: [Double] = []
-        var metisHeaviest = 0.0
-        for seed in 1...8 {
-            var options = GraphPartitioner.Options()
-            options.seed = UInt64(seed)
-            var result: GraphPartitioner.Result?
-            times.append(seconds { result = GraphPartitioner.partition(graph, parts: parts, options: options) })
-            results.append(result!)
-            if seed <= 5, let metis = runMETIS(path, parts: parts, seed: seed, graph: graph) {
-                metisTimes.append(metis.seconds)
-                metisCuts.append(metis.cut)
-                if seed == 1 { metisHeaviest = metis.heaviest }
+let sections = Set(CommandLine.arguments.dropFirst())
+func wanted(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
+
+if wanted("partition") { try partitionTable() }
+if wanted("movement") { movementTable() }
+if wanted("prediction") { predictionCostTable() }
+if wanted("drift") { try driftTable() }
+
+func partitionTable() throws {
+    let directory = NSTemporaryDirectory() + "augur-sharding-bench-\(getpid())"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    print("graph                         parts  augur s  augur cut   max/mean  best of 8 seeds  ratio   metis s  metis cut  max/mean  augur/metis cut")
+    for (name, keys, groups, edges) in [("40k keys, 1.2M edges", 40_000, 64, 1_200_000), ("40k keys, 1.2M edges, 512 groups", 40_000, 512, 1_200_000),
+                                        ("200k keys, 2M edges", 200_000, 1_000, 2_000_000)] {
+        let (weights, list) = workloadGraph(keys: keys, groups: groups, edges: edges, seed: 11)
+        let graph = KeyGraph(vertexWeights: weights, edges: list)
+        let path = "\(directory)/graph-\(keys)-\(groups).metis"
+        try writeMETIS(graph, weights, list, to: path)
+        for parts in [4, 32] {
+            var results: [GraphPartitioner.Result] = []
+            var times: [Double] = []
+            var metisTimes: [Double] = []
+            var metisCuts: [Double] = []
+            var metisHeaviest = 0.0
+            for seed in 1...8 {
+                var options = GraphPartitioner.Options()
+                options.seed = UInt64(seed)
+                var result: GraphPartitioner.Result?
+                times.append(seconds { result = GraphPartitioner.partition(graph, parts: parts, options: options) })
+                results.append(result!)
+                if seed <= 5, let metis = runMETIS(path, parts: parts, seed: seed, graph: graph) {
+                    metisTimes.append(metis.seconds)
+                    metisCuts.append(metis.cut)
+                    if seed == 1 { metisHeaviest = metis.heaviest }
+                }
             }
+            let first = results[0]
+            let best = results.map(\.cut).min()!
+            let heaviest = (first.partWeights.max() ?? 0) / (graph.totalVertexWeight / Double(parts))
+            let metis = metisCuts.isEmpty ? "   (gpmetis not found)" :
+                String(format: "%8.3f  %9.0f  %8.3f  %15.3f", median(metisTimes), metisCuts[0], metisHeaviest, first.cut / metisCuts[0])
+            print(name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: " %3d  %7.3f  %9.0f  %8.3f  %15.0f  %5.3f  ", parts, median(times), first.cut,
+                         heaviest, best, first.cut / best) + metis)
         }
-        let first = results[0]
-        let best = results.map(\.cut).min()!
-        let heaviest = (first.partWeights.max() ?? 0) / (graph.totalVertexWeight / Double(parts))
-        let metis = metisCuts.isEmpty ? "   (gpmetis not found)" :
-            String(format: "%8.3f  %9.0f  %8.3f  %15.3f", median(metisTimes), metisCuts[0], metisHeaviest, first.cut / metisCuts[0])
-        print(String(format: "%-32@ %3d  %7.3f  %9.0f  %8.3f  %15.0f  %5.3f  ", name as NSString, parts, median(times), first.cut,
-                     heaviest, best, first.cut / best) + metis)
     }
+    try? FileManager.default.removeItem(atPath: directory)
 }
-try? FileManager.default.removeItem(atPath: directory)
