@@ -96,8 +96,192 @@ END
 $$;
 REVOKE ALL ON FUNCTION augur.recommend_sharding(int, jsonb) FROM PUBLIC;
 
--- Partition migrations and Citus distributions are scripts for a DBA: approving records
--- the decision, applying is refused.
+-- Raises a clear error unless this database has Citus and (unless `workers` is false) is
+-- a coordinator with active workers that all have Citus: what applying a sharding plan
+-- needs.
+CREATE FUNCTION augur.require_citus(workers boolean DEFAULT true) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    missing text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in database %', current_database() USING ERRCODE = '0A000',
+            HINT = 'Put citus first in shared_preload_libraries, CREATE EXTENSION citus here, add the workers with citus_add_node().';
+    END IF;
+    IF NOT workers THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_dist_node WHERE noderole = 'primary' AND isactive AND groupid <> 0) THEN
+        RAISE EXCEPTION 'this Citus coordinator has no active worker node' USING ERRCODE = '55000',
+            HINT = 'Add each worker with SELECT citus_add_node(host, port).';
+    END IF;
+    SELECT string_agg(format('%s:%s', w.nodename, w.nodeport), ', ') INTO missing
+      FROM run_command_on_workers($q$SELECT count(*) FROM pg_extension WHERE extname = 'citus'$q$) AS w
+     WHERE NOT w.success OR w.result <> '1';
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'Citus is not installed or not reachable on worker %', missing USING ERRCODE = '55000',
+            HINT = 'CREATE EXTENSION citus on each worker, and check that the coordinator can connect to it.';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.require_citus(boolean) FROM PUBLIC;
+
+-- Runs an approved sharding plan's Citus script (the collector calls it in a session of
+-- its own, so the whole script commits or none of it does). The plan is checked against
+-- the tables as they are now, and the tables it converts are locked against writes first:
+-- a write waiting on that lock is planned after the conversion, on the distributed
+-- table, so none lands in the local copy. The locks are taken all or none, each wait
+-- shorter than deadlock_timeout: a writer holding one of the tables and waiting for
+-- another makes this let go and try again, rather than deadlock with it.
+CREATE FUNCTION augur.distribute(id bigint) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    plan augur.recommendation;
+    entry record;
+    statement text;
+    steps int;
+    step int := 0;
+    locks text[] := '{}';
+    previous_timeout constant text := current_setting('lock_timeout');
+    wait constant int := least(200, greatest(extract(epoch FROM current_setting('deadlock_timeout')::interval) * 500, 1))::int;
+    locked boolean := false;
+BEGIN
+    SELECT * INTO plan FROM augur.recommendation r WHERE r.id = distribute.id;
+    IF NOT FOUND OR plan.kind <> 'distribute' THEN
+        RAISE EXCEPTION 'recommendation % is not a sharding plan', id USING ERRCODE = '22023';
+    END IF;
+    IF plan.status <> 'approved' THEN
+        RAISE EXCEPTION 'recommendation % is %, not approved', id, plan.status USING ERRCODE = '55000';
+    END IF;
+    PERFORM augur.require_citus();
+    FOR entry IN SELECT t.key AS relation, t.value ->> 'choice' AS choice, t.value ->> 'column' AS col
+                   FROM jsonb_each(plan.evidence -> 'tables') AS t
+                  WHERE t.value ->> 'choice' IN ('distributed', 'reference') ORDER BY t.key LOOP
+        IF to_regclass(entry.relation) IS NULL THEN
+            RAISE EXCEPTION 'table % of sharding plan % no longer exists', entry.relation, id USING ERRCODE = '42P01',
+                HINT = 'Make a new plan: augur.recommend_sharding(nodes).';
+        END IF;
+        IF EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = to_regclass(entry.relation)) THEN
+            RAISE EXCEPTION 'table % is already distributed', entry.relation USING ERRCODE = '55000',
+                HINT = 'Make a new plan from the cluster as it is: augur.recommend_sharding(nodes).';
+        END IF;
+        IF entry.choice = 'distributed' AND NOT EXISTS (
+               SELECT FROM pg_attribute WHERE attrelid = to_regclass(entry.relation) AND attname = entry.col AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column % of table % no longer exists', entry.col, entry.relation USING ERRCODE = '42703',
+                HINT = 'Make a new plan: augur.recommend_sharding(nodes).';
+        END IF;
+        locks := locks || format('LOCK TABLE %s IN EXCLUSIVE MODE', entry.relation);
+    END LOOP;
+    FOR attempt IN 1..600 LOOP
+        BEGIN
+            PERFORM set_config('lock_timeout', wait || 'ms', true);
+            FOREACH statement IN ARRAY locks LOOP
+                EXECUTE statement;
+            END LOOP;
+            locked := true;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt % 50 = 1 THEN
+                RAISE NOTICE 'augur: sharding plan %: waiting for writers to let go of its tables (attempt %)', id, attempt;
+            END IF;
+        END;
+        EXIT WHEN locked;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+    PERFORM set_config('lock_timeout', previous_timeout, true);
+    IF NOT locked THEN
+        RAISE EXCEPTION 'could not lock the tables of sharding plan % against writes', id USING ERRCODE = '55P03',
+            HINT = 'Writers held them throughout; apply it when the load is lighter (augur.maintenance_window).';
+    END IF;
+    SELECT count(*) INTO steps FROM regexp_split_to_table(plan.ddl, E'\n') AS line WHERE line ~ '^SELECT ';
+    FOREACH statement IN ARRAY regexp_split_to_array(plan.ddl, E'\n') LOOP
+        CONTINUE WHEN statement !~ '^SELECT ';
+        step := step + 1;
+        RAISE NOTICE 'augur: sharding plan %, step % of %: %', id, step, steps, statement;
+        EXECUTE statement;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.distribute(bigint) FROM PUBLIC;
+
+-- The rows of augur.queries or augur.errors (`view`) as one JSON array a node: here
+-- ('coordinator') and on every Citus worker (host:port, read as the calling role), every
+-- node flushed first when `flush`. A worker that cannot answer is named in a WARNING and
+-- left out.
+CREATE FUNCTION augur.cluster_rows(view text, flush boolean) RETURNS TABLE (node text, result jsonb)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    command text;
+    answer record;
+BEGIN
+    IF view IS NULL OR flush IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN view IS NULL THEN 'view' ELSE 'flush' END USING ERRCODE = '22004';
+    END IF;
+    IF view NOT IN ('queries', 'errors') THEN
+        RAISE EXCEPTION 'view must be queries or errors, not %', view USING ERRCODE = '22023';
+    END IF;
+    PERFORM augur.require_citus(workers => false);
+    command := format('SELECT coalesce(json_agg(v), ''[]'') FROM augur.%I v', view);
+    IF flush THEN
+        PERFORM augur.flush();
+        PERFORM FROM run_command_on_workers('SELECT augur.flush()');
+    END IF;
+    node := 'coordinator';
+    EXECUTE command INTO result;
+    RETURN NEXT;
+    FOR answer IN SELECT * FROM run_command_on_workers(command) LOOP
+        IF answer.success THEN
+            node := format('%s:%s', answer.nodename, answer.nodeport);
+            result := answer.result::jsonb;
+            RETURN NEXT;
+        ELSE
+            RAISE WARNING 'augur: worker %:% did not answer: %', answer.nodename, answer.nodeport, answer.result;
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.cluster_rows(text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.require_citus(boolean), augur.cluster_rows(text, boolean) TO pg_read_all_stats;
+
+-- Augur's captured queries on every node of a Citus cluster, read from the coordinator.
+-- On the workers the queries are the shards' fragments Citus sends them.
+CREATE FUNCTION augur.cluster_queries(flush boolean DEFAULT false)
+    RETURNS TABLE (node text, database name, username name, queryid bigint, toplevel boolean, query text, calls bigint,
+                   total_exec_time float8, mean_exec_time float8, max_exec_time float8, rows bigint, last_seen timestamptz)
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.node, r.*
+      FROM augur.cluster_rows('queries', flush) AS c,
+           jsonb_to_recordset(c.result) AS r(database name, username name, queryid bigint, toplevel boolean, query text,
+               calls bigint, total_exec_time float8, mean_exec_time float8, max_exec_time float8, rows bigint,
+               last_seen timestamptz)
+     ORDER BY r.total_exec_time DESC, c.node
+$$;
+REVOKE ALL ON FUNCTION augur.cluster_queries(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.cluster_queries(boolean) TO pg_read_all_stats;
+
+-- Errors by SQLSTATE on every node of a Citus cluster, read from the coordinator.
+CREATE FUNCTION augur.cluster_errors(flush boolean DEFAULT false)
+    RETURNS TABLE (node text, database name, sqlstate text, queryid bigint, query text, count bigint,
+                   first_seen timestamptz, last_seen timestamptz)
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.node, r.*
+      FROM augur.cluster_rows('errors', flush) AS c,
+           jsonb_to_recordset(c.result) AS r(database name, sqlstate text, queryid bigint, query text, count bigint,
+               first_seen timestamptz, last_seen timestamptz)
+     ORDER BY r.count DESC, c.node
+$$;
+REVOKE ALL ON FUNCTION augur.cluster_errors(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION augur.cluster_errors(boolean) TO pg_read_all_stats;
+
 CREATE OR REPLACE FUNCTION augur.apply(id bigint) RETURNS SETOF augur.recommendations
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -112,9 +296,7 @@ BEGIN
                   HINT = 'Review its ddl (a script) and run it in a maintenance window, with the indexes it lists.';
     END IF;
     IF current.kind = 'distribute' THEN
-        RAISE EXCEPTION 'recommendation % distributes tables with Citus: Augur does not run that script itself yet', id
-            USING ERRCODE = '0A000',
-                  HINT = 'Review its ddl and run it on the Citus coordinator.';
+        PERFORM augur.require_citus();
     END IF;
     UPDATE augur.recommendation r SET apply_requested_at = now(), updated_at = now() WHERE r.id = apply.id;
     INSERT INTO augur.action_log (recommendation_id, action, ddl, outcome)

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 /// Base class for tests against real servers: clusters started through `startCluster`
@@ -10,6 +11,19 @@ open class ClusterTestCase: XCTestCase {
         let cluster = try Cluster(options)
         clusters.append(cluster)
         return cluster
+    }
+
+    /// A Citus cluster (see `CitusCluster`) whose nodes are stopped and removed after the
+    /// test. Without Citus installed the test fails, unless AUGUR_SKIP_CITUS=1 says to skip
+    /// it (a machine that cannot build Citus): CI never skips it silently.
+    public func startCitusCluster(workers: Int, settings: [String: String] = [:]) throws -> CitusCluster {
+        if !CitusCluster.isInstalled {
+            try XCTSkipIf(ProcessInfo.processInfo.environment["AUGUR_SKIP_CITUS"] == "1", "AUGUR_SKIP_CITUS=1 and no Citus")
+            throw CommandFailure(command: ["citus"], status: 1,
+                                 output: "Citus is not installed in \(postgresLibraryDirectory): run extension/deps, "
+                                     + "or set AUGUR_SKIP_CITUS=1 to skip the tests that need it")
+        }
+        return try CitusCluster(workers: workers, settings: settings) { try startCluster($0) }
     }
 
     /// A cluster with Augur created and its worker asleep (`augur.naptime` 3600 unless

@@ -46,11 +46,16 @@ public func run(_ command: [String], environment: [String: String] = [:]) throws
 }
 
 /// Where the PostgreSQL programs are: `pg_config --bindir`, or that of $PG_CONFIG.
-public let postgresBinDirectory: String = {
+public let postgresBinDirectory = pgConfig("--bindir", orElse: "/usr/lib/postgresql/15/bin")
+
+/// Where the server's loadable libraries are (`pg_config --pkglibdir`).
+public let postgresLibraryDirectory = pgConfig("--pkglibdir", orElse: "/usr/lib/postgresql/15/lib")
+
+private func pgConfig(_ option: String, orElse fallback: String) -> String {
     let pgConfig = ProcessInfo.processInfo.environment["PG_CONFIG"] ?? "pg_config"
-    let output = (try? run([pgConfig, "--bindir"])) ?? "/usr/lib/postgresql/15/bin"
+    let output = (try? run([pgConfig, option])) ?? fallback
     return output.trimmingCharacters(in: .whitespacesAndNewlines)
-}()
+}
 
 /// PostgreSQL refuses to run as root; when the tests do, the server runs as `postgres`.
 let serverUser: String? = geteuid() == 0 ? "postgres" : nil

@@ -49,27 +49,38 @@ enum Apply {
           WHERE u.dbid = r.dbid AND u.relname = r.evidence ->> 'table') AS queryids
         """
 
+    /// What the collector's session runs to apply a recommendation: its DDL, or for a
+    /// sharding plan the function that checks the plan against the tables and runs its
+    /// Citus script in one transaction.
+    private static let applyStatement = """
+        CASE r.kind WHEN 'distribute' THEN format('SELECT augur.distribute(%s)', r.id) ELSE r.ddl END
+        """
+
     /// Approved recommendations, asked for with augur.apply() first, then, while the
     /// maintenance window is open, the others by benefit. A partition's DDL is a migration
-    /// script for a DBA, a distribution's a Citus script: never run here.
+    /// script for a DBA: never run here.
     private static let nextApproved = """
-        SELECT r.id, d.datname, current_user AS role, r.ddl, \(indexName) AS index_name, r.dbid::text AS dbid, \(affected)
+        SELECT r.id, d.datname, current_user AS role, \(applyStatement) AS ddl, \(indexName) AS index_name,
+               r.dbid::text AS dbid, \(affected)
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
-         WHERE r.status = 'approved' AND r.kind NOT IN ('partition', 'distribute')
+         WHERE r.status = 'approved' AND r.kind <> 'partition'
            AND (r.apply_requested_at IS NOT NULL OR $1::bool)
-           AND octet_length(r.ddl) < \(ddlCapacity)
+           AND octet_length(\(applyStatement)) < \(ddlCapacity)
          ORDER BY r.apply_requested_at NULLS LAST, r.estimated_benefit DESC NULLS LAST, r.id
          LIMIT 1
         """
 
     /// Applied changes not judged yet, with what their verdict needs: the table's queries
-    /// and when the first flush window wholly after the change began.
+    /// and when the first flush window wholly after the change began. A sharding plan is
+    /// not judged by latency (each query crosses the network once distributed): it is
+    /// scored on the transactions sampled since (`sharding_evaluate`).
     private static let applied = """
         SELECT r.id, r.dbid::text AS dbid, d.datname, current_user AS role, r.rollback_ddl, \(indexName) AS index_name,
                r.applied_at, r.applied_at + current_setting('augur.naptime')::interval AS after_from,
                \(affected), coalesce(r.evidence -> 'plans_before', '{}')::text AS plans_before
           FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
-         WHERE r.status = 'applied' AND r.applied_at IS NOT NULL AND octet_length(r.rollback_ddl) < \(ddlCapacity)
+         WHERE r.status = 'applied' AND r.kind <> 'distribute' AND r.applied_at IS NOT NULL
+           AND octet_length(r.rollback_ddl) < \(ddlCapacity)
          ORDER BY r.applied_at
         """
 

@@ -176,11 +176,18 @@ enum ShardingAdvice {
     /// needed, whatever the search path: as the Citus script names tables.
     private static let qualifiedName = "format('%I.%I', n.nspname, c.relname)"
 
-    /// The table a relation `relid` stands for in a plan: a partition is its partitioned
-    /// table's (the existing split stays; Citus distributes the partitioned table, and
-    /// every partition with it). Joined as `c`.
+    /// The table a relation `relid` stands for in a plan, joined as `c` with its schema as
+    /// `n`: a partition is its partitioned table's (the existing split stays; Citus
+    /// distributes the partitioned table, and every partition with it). The catalogs and
+    /// the tables of extensions (Citus's own metadata, Augur's) are not the workload's.
     private static func planTable(_ relid: String) -> String {
-        "JOIN pg_catalog.pg_class c ON c.oid = coalesce(pg_catalog.pg_partition_root(\(relid)), \(relid))"
+        """
+        JOIN pg_catalog.pg_class c ON c.oid = coalesce(pg_catalog.pg_partition_root(\(relid)), \(relid))
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+         AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend e
+                          WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
+        """
     }
 
     /// Each sampled transaction's relations that still exist (as schema.table, quoted where
@@ -191,7 +198,6 @@ enum ShardingAdvice {
           CROSS JOIN LATERAL unnest(x.relids) AS r(relid)
           JOIN pg_catalog.pg_class t ON t.oid = r.relid AND t.relkind IN ('r', 'p')
           \(planTable("t.oid"))
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE x.dbid = \(currentDatabaseOID) AND ($1::timestamptz IS NULL OR x.ended_at > $1::timestamptz)
          ORDER BY x.ended_at, x.pid, x.lxid
         """
@@ -202,7 +208,6 @@ enum ShardingAdvice {
           FROM augur.sampled_key k
           JOIN augur.sampled_xact x USING (ended_at, pid, lxid)
           \(planTable("k.relid"))
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute a ON a.attrelid = k.relid AND a.attnum = k.attnum AND NOT a.attisdropped
          WHERE x.dbid = \(currentDatabaseOID) AND ($1::timestamptz IS NULL OR x.ended_at > $1::timestamptz)
         """
@@ -253,7 +258,6 @@ enum ShardingAdvice {
           FROM augur.join_pair p
           CROSS JOIN LATERAL (VALUES (p.left_relid, p.left_attnum), (p.right_relid, p.right_attnum)) AS j(relid, attnum)
           \(planTable("j.relid"))
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute a ON a.attrelid = j.relid AND a.attnum = j.attnum AND NOT a.attisdropped
          WHERE p.dbid = \(currentDatabaseOID) AND \(qualifiedName) = ANY ($1::text[])
         """

@@ -1,6 +1,8 @@
 /// The Citus script that realises a plan's table choices, and the one that undoes it:
 /// reference tables first, then each distributed table, co-located with the first table
-/// distributed by a column of the same type (Citus co-locates only those). Table names come
+/// distributed by a column of the same type (Citus co-locates only those), then each
+/// converted table's local copy emptied (Citus copies the rows to the shards and leaves
+/// them, invisible, on the coordinator's disk). One statement a line. Table names come
 /// quoted where needed (`regclass` text); column names as they are.
 public struct CitusScript: Equatable, Sendable {
     public let ddl: String
@@ -28,6 +30,8 @@ public struct CitusScript: Equatable, Sendable {
             lines.append(call + ");")
             undo.append("SELECT undistribute_table(\(SQLName.literal(table)));")
         }
+        let converted = tables.filter { plan.choices[$0] != .local }
+        lines += converted.map { "SELECT truncate_local_data_after_distributing_table(\(SQLName.literal($0)));" }
         if !plan.placements.isEmpty {
             let nodes = Set(plan.placements.values).count
             lines.append("-- The plan also places \(plan.placements.count) key values on \(nodes) nodes (evidence -> 'key_groups'); "

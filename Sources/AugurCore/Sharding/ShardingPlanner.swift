@@ -109,6 +109,7 @@ public enum ShardingPlanner {
         var best = alternatives.min { fewerDistributed($0.score, $1.score) }
             ?? Candidate(name: "no key compared", plan: keyless, score: keyless.score(training))
         // One table at a time, while that helps.
+        let used = Set(training.filter { $0.weight > 0 }.flatMap(\.tables))
         for _ in 0..<3 {
             var improved = false
             for table in tables.sorted(by: { $0.name < $1.name }) where options.fixed[table.name] == nil {
@@ -122,7 +123,12 @@ public enum ShardingPlanner {
                     choices[table.name] = choice
                     let plan = ShardingPlan(nodes: nodes, choices: choices)
                     let score = plan.score(training)
-                    if fewerDistributed(score, best.score) {
+                    // A table the transactions use leaves the coordinator when that puts no
+                    // more of them on several nodes: what is distributed scales, what is
+                    // local does not.
+                    let leavesCoordinator = best.plan.choices[table.name] == .local && choice != .local
+                        && used.contains(table.name) && score.distributedShare <= best.score.distributedShare
+                    if fewerDistributed(score, best.score) || leavesCoordinator {
                         best = Candidate(name: "improved", plan: plan, score: score)
                         improved = true
                     }

@@ -16,6 +16,11 @@ final class CitusScriptTests: XCTestCase {
             "SELECT create_distributed_table('public.district', 'd_w_id', colocate_with => '\"Odd\".\"Name''s\"');",
             "SELECT create_distributed_table('public.events', 'tenant');",
             "SELECT create_distributed_table('public.warehouse', 'w_id', colocate_with => '\"Odd\".\"Name''s\"');",
+            "SELECT truncate_local_data_after_distributing_table('\"Odd\".\"Name''s\"');",
+            "SELECT truncate_local_data_after_distributing_table('public.district');",
+            "SELECT truncate_local_data_after_distributing_table('public.events');",
+            "SELECT truncate_local_data_after_distributing_table('public.item');",
+            "SELECT truncate_local_data_after_distributing_table('public.warehouse');",
             "-- The plan also places 2 key values on 2 nodes (evidence -> 'key_groups'); this script leaves them where Citus hashes them.",
         ])
         XCTAssertEqual(script.rollbackDDL.split(separator: "\n").first, "SELECT undistribute_table('public.warehouse');")

@@ -4,43 +4,9 @@ import XCTest
 /// recommend_sharding on a small TPC-C-like workload sampled by a real server: the plan,
 /// its Citus script, its scores, and what bad input gets.
 final class ShardingAdviceTests: ClusterTestCase {
-    private let schema = """
-        CREATE TABLE warehouse (w_id int PRIMARY KEY, w_ytd numeric NOT NULL DEFAULT 0);
-        CREATE TABLE district (d_w_id int, d_id int, d_next_o_id int NOT NULL DEFAULT 1, PRIMARY KEY (d_w_id, d_id));
-        CREATE TABLE stock (s_w_id int, s_i_id int, s_quantity int NOT NULL DEFAULT 50, PRIMARY KEY (s_w_id, s_i_id));
-        CREATE TABLE item (i_id int PRIMARY KEY, i_price numeric NOT NULL);
-        INSERT INTO warehouse SELECT g FROM generate_series(1, 4) g;
-        INSERT INTO district SELECT w, d FROM generate_series(1, 4) w, generate_series(1, 10) d;
-        INSERT INTO item SELECT g, g % 100 FROM generate_series(1, 1000) g;
-        INSERT INTO stock SELECT w, i FROM generate_series(1, 4) w, generate_series(1, 1000) i;
-        ANALYZE
-        """
-
-    /// `count` new-order-like transactions: a warehouse, one of its districts, three items
-    /// and their stock, each line supplied by another warehouse one time in ten.
-    private func runTransactions(_ db: Connection, count: Int, seed: UInt64) throws {
-        var state = seed
-        func next(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
-        for _ in 0..<count {
-            let w = 1 + next(4), d = 1 + next(10)
-            var statements = ["BEGIN", "SELECT w_ytd FROM warehouse WHERE w_id = \(w)",
-                              "UPDATE district SET d_next_o_id = d_next_o_id + 1 WHERE d_w_id = \(w) AND d_id = \(d)"]
-            for _ in 0..<3 {
-                let item = 1 + next(1000), supplier = next(10) == 0 ? 1 + (w + next(3)) % 4 : w
-                statements.append("SELECT i_price FROM item WHERE i_id = \(item)")
-                statements.append("UPDATE stock SET s_quantity = s_quantity - 1 WHERE s_w_id = \(supplier) AND s_i_id = \(item)")
-            }
-            statements.append("COMMIT")
-            try db.query(statements.joined(separator: "; "))
-        }
-    }
-
     func testAPlanByWarehouseWithItsCitusScriptAndScores() throws {
-        let db = try augurCluster(["augur.sample_rate": "1"], setup: schema)
-        try runTransactions(db, count: 400, seed: 7)
+        let db = try augurCluster(["augur.sample_rate": "1"], setup: NewOrderWorkload.schema)
+        try NewOrderWorkload.run(db, count: 400, seed: 7)
         try db.query("SELECT augur.flush()")
         let rows = try db.query("""
             SELECT kind, target, ddl, rollback_ddl, reason, (evidence -> 'held_out' ->> 'distributed_share')::float8,
@@ -79,7 +45,7 @@ final class ShardingAdviceTests: ClusterTestCase {
 
         // Scored again on what was sampled since: only the 100 transactions run after it.
         XCTAssertEqual(try db.query("SELECT transactions FROM augur.sharding_evaluate(\(id))").first?[0], "0")
-        try runTransactions(db, count: 100, seed: 8)
+        try NewOrderWorkload.run(db, count: 100, seed: 8)
         try db.query("SELECT augur.flush()")
         let again = try db.query("SELECT transactions, distributed_share FROM augur.sharding_evaluate(\(id))").first ?? []
         XCTAssertEqual(Double(again.first.flatMap { $0 } ?? "") ?? 0, 100, accuracy: 2)
@@ -102,8 +68,8 @@ final class ShardingAdviceTests: ClusterTestCase {
     }
 
     func testAPlanForOneNodeMoreMovesFewKeysFromThePlanInUse() throws {
-        let db = try augurCluster(["augur.sample_rate": "1"], setup: schema)
-        try runTransactions(db, count: 300, seed: 3)
+        let db = try augurCluster(["augur.sample_rate": "1"], setup: NewOrderWorkload.schema)
+        try NewOrderWorkload.run(db, count: 300, seed: 3)
         try db.query("SELECT augur.flush()")
         let two = try db.query("""
             SELECT id, evidence ->> 'half_life_seconds', evidence ->> 'prediction_weight', evidence -> 'moved'
@@ -153,13 +119,9 @@ final class ShardingAdviceTests: ClusterTestCase {
             INSERT INTO event SELECT t, a, date '2026-06-01' + (a * 3), 1 FROM generate_series(1, 6) t, generate_series(1, 50) a;
             ANALYZE
             """)
-        var state: UInt64 = 5
-        func next(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var random = NewOrderWorkload.Random(state: 5)
         for _ in 0..<300 {
-            let tenant = 1 + next(6), account = 1 + next(50)
+            let tenant = 1 + random.below(6), account = 1 + random.below(50)
             try db.query("""
                 BEGIN; UPDATE account SET balance = balance + 1 WHERE tenant_id = \(tenant) AND id = \(account);
                 SELECT sum(amount) FROM event WHERE tenant_id = \(tenant) AND account_id = \(account); COMMIT
@@ -186,8 +148,8 @@ final class ShardingAdviceTests: ClusterTestCase {
     }
 
     func testTooFewTransactionsGiveANoticeAndNoPlanAndBadInputIsRefused() throws {
-        let db = try augurCluster(["augur.sample_rate": "1"], setup: schema)
-        try runTransactions(db, count: 20, seed: 1)
+        let db = try augurCluster(["augur.sample_rate": "1"], setup: NewOrderWorkload.schema)
+        try NewOrderWorkload.run(db, count: 20, seed: 1)
         try db.query("SELECT augur.flush()")
         XCTAssertEqual(try db.query("SELECT * FROM augur.recommend_sharding(4)").count, 0)
         XCTAssertTrue(db.notices.contains { $0.contains("needs 200 sampled transactions to learn from") && $0.contains("has 21 sampled, 14 of them") },

@@ -1,0 +1,157 @@
+import Foundation
+import PGHarness
+import XCTest
+
+/// Augur on a real Citus cluster (a coordinator and two workers on loopback ports): what
+/// each node captured read from the coordinator, and a sharding plan learned on the
+/// coordinator's local tables applied by the collector while writes go on.
+final class CitusTests: ClusterTestCase {
+    func testEveryNodesCaptureIsReadFromTheCoordinator() throws {
+        let cluster = try startCitusCluster(workers: 2)
+        let db = try cluster.coordinator.connect()
+        try db.query("""
+            CREATE TABLE account (id int PRIMARY KEY, balance int NOT NULL DEFAULT 0);
+            SELECT create_distributed_table('account', 'id');
+            INSERT INTO account SELECT g FROM generate_series(1, 100) g
+            """)
+        for id in 1...20 { try db.query("UPDATE account SET balance = balance + 1 WHERE id = \(id)") }
+        assertServerError("23505") { try db.query("INSERT INTO account VALUES (7)") }
+
+        let nodes = try db.query("""
+            SELECT node, sum(calls) FROM augur.cluster_queries(flush => true)
+             WHERE query ILIKE 'update%account%' GROUP BY node ORDER BY node
+            """)
+        let workers = cluster.workers.map { "127.0.0.1:\($0.port)" }.sorted()
+        XCTAssertEqual(nodes.map { $0[0] ?? "" }, (["coordinator"] + workers).sorted(),
+                       "the coordinator's statement and each worker's shard fragments")
+        XCTAssertEqual(nodes.first { $0[0] == "coordinator" }?[1], "20")
+        XCTAssertEqual(nodes.filter { $0[0] != "coordinator" }.compactMap { Int($0[1] ?? "") }.reduce(0, +), 20,
+                       "each update ran on the worker holding its shard")
+        // The duplicate key failed on the worker that holds id 7, and on the coordinator.
+        let errors = try db.query("SELECT node FROM augur.cluster_errors() WHERE sqlstate = '23505' ORDER BY node")
+        XCTAssertEqual(errors.count, 2, "\(errors)")
+        XCTAssertEqual(errors.first?[0], "127.0.0.1:\(try shardNode(db, table: "account", value: "7"))")
+        assertServerError("22004") { try db.query("SELECT * FROM augur.cluster_queries(NULL)") }
+    }
+
+    func testAnApprovedPlanIsAppliedInOneTransactionWithoutLosingAWrite() throws {
+        let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1"])
+        let db = try cluster.coordinator.connect()
+        try db.query(NewOrderWorkload.schema)
+        try NewOrderWorkload.run(db, count: 300, seed: 11)
+        try db.query("SELECT augur.flush()")
+        let plan = try db.query("SELECT id, ddl FROM augur.recommend_sharding(2)").first ?? []
+        let id = plan.first.flatMap { $0 } ?? "", ddl = plan.last.flatMap { $0 } ?? ""
+        XCTAssertTrue(ddl.contains("create_distributed_table('public.order_log', 'ol_w_id'"), ddl)
+        try db.query("SELECT augur.approve(\(id))")
+
+        let stockBefore = Int(try db.scalar("SELECT sum(s_quantity) FROM stock") ?? "") ?? 0
+        let writer = try LoggedWriter(try cluster.coordinator.connect())
+        defer { _ = writer.stop() }
+        usleep(300_000)
+        try db.query("SELECT augur.apply(\(id))")
+        let finished = try cluster.coordinator.waitUntil(timeout: 120) {
+            try db.scalar("SELECT status FROM augur.recommendation WHERE id = \(id)") != "approved"
+        }
+        usleep(300_000)
+        let written = writer.stop()
+        XCTAssertTrue(finished)
+
+        let outcomes = try db.query("SELECT outcome, error FROM augur.action_log WHERE recommendation_id = \(id)")
+        XCTAssertEqual(try db.scalar("SELECT status FROM augur.recommendation WHERE id = \(id)"), "applied", "\(outcomes)")
+        let distributed = try db.query("""
+            SELECT logicalrelid::text, partmethod, coalesce(column_to_column_name(logicalrelid, partkey), '')
+              FROM pg_dist_partition ORDER BY 1
+            """)
+        XCTAssertEqual(distributed.map { $0.compactMap { $0 } }, [
+            ["district", "h", "d_w_id"], ["item", "n", ""], ["order_log", "h", "ol_w_id"], ["stock", "h", "s_w_id"],
+            ["warehouse", "h", "w_id"],
+        ])
+        XCTAssertEqual(try db.scalar("SELECT count(DISTINCT colocationid) FROM pg_dist_partition WHERE partmethod = 'h'"), "1",
+                       "the warehouse tables co-located")
+        // Nothing lost: every committed write is there, through the distributed tables.
+        XCTAssertTrue(written.errors.isEmpty, "\(written.errors.prefix(3))")
+        XCTAssertGreaterThan(written.committed, 5, "writes went on around the apply")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM order_log WHERE ol_seq BETWEEN 1001 AND 99999"), String(written.committed))
+        XCTAssertEqual(Int(try db.scalar("SELECT sum(s_quantity) FROM stock") ?? "") ?? -1, stockBefore - written.committed)
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM item"), "1000")
+        let log = try db.query("SELECT action, outcome, ddl FROM augur.action_log WHERE recommendation_id = \(id) ORDER BY at")
+        XCTAssertEqual(log.last?[0], "apply")
+        XCTAssertEqual(log.last?[1], "applied")
+        XCTAssertTrue(log.last?[2]?.contains("create_reference_table('public.item')") ?? false, "the script is logged")
+    }
+
+    /// A plan whose table went away since it was approved: the apply fails with the
+    /// reason, and nothing of the plan was done.
+    func testAPlanWhoseTableIsGoneFailsAndChangesNothing() throws {
+        let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1"])
+        let db = try cluster.coordinator.connect()
+        try db.query(NewOrderWorkload.schema)
+        try NewOrderWorkload.run(db, count: 300, seed: 12)
+        try db.query("SELECT augur.flush()")
+        let id = try db.scalar("SELECT id FROM augur.recommend_sharding(2)") ?? ""
+        try db.query("SELECT augur.approve(\(id))")
+        try db.query("DROP TABLE district")
+        try db.query("SELECT augur.apply(\(id))")
+        XCTAssertTrue(try cluster.coordinator.waitUntil(timeout: 60) {
+            try db.scalar("SELECT status FROM augur.recommendation WHERE id = \(id)") == "failed"
+        })
+        XCTAssertTrue(try db.scalar("SELECT error FROM augur.action_log WHERE recommendation_id = \(id) AND outcome = 'failed'")?
+            .contains("public.district of sharding plan \(id) no longer exists") ?? false)
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_dist_partition"), "0")
+        // Without a worker node to distribute to, apply says so before anything is asked.
+        try db.query("SELECT augur.approve(\(id))")
+        for worker in cluster.workers { try db.query("SELECT citus_remove_node('127.0.0.1', \(worker.port))") }
+        assertServerError("55000") { try db.query("SELECT augur.apply(\(id))") }
+    }
+
+    private func shardNode(_ db: Connection, table: String, value: String) throws -> String {
+        try db.scalar("""
+            SELECT p.nodeport FROM pg_dist_shard_placement p
+             WHERE p.shardid = get_shard_id_for_distribution_column('\(table)', \(value))
+            """) ?? ""
+    }
+}
+
+/// A client on a thread of its own that writes until stopped and counts what it committed:
+/// each transaction takes one unit of stock and logs one order (numbered from 1001), so that
+/// afterwards the tables must show exactly the committed ones.
+private final class LoggedWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopping = false
+    private var committed = 0
+    private var errors: [String] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ connection: Connection) throws {
+        Thread { [self] in
+            var seq = 1_000
+            while !lock.withLock({ stopping }) {
+                seq += 1
+                let w = 1 + seq % 4
+                do {
+                    try connection.query("""
+                        BEGIN; UPDATE stock SET s_quantity = s_quantity - 1 WHERE s_w_id = \(w) AND s_i_id = \(seq % 1000 + 1);
+                        INSERT INTO order_log VALUES (\(w), \(seq)); COMMIT
+                        """)
+                    lock.withLock { committed += 1 }
+                } catch {
+                    lock.withLock { errors.append("\(error)") }
+                    _ = try? connection.query("ROLLBACK")
+                }
+            }
+            done.signal()
+        }.start()
+    }
+
+    /// Stops the writer and waits for it (once; later calls return at once): how many
+    /// transactions it committed, and the errors of those that failed.
+    func stop() -> (committed: Int, errors: [String]) {
+        let first = lock.withLock { () -> Bool in
+            defer { stopping = true }
+            return !stopping
+        }
+        if first { done.wait() }
+        return lock.withLock { (committed, errors) }
+    }
+}
