@@ -34,16 +34,23 @@ final class CitusTests: ClusterTestCase {
         assertServerError("22004") { try db.query("SELECT * FROM augur.cluster_queries(NULL)") }
     }
 
-    func testAnApprovedPlanIsAppliedInOneTransactionWithoutLosingAWrite() throws {
+    /// A two-worker cluster whose coordinator ran the new-order workload on local tables,
+    /// and the sharding plan learned from it, approved.
+    private func approvedPlan(seed: UInt64) throws -> (cluster: CitusCluster, db: Connection, id: String, ddl: String) {
         let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1"])
         let db = try cluster.coordinator.connect()
         try db.query(NewOrderWorkload.schema)
-        try NewOrderWorkload.run(db, count: 300, seed: 11)
+        try NewOrderWorkload.run(db, count: 300, seed: seed)
         try db.query("SELECT augur.flush()")
         let plan = try db.query("SELECT id, ddl FROM augur.recommend_sharding(2)").first ?? []
-        let id = plan.first.flatMap { $0 } ?? "", ddl = plan.last.flatMap { $0 } ?? ""
-        XCTAssertTrue(ddl.contains("create_distributed_table('public.order_log', 'ol_w_id'"), ddl)
+        let id = plan.first.flatMap { $0 } ?? ""
         try db.query("SELECT augur.approve(\(id))")
+        return (cluster, db, id, plan.last.flatMap { $0 } ?? "")
+    }
+
+    func testAnApprovedPlanIsAppliedInOneTransactionWithoutLosingAWrite() throws {
+        let (cluster, db, id, ddl) = try approvedPlan(seed: 11)
+        XCTAssertTrue(ddl.contains("create_distributed_table('public.order_log', 'ol_w_id'"), ddl)
 
         let stockBefore = Int(try db.scalar("SELECT sum(s_quantity) FROM stock") ?? "") ?? 0
         let writer = try LoggedWriter(try cluster.coordinator.connect())
@@ -84,13 +91,7 @@ final class CitusTests: ClusterTestCase {
     /// A plan whose table went away since it was approved: the apply fails with the
     /// reason, and nothing of the plan was done.
     func testAPlanWhoseTableIsGoneFailsAndChangesNothing() throws {
-        let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1"])
-        let db = try cluster.coordinator.connect()
-        try db.query(NewOrderWorkload.schema)
-        try NewOrderWorkload.run(db, count: 300, seed: 12)
-        try db.query("SELECT augur.flush()")
-        let id = try db.scalar("SELECT id FROM augur.recommend_sharding(2)") ?? ""
-        try db.query("SELECT augur.approve(\(id))")
+        let (cluster, db, id, _) = try approvedPlan(seed: 12)
         try db.query("DROP TABLE district")
         try db.query("SELECT augur.apply(\(id))")
         XCTAssertTrue(try cluster.coordinator.waitUntil(timeout: 60) {
