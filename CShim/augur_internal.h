@@ -138,6 +138,7 @@ Size  augur_sampling_shmem_size(void);
 void  augur_sampling_shmem_init(void);
 void  augur_install_sampling(void);
 void  augur_sample_statement(struct QueryDesc *query_desc);
+void  augur_sample_parsed(Query *query);
 /* One execution as sent, for the index advisor (example.c). */
 bool  augur_take_example(struct QueryDesc *query_desc, augur_query_example *example);
 void  augur_sampling_drain(augur_capture_batch *out);
@@ -194,7 +195,7 @@ extern bool    augur_swift_simulate(int64_t id, augur_error *err);
 extern bool    augur_swift_recommend_schema(double large_table_bytes, double sample_rows, bool simulate,
                                             int64_t *proposed, augur_error *err);
 extern bool    augur_swift_recommend_sharding(const augur_sharding_options *options, int64_t *proposed, augur_error *err);
-extern bool    augur_swift_sharding_evaluate(int64_t id, char **json, augur_error *err);
+extern bool    augur_swift_sharding_evaluate(int64_t id, bool measured, char **json, augur_error *err);
 extern bool    augur_swift_next_apply(augur_apply_item *item, augur_error *err);
 extern bool    augur_swift_finish_apply(const augur_apply_item *item, bool done, const char *error, augur_error *err);
 

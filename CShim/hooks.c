@@ -55,6 +55,10 @@ augur_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
     if (prev_post_parse_analyze)
         prev_post_parse_analyze(pstate, query, jstate);
 
+    /* A sampled transaction's keys, from the parse tree (see augur_sample_parsed). */
+    if (capture_on() && augur_sample_rate > 0)
+        augur_sample_parsed(query);
+
     /*
      * Keep the shape (normalized text, relations) the first time a query id is seen, at
      * any nesting level: a function's statements are parsed once and then run from

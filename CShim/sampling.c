@@ -12,12 +12,16 @@
  */
 #include "augur_internal.h"
 
+#include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/pg_namespace.h"
 #include "common/pg_prng.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/lsyscache.h"
@@ -66,16 +70,23 @@ augur_sampling_dropped(void)
     return ring != NULL ? (int64) pg_atomic_read_u64(&ring->dropped) : 0;
 }
 
-/* The catalogs and Augur's own tables (written by its event triggers) are not workload. */
+/*
+ * The catalogs (with what extensions keep there, as Citus its metadata) and Augur's own
+ * tables (written by its event triggers) are not workload.
+ */
 static bool
 is_workload(Oid relid)
 {
+    Oid         namespace;
     char       *schema;
     bool        own;
 
     if (relid < FirstNormalObjectId)
         return false;
-    schema = get_namespace_name(get_rel_namespace(relid));
+    namespace = get_rel_namespace(relid);
+    if (namespace == PG_CATALOG_NAMESPACE)
+        return false;
+    schema = get_namespace_name(namespace);
     own = schema != NULL && strcmp(schema, "augur") == 0;
     if (schema != NULL)
         pfree(schema);
@@ -166,9 +177,43 @@ scanned_column(Var *var, Index scanrelid, List *index_tlist)
     return IsA(indexed, Var) ? ((Var *) indexed)->varattno : InvalidAttrNumber;
 }
 
-/* column = value conjuncts of one scan's quals, for the relation it scans. */
+/*
+ * Where the Vars of some quals point: a scan's (one relation, its index-only scan's
+ * index columns) or a parse tree's (its range table).
+ */
+typedef struct QualColumns
+{
+    Oid         relid;          /* a scan's relation */
+    Index       scanrelid;
+    List       *index_tlist;
+    List       *rtable;         /* a parse tree's; NIL for a scan */
+} QualColumns;
+
+/* The relation and column a Var of the quals stands for; false when it is not one. */
+static bool
+qual_column(Var *var, const QualColumns *columns, Oid *relid, AttrNumber *attnum)
+{
+    RangeTblEntry *rte;
+
+    if (columns->rtable == NIL)
+    {
+        *relid = columns->relid;
+        *attnum = scanned_column(var, columns->scanrelid, columns->index_tlist);
+        return *attnum != InvalidAttrNumber;
+    }
+    if (var->varlevelsup != 0 || var->varno < 1 || var->varno > list_length(columns->rtable) || var->varattno < 1)
+        return false;
+    rte = rt_fetch(var->varno, columns->rtable);
+    if (rte->rtekind != RTE_RELATION)
+        return false;
+    *relid = rte->relid;
+    *attnum = var->varattno;
+    return true;
+}
+
+/* column = value conjuncts of some quals. */
 static void
-add_equality_keys(List *quals, Oid relid, Index scanrelid, List *index_tlist, ParamListInfo params)
+add_equality_keys(List *quals, const QualColumns *columns, ParamListInfo params)
 {
     ListCell   *cell;
 
@@ -180,6 +225,7 @@ add_equality_keys(List *quals, Oid relid, Index scanrelid, List *index_tlist, Pa
         Oid         type;
         Datum       value;
         char       *name;
+        Oid         relid;
         AttrNumber  attnum;
 
         if (!IsA(op, OpExpr) || list_length(op->args) != 2)
@@ -192,8 +238,7 @@ add_equality_keys(List *quals, Oid relid, Index scanrelid, List *index_tlist, Pa
             other = column;
             column = augur_strip_relabel(lsecond(op->args));
         }
-        if (column == NULL || !IsA(column, Var) ||
-            (attnum = scanned_column((Var *) column, scanrelid, index_tlist)) == InvalidAttrNumber ||
+        if (column == NULL || !IsA(column, Var) || !qual_column((Var *) column, columns, &relid, &attnum) ||
             !known_value(other, params, &type, &value))
             continue;
         name = get_opname(op->opno);
@@ -202,17 +247,16 @@ add_equality_keys(List *quals, Oid relid, Index scanrelid, List *index_tlist, Pa
     }
 }
 
-/* INSERT ... VALUES: the primary and foreign key columns given a known value. */
+/*
+ * INSERT ... VALUES: the primary and foreign key columns given a known value in
+ * `targetlist` (the row inserted).
+ */
 static void
-add_inserted_keys(ModifyTableState *modify, ParamListInfo params)
+add_inserted_keys(Relation target, List *targetlist, ParamListInfo params)
 {
-    Relation    target = modify->resultRelInfo->ri_RelationDesc;
-    Plan       *source = outerPlan(modify->ps.plan);
     Bitmapset  *keys = RelationGetIndexAttrBitmap(target, INDEX_ATTR_BITMAP_PRIMARY_KEY);
     ListCell   *cell;
 
-    if (source == NULL || !IsA(source, Result))
-        return;                 /* INSERT ... SELECT: its scans give the keys */
     foreach(cell, RelationGetFKeyList(target))
     {
         ForeignKeyCacheInfo *foreign = lfirst(cell);
@@ -220,7 +264,7 @@ add_inserted_keys(ModifyTableState *modify, ParamListInfo params)
         for (int i = 0; i < foreign->nkeys; i++)
             keys = bms_add_member(keys, foreign->conkey[i] - FirstLowInvalidHeapAttributeNumber);
     }
-    foreach(cell, source->targetlist)
+    foreach(cell, targetlist)
     {
         TargetEntry *entry = lfirst(cell);
         Oid         type;
@@ -256,34 +300,40 @@ collect_keys(PlanState *state, KeyWalk *walk)
         case T_TidScan:
             {
                 Index       scanrelid = ((Scan *) plan)->scanrelid;
-                Oid         relid = exec_rt_fetch(scanrelid, walk->estate)->relid;
+                QualColumns columns = {exec_rt_fetch(scanrelid, walk->estate)->relid, scanrelid, NIL, NIL};
 
-                add_equality_keys(plan->qual, relid, scanrelid, NIL, walk->params);
+                add_equality_keys(plan->qual, &columns, walk->params);
                 if (IsA(plan, IndexScan))
-                    add_equality_keys(((IndexScan *) plan)->indexqualorig, relid, scanrelid, NIL, walk->params);
+                    add_equality_keys(((IndexScan *) plan)->indexqualorig, &columns, walk->params);
                 else if (IsA(plan, IndexOnlyScan))
-                    add_equality_keys(((IndexOnlyScan *) plan)->indexqual, relid, scanrelid,
-                                      ((IndexOnlyScan *) plan)->indextlist, walk->params);
+                {
+                    columns.index_tlist = ((IndexOnlyScan *) plan)->indextlist;
+                    add_equality_keys(((IndexOnlyScan *) plan)->indexqual, &columns, walk->params);
+                }
                 else if (IsA(plan, BitmapHeapScan))
-                    add_equality_keys(((BitmapHeapScan *) plan)->bitmapqualorig, relid, scanrelid, NIL, walk->params);
+                    add_equality_keys(((BitmapHeapScan *) plan)->bitmapqualorig, &columns, walk->params);
                 break;
             }
         case T_ModifyTable:
-            if (((ModifyTable *) plan)->operation == CMD_INSERT)
-                add_inserted_keys((ModifyTableState *) state, walk->params);
-            break;
+            {
+                ModifyTableState *modify = (ModifyTableState *) state;
+                Plan       *source = outerPlan(plan);
+
+                /* INSERT ... SELECT: its scans give the keys. */
+                if (((ModifyTable *) plan)->operation == CMD_INSERT && source != NULL && IsA(source, Result))
+                    add_inserted_keys(modify->resultRelInfo->ri_RelationDesc, source->targetlist, walk->params);
+                break;
+            }
         default:
             break;
     }
     return planstate_tree_walker(state, collect_keys, walk);
 }
 
-void
-augur_sample_statement(QueryDesc *query_desc)
+/* Whether this transaction is sampled: decided at its first statement. */
+static bool
+transaction_sampled(void)
 {
-    ListCell   *cell;
-    KeyWalk     walk;
-
     if (decided_lxid != CURRENT_LXID)
     {
         decided_lxid = CURRENT_LXID;
@@ -311,7 +361,42 @@ augur_sample_statement(QueryDesc *query_desc)
             current.sample_rate = augur_sample_rate;
         }
     }
-    if (!sampled || query_desc->planstate == NULL)
+    return sampled;
+}
+
+/*
+ * A sampled transaction's keys from a statement's parse tree: the column = constant
+ * conjuncts of its WHERE clause, and the key values an INSERT's single row gives. Where a
+ * plan's scans cannot be read (Citus's distributed plans are custom scans) this is where
+ * the keys come from; elsewhere it finds what the plan gives too (a key is kept once).
+ * Constants only: a prepared statement's parameters are known at execution, from its plan.
+ */
+void
+augur_sample_parsed(Query *query)
+{
+    QualColumns columns = {InvalidOid, 0, NIL, query->rtable};
+
+    if (query->utilityStmt != NULL || !transaction_sampled())
+        return;
+    if (query->jointree != NULL && query->jointree->quals != NULL)
+        add_equality_keys(make_ands_implicit((Expr *) query->jointree->quals), &columns, NULL);
+    if (query->commandType == CMD_INSERT && query->resultRelation > 0 &&
+        list_length(query->rtable) >= query->resultRelation)
+    {
+        Relation    target = table_open(rt_fetch(query->resultRelation, query->rtable)->relid, NoLock);
+
+        add_inserted_keys(target, query->targetList, NULL);
+        table_close(target, NoLock);
+    }
+}
+
+void
+augur_sample_statement(QueryDesc *query_desc)
+{
+    ListCell   *cell;
+    KeyWalk     walk;
+
+    if (!transaction_sampled() || query_desc->planstate == NULL)
         return;
     foreach(cell, query_desc->plannedstmt->rtable)
     {

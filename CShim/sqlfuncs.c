@@ -390,8 +390,9 @@ augur_sql_refresh_sharding_advice(PG_FUNCTION_ARGS)
     PG_RETURN_INT64(proposed);
 }
 
-/* augur.sharding_evaluate_json(id bigint): a stored sharding plan scored on the
- * transactions sampled since it was made. */
+/* augur.sharding_evaluate_json(id bigint, measured boolean): a stored sharding plan scored
+ * on the transactions sampled since it was made, or since it was applied with the keys
+ * where Citus has them (measured). */
 Datum
 augur_sql_sharding_evaluate(PG_FUNCTION_ARGS)
 {
@@ -400,7 +401,8 @@ augur_sql_sharding_evaluate(PG_FUNCTION_ARGS)
     augur_error err;
 
     require_argument(fcinfo, 0, "id");
-    ok = augur_swift_sharding_evaluate(PG_GETARG_INT64(0), &json, &err);
+    require_argument(fcinfo, 1, "measured");
+    ok = augur_swift_sharding_evaluate(PG_GETARG_INT64(0), PG_GETARG_BOOL(1), &json, &err);
     PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }
 

@@ -205,8 +205,9 @@ finish_apply(void *outcome, augur_error *err)
 
 /*
  * Rolls back the applied changes that made their queries slower (augur.verify_calls
- * executions since, augur.rollback_threshold), then applies the approved recommendations
- * that are due (asked for with augur.apply(), or any while augur.maintenance_window is
+ * executions since, augur.rollback_threshold), then takes the next step placing an applied
+ * sharding plan's keys (a shard move, a tenant isolated), then applies the approved
+ * recommendations that are due (asked for with augur.apply(), or any while augur.maintenance_window is
  * open), each outside any transaction over a session of its own, so that CONCURRENTLY
  * works. An INVALID index a failed, cancelled or
  * interrupted build left is dropped before the build and after a failure. The outcome
@@ -257,6 +258,9 @@ run_pending_applies(void)
                      errmsg("augur collector could not record the outcome of recommendation %lld: %s",
                             (long long) item.id, err.message)));
     }
+    /* More may be due (a plan's next shard move): look again at once rather than a naptime later. */
+    pg_atomic_write_u32(&augur_shared->apply_requested, 1);
+    SetLatch(MyLatch);
 }
 
 /* augur.apply() asks at commit, so that the worker sees the request when it looks. */

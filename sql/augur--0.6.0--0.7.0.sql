@@ -20,9 +20,9 @@ CREATE TABLE augur.sharding_placement (
 SELECT pg_catalog.pg_extension_config_dump('augur.sharding_placement', '');
 GRANT SELECT ON augur.sharding_placement TO pg_read_all_stats;
 
-CREATE FUNCTION augur.sharding_evaluate_json(id bigint) RETURNS jsonb
+CREATE FUNCTION augur.sharding_evaluate_json(id bigint, measured boolean) RETURNS jsonb
     LANGUAGE c CALLED ON NULL INPUT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_sharding_evaluate';
-REVOKE ALL ON FUNCTION augur.sharding_evaluate_json(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION augur.sharding_evaluate_json(bigint, boolean) FROM PUBLIC;
 
 -- A sharding plan (a distribute recommendation) scored again on the transactions sampled
 -- after the ones it was made from: does it still hold?
@@ -31,10 +31,24 @@ CREATE FUNCTION augur.sharding_evaluate(id bigint)
     LANGUAGE sql VOLATILE
 AS $$
     SELECT r.transactions, r.distributed_share, r.access_balance, r.since
-      FROM jsonb_to_record(augur.sharding_evaluate_json(id))
+      FROM jsonb_to_record(augur.sharding_evaluate_json(id, false))
            AS r(transactions float8, distributed_share float8, access_balance float8, since timestamptz)
 $$;
 REVOKE ALL ON FUNCTION augur.sharding_evaluate(bigint) FROM PUBLIC;
+
+-- An applied sharding plan measured on the Citus cluster: the transactions sampled since
+-- it was applied, each key value on the node Citus actually has it on, beside what the
+-- plan predicted for the same transactions; recorded as the plan's measured benefit.
+CREATE FUNCTION augur.sharding_measure(id bigint)
+    RETURNS TABLE (transactions float8, distributed_share float8, predicted_share float8, access_balance float8,
+                   since timestamptz)
+    LANGUAGE sql VOLATILE
+AS $$
+    SELECT r.transactions, r.distributed_share, r.predicted_share, r.access_balance, r.since
+      FROM jsonb_to_record(augur.sharding_evaluate_json(id, true))
+           AS r(transactions float8, distributed_share float8, predicted_share float8, access_balance float8, since timestamptz)
+$$;
+REVOKE ALL ON FUNCTION augur.sharding_measure(bigint) FROM PUBLIC;
 
 -- Refreshes and returns the sharding plan for `nodes` nodes (kind distribute, target
 -- '<nodes> nodes'), learned from the oldest sampled transactions of this database and
@@ -206,6 +220,79 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION augur.distribute(bigint) FROM PUBLIC;
+
+-- The next step that puts an applied sharding plan's placed keys on their nodes, as a
+-- statement for the collector to run on its own (Citus moves shards outside transaction
+-- blocks), or NULL when every placed key is where the plan puts it. Plan node i is the
+-- i-th worker by node id. Keys that share a shard but not a node: one of them, not going
+-- where most of them go, is isolated into a shard of its own first. A shard moves with
+-- its co-located shards, without blocking writes where every table of the group has a
+-- replica identity (else blocking them for the move). An error here (a table
+-- undistributed since, say) is recorded in the plan's evidence as placement_failed, which
+-- ends its placement.
+CREATE FUNCTION augur.next_placement_step(id bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    plan augur.recommendation;
+    anchor regclass;
+    workers int[];
+    mode text;
+    shard record;
+BEGIN
+    SELECT * INTO plan FROM augur.recommendation r WHERE r.id = next_placement_step.id;
+    IF NOT FOUND OR plan.kind <> 'distribute' OR plan.status <> 'applied' OR plan.evidence ? 'placement_failed'
+       OR NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        -- The keys are the values of the first table the plan distributes (the script's
+        -- first co-location group).
+        SELECT to_regclass(t.key) INTO anchor FROM jsonb_each(plan.evidence -> 'tables') AS t
+         WHERE t.value ->> 'choice' = 'distributed' ORDER BY t.key LIMIT 1;
+        SELECT array_agg(n.nodeid ORDER BY n.nodeid) INTO workers FROM pg_dist_node n
+         WHERE n.noderole = 'primary' AND n.isactive AND n.shouldhaveshards AND n.groupid <> 0;
+        IF anchor IS NULL OR workers IS NULL THEN
+            RETURN NULL;
+        END IF;
+        mode := CASE WHEN EXISTS (
+                    SELECT FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+                     WHERE d.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = anchor)
+                       AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (
+                               SELECT FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))))
+                THEN 'block_writes' ELSE 'auto' END;
+        FOR shard IN
+            WITH keyed AS (
+                SELECT p.value, workers[1 + p.node % array_length(workers, 1)] AS target,
+                       get_shard_id_for_distribution_column(anchor, p.value) AS shardid
+                  FROM augur.sharding_placement p WHERE p.recommendation_id = next_placement_step.id),
+            located AS (
+                SELECT k.*, n.nodeid AS current
+                  FROM keyed k JOIN pg_dist_placement pl ON pl.shardid = k.shardid
+                  JOIN pg_dist_node n ON n.groupid = pl.groupid),
+            most AS (
+                SELECT l.shardid, mode() WITHIN GROUP (ORDER BY l.target) AS target FROM located l GROUP BY l.shardid)
+            SELECT l.shardid, l.current, m.target,
+                   min(l.value) FILTER (WHERE l.target <> m.target) AS stray
+              FROM located l JOIN most m USING (shardid)
+             GROUP BY l.shardid, l.current, m.target ORDER BY l.shardid
+        LOOP
+            IF shard.stray IS NOT NULL THEN
+                RETURN format('SELECT isolate_tenant_to_new_shard(%L, %L, %L, %L)', anchor::text, shard.stray, 'CASCADE', mode);
+            ELSIF shard.current <> shard.target THEN
+                RETURN format('SELECT citus_move_shard_placement(%s, %s, %s, %L)', shard.shardid, shard.current, shard.target, mode);
+            END IF;
+        END LOOP;
+        RETURN NULL;
+    EXCEPTION WHEN OTHERS THEN
+        UPDATE augur.recommendation r SET evidence = r.evidence || jsonb_build_object('placement_failed', SQLERRM), updated_at = now()
+         WHERE r.id = next_placement_step.id;
+        RETURN NULL;
+    END;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.next_placement_step(bigint) FROM PUBLIC;
 
 -- The rows of augur.queries or augur.errors (`view`) as one JSON array a node: here
 -- ('coordinator') and on every Citus worker (host:port, read as the calling role), every

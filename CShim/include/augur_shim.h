@@ -179,6 +179,7 @@ typedef struct augur_apply_item
     char        ddl[1024];
     char        index[256];
     bool        rollback;       /* ddl undoes an applied change that made things worse */
+    bool        placement;      /* ddl is a step placing an applied sharding plan's keys */
     char        reason[256];    /* why, for the log */
 } augur_apply_item;
 

@@ -111,6 +111,21 @@ def sampled_transactions(cluster):
     return result
 
 
+def load(cluster, warehouses):
+    """TPC-C's nine tables at `warehouses` warehouses (tpcc/schema.sql)."""
+    run([cluster.bin("psql")] + cluster.conn_args() + ["-d", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                                                       "-v", f"warehouses={warehouses}", "-f", os.path.join(HERE, "schema.sql")])
+
+
+def run_mix(cluster, warehouses, seconds, clients):
+    """The five transactions in the specification's mix with pgbench; returns its tps."""
+    scripts = sum([["-f", f"{os.path.join(HERE, name)}.sql@{weight}"] for name, weight in MIX], [])
+    out = cluster.pgbench(["-n", "-c", str(clients), "-j", str(clients), "-T", str(seconds),
+                           "-D", f"warehouses={warehouses}"] + scripts)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("tps")), "tps = 0")
+    return float(line.split()[2])
+
+
 def compare(cluster, nodes, transactions, held_out):
     """Augur's plan for `nodes` nodes beside the plans a user would make without it."""
     def plan(options):
@@ -165,13 +180,9 @@ def main():
         cluster.start()
         cluster.psql("CREATE EXTENSION augur")
         wait_worker_running(cluster, 30)
-        run([cluster.bin("psql")] + cluster.conn_args() + ["-d", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                                                           "-v", f"warehouses={a.warehouses}", "-f", os.path.join(HERE, "schema.sql")])
+        load(cluster, a.warehouses)
         log(f"== TPC-C at {a.warehouses} warehouses; {a.seconds} s on {a.clients} clients, augur.sample_rate = {a.sample_rate}")
-        scripts = sum([["-f", f"{os.path.join(HERE, name)}.sql@{weight}"] for name, weight in MIX], [])
-        out = cluster.pgbench(["-n", "-c", str(a.clients), "-j", str(a.clients), "-T", str(a.seconds),
-                               "-D", f"warehouses={a.warehouses}"] + scripts)
-        log("   " + next((l for l in out.stdout.splitlines() if l.startswith("tps")), "tps ?"))
+        log(f"   tps = {run_mix(cluster, a.warehouses, a.seconds, a.clients):.1f}")
         cluster.psql("SELECT augur.flush()")
         transactions = sampled_transactions(cluster)
         held_out = transactions[len(transactions) - int(len(transactions) * 0.5):]

@@ -230,7 +230,7 @@ enum IndexCreationAdvice {
     /// hypopg's schema, quoted; 55000 with a hint when it is not installed.
     static func hypopg() throws -> String {
         guard let schema = try SPI.query(hypopgSchema).first?["schema"]?.text else {
-            throw PGError(sqlstate: SQLState("55000")!, message: "index creation advice needs the hypopg extension",
+            throw PGError(sqlstate: .objectNotInPrerequisiteState, message: "index creation advice needs the hypopg extension",
                           hint: "CREATE EXTENSION hypopg; or call augur.recommend_indexes(include_new => false) for drop advice alone.")
         }
         return schema

@@ -143,6 +143,7 @@ enum Apply {
     /// good on the way are marked verified.
     static func next(into item: inout augur_apply_item) throws -> Bool {
         if try nextRollback(into: &item) { return true }
+        if try nextPlacementStep(into: &item) { return true }
         let windowIsOpen = try windowIsOpen()
         if windowIsOpen {
             try refreshAdviceIfDue()
@@ -160,6 +161,39 @@ enum Apply {
         fill(&item, id: id, row: row, ddl: ddl)
         return true
     }
+
+    /// The next step placing an applied sharding plan's keys on their nodes, for the plans
+    /// of this database (the step is computed from its Citus metadata); it follows the
+    /// apply at once, step after step.
+    private static func nextPlacementStep(into item: inout augur_apply_item) throws -> Bool {
+        guard let row = try SPI.query(placementStep).first, let id = row["id"]?.int, let step = row["step"]?.text else {
+            return false
+        }
+        fill(&item, id: id, row: row, ddl: step)
+        item.placement = true
+        copyCString("the plan places its keys on their nodes", into: &item.reason)
+        return true
+    }
+
+    private static let placementStep = """
+        SELECT * FROM (
+            SELECT r.id, d.datname, current_user AS role, augur.next_placement_step(r.id) AS step, r.applied_at
+              FROM augur.recommendation r JOIN pg_catalog.pg_database d ON d.oid = r.dbid
+             WHERE r.kind = 'distribute' AND r.status = 'applied' AND r.dbid = \(currentDatabaseOID)) AS s
+         WHERE s.step IS NOT NULL
+         ORDER BY s.applied_at, s.id
+         LIMIT 1
+        """
+
+    /// A placement step's outcome, in the action log; one that failed ends the plan's
+    /// placement (evidence -> 'placement_failed'), as the DBA must look.
+    private static let placed = """
+        WITH logged AS (
+            INSERT INTO augur.action_log (recommendation_id, actor, action, ddl, outcome, error, reason)
+            VALUES ($1::bigint, 'augur collector', 'place', $2, $3, $4, $5))
+        UPDATE augur.recommendation SET evidence = evidence || jsonb_build_object('placement_failed', $4::text), updated_at = now()
+         WHERE id = $1::bigint AND $3 = 'failed'
+        """
 
     private static func queryids(_ row: SPIRow) -> [Int64] {
         (row["queryids"]?.text ?? "").split(separator: ",").compactMap { Int64($0) }
@@ -253,6 +287,11 @@ enum Apply {
     }
 
     static func finish(_ item: augur_apply_item, done: Bool, error: String?) throws {
+        if item.placement {
+            try SPI.execute(placed, [String(item.id), cString(of: item.ddl), done ? "done" : "failed", error,
+                                     cString(of: item.reason).nilIfEmpty])
+            return
+        }
         let status = done ? (item.rollback ? "rolled_back" : "applied") : "failed"
         try SPI.execute(finish, [String(item.id), status, error, cString(of: item.reason).nilIfEmpty,
                                  item.rollback ? "applied" : "approved", item.rollback ? "rollback" : "apply"])

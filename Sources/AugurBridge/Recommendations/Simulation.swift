@@ -4,8 +4,9 @@ import CShim
 /// augur.simulate(id): one recommendation's what-if on its own, against the captured
 /// workload as it is now: the planner's cost of each statement using its table with and
 /// without the change (a hypothetical index for create_index; the index hidden with
-/// hypopg_hide_index for drop_index); a schema change measured by shadow simulation.
-/// Nothing real changes.
+/// hypopg_hide_index for drop_index); a schema change measured by shadow simulation; a
+/// sharding plan scored on the transactions sampled since it was made. Nothing real
+/// changes.
 enum Simulation {
     private static let recommendation = """
         SELECT r.kind, r.status, r.target, coalesce(r.evidence ->> 'table', '') AS table_name,
@@ -36,7 +37,7 @@ enum Simulation {
                           hint: "augur.recommendations lists the ids.")
         }
         guard ["proposed", "simulated", "approved"].contains(status) else {
-            throw PGError(sqlstate: SQLState("55000")!, message: "recommendation \(id) is \(status), so it cannot be simulated",
+            throw PGError(sqlstate: .objectNotInPrerequisiteState, message: "recommendation \(id) is \(status), so it cannot be simulated",
                           hint: "Only a proposed, simulated or approved recommendation can be.")
         }
         let target = row["target"]?.text ?? ""
@@ -49,6 +50,11 @@ enum Simulation {
         if kind == "create_index", row["method"]?.text == "gin" {
             return try recordShadowSimulation(id: id, table: table, TrigramIndexAdvice.resimulate(table: table, target: target),
                                               refresh: "augur.recommend_indexes()")
+        }
+        if kind == ShardingAdvice.kind {
+            let score = try ShardingAdvice.evaluate(id: id, measured: false)
+            try SPI.execute(record, [String(id), score, "scored on the transactions sampled since the plan was made"])
+            return
         }
         guard kind == "create_index" || kind == "drop_index" else {
             throw PGError(sqlstate: SQLState("0A000")!, message: "recommendations of kind \(kind) cannot be simulated")
@@ -101,7 +107,7 @@ enum Simulation {
     /// data no longer calls for the change, or it no longer pays.
     private static func recordShadowSimulation(id: Int64, table: String, _ simulation: String?, refresh: String) throws {
         guard let simulation else {
-            throw PGError(sqlstate: SQLState("55000")!,
+            throw PGError(sqlstate: .objectNotInPrerequisiteState,
                           message: "recommendation \(id) no longer holds: the data of \(table) does not call for it now, "
                               + "or on a sample of it the change fails or does not pay",
                           hint: "\(refresh) refreshes the advice.")

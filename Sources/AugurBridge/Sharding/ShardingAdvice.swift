@@ -95,19 +95,74 @@ enum ShardingAdvice {
         """
 
     /// A stored plan scored again on the transactions sampled after the ones it was made
-    /// from: JSON with `transactions`, `distributed_share`, `access_balance`, `since`.
-    static func evaluate(id: Int64) throws -> String {
-        let (plan, since) = try storedPlan(id)
-        let score = plan.score(try sampledTransactions(after: since))
-        return JSONText.object([("transactions", JSONText.number(score.transactions)),
-                                ("distributed_share", JSONText.number(score.distributedShare)),
-                                ("access_balance", JSONText.number(score.accessBalance)),
-                                ("since", since.map(JSONText.string) ?? "null")])
+    /// from: JSON with `transactions`, `distributed_share`, `access_balance`, `since`. Or,
+    /// `measured`, an applied plan on the Citus cluster: the transactions sampled since it
+    /// was applied, each key on the node Citus has it on, beside the plan's own prediction
+    /// for them (`predicted_share`); recorded as its measured benefit.
+    static func evaluate(id: Int64, measured: Bool) throws -> String {
+        let stored = try storedPlan(id)
+        guard measured else {
+            let score = stored.plan.score(try sampledTransactions(after: stored.sampledUntil))
+            return scoreJSON(score, since: stored.sampledUntil, extra: [])
+        }
+        guard let appliedAt = stored.appliedAt else {
+            throw PGError(sqlstate: .objectNotInPrerequisiteState, message: "sharding plan \(id) has not been applied",
+                          hint: "augur.sharding_evaluate(id) scores a plan that is not applied yet.")
+        }
+        try SPI.execute("SELECT augur.require_citus(workers => false)")
+        let transactions = try sampledTransactions(after: appliedAt)
+        let actual = ShardingPlan(nodes: stored.plan.nodes, choices: stored.plan.choices,
+                                  placements: try citusNodes(of: transactions, plan: stored.plan))
+        let score = actual.score(transactions), predicted = stored.plan.score(transactions)
+        let json = scoreJSON(score, since: appliedAt, extra: [("predicted_share", JSONText.number(predicted.distributedShare))])
+        try SPI.execute("""
+            UPDATE augur.recommendation
+               SET measured_benefit = 1 - ($2::jsonb ->> 'distributed_share')::float8,
+                   evidence = evidence || jsonb_build_object('measured', $2::jsonb), updated_at = now()
+             WHERE id = $1::bigint
+            """, [String(id), json])
+        return json
     }
 
-    /// A stored sharding plan (its table choices and key placements) and when the last
-    /// transaction it learned from or was scored on ended.
-    static func storedPlan(_ id: Int64) throws -> (plan: ShardingPlan, sampledUntil: String?) {
+    private static func scoreJSON(_ score: ShardingPlan.Score, since: String?, extra: [(String, String)]) -> String {
+        JSONText.object([("transactions", JSONText.number(score.transactions)),
+                         ("distributed_share", JSONText.number(score.distributedShare)),
+                         ("access_balance", JSONText.number(score.accessBalance))] + extra
+                        + [("since", since.map(JSONText.string) ?? "null")])
+    }
+
+    /// The node (0 for the first worker by node id, as the plan numbers them) Citus has each
+    /// key value of `transactions` on, by the shard of the plan's first distributed table.
+    private static func citusNodes(of transactions: [SampledTransaction], plan: ShardingPlan) throws -> [String: Int] {
+        let anchor = plan.choices.keys.sorted().first { if case .distributed = plan.choices[$0] { return true } else { return false } }
+        guard let anchor else { return [:] }
+        var values: Set<String> = []
+        for transaction in transactions {
+            for table in transaction.tables {
+                guard case .distributed(let column) = plan.choices[table] ?? .local else { continue }
+                values.formUnion(transaction.keys[table]?[column] ?? [])
+            }
+        }
+        var nodes: [String: Int] = [:]
+        for row in try SPI.query(citusPlacement, [PostgresArray.literal(values.sorted()), anchor]) {
+            if let value = row["value"]?.text, let node = row["node"]?.int { nodes[value] = Int(node) }
+        }
+        return nodes
+    }
+
+    private static let citusPlacement = """
+        WITH workers AS (
+            SELECT array_agg(nodeid ORDER BY nodeid) AS ids FROM pg_dist_node
+             WHERE noderole = 'primary' AND isactive AND shouldhaveshards AND groupid <> 0)
+        SELECT v.value, array_position(w.ids, at.nodeid) - 1 AS node
+          FROM unnest($1::text[]) AS v(value), workers w,
+               LATERAL (SELECT n.nodeid FROM pg_dist_placement pl JOIN pg_dist_node n ON n.groupid = pl.groupid
+                         WHERE pl.shardid = get_shard_id_for_distribution_column($2::regclass, v.value) LIMIT 1) AS at
+        """
+
+    /// A stored sharding plan (its table choices and key placements), when the last
+    /// transaction it learned from or was scored on ended, and when it was applied.
+    static func storedPlan(_ id: Int64) throws -> (plan: ShardingPlan, sampledUntil: String?, appliedAt: String?) {
         guard let plan = try SPI.query(storedPlanFacts, [String(id)]).first else {
             throw PGError(sqlstate: .invalidParameterValue, message: "recommendation \(id) does not exist in this database",
                           hint: "augur.recommendations lists the ids.")
@@ -130,11 +185,13 @@ enum ShardingAdvice {
         for row in try SPI.query("SELECT value, node FROM augur.sharding_placement WHERE recommendation_id = $1::bigint", [String(id)]) {
             if let value = row["value"]?.text, let node = row["node"]?.double { placements[value] = Int(node) }
         }
-        return (ShardingPlan(nodes: Int(nodes), choices: choices, placements: placements), plan["since"]?.text)
+        return (ShardingPlan(nodes: Int(nodes), choices: choices, placements: placements), plan["since"]?.text,
+                plan["applied_at"]?.text)
     }
 
     private static let storedPlanFacts = """
-        SELECT kind, (evidence ->> 'nodes')::float8 AS nodes, evidence ->> 'sampled_until' AS since
+        SELECT kind, (evidence ->> 'nodes')::float8 AS nodes, evidence ->> 'sampled_until' AS since,
+               CASE WHEN status IN ('applied', 'verified') THEN to_json(applied_at) #>> '{}' END AS applied_at
           FROM augur.recommendation WHERE id = $1::bigint AND dbid = \(currentDatabaseOID)
         """
 
@@ -345,10 +402,10 @@ enum ShardingAdvice {
 }
 
 @_cdecl("augur_swift_sharding_evaluate")
-func augurSwiftShardingEvaluate(_ id: Int64, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
+func augurSwiftShardingEvaluate(_ id: Int64, _ measured: Bool, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
                                 _ error: UnsafeMutablePointer<augur_error>) -> Bool {
     reportingErrors(error, fallback: false) {
-        try hand(try ShardingAdvice.evaluate(id: id), to: json)
+        try hand(try ShardingAdvice.evaluate(id: id, measured: measured), to: json)
     }
 }
 

@@ -28,6 +28,7 @@ public struct SQLState: Equatable, Sendable, CustomStringConvertible {
     }
 
     public static let invalidParameterValue = SQLState("22023")!
+    public static let objectNotInPrerequisiteState = SQLState("55000")!
     public static let outOfMemory = SQLState("53200")!
     public static let queryCanceled = SQLState("57014")!
     public static let internalError = SQLState("XX000")!

@@ -60,9 +60,15 @@ final class CitusTests: ClusterTestCase {
         let finished = try cluster.coordinator.waitUntil(timeout: 120) {
             try db.scalar("SELECT status FROM augur.recommendation WHERE id = \(id)") != "approved"
         }
+        // Then the collector moves shards (and isolates warehouses sharing one) until
+        // every placed warehouse is on the worker the plan gave it, writes going on.
+        let placed = try cluster.coordinator.waitUntil(timeout: 180) {
+            try db.scalar("SELECT augur.next_placement_step(\(id)) IS NULL") == "t"
+        }
         usleep(300_000)
         let written = writer.stop()
         XCTAssertTrue(finished)
+        XCTAssertTrue(placed)
 
         let outcomes = try db.query("SELECT outcome, error FROM augur.action_log WHERE recommendation_id = \(id)")
         XCTAssertEqual(try db.scalar("SELECT status FROM augur.recommendation WHERE id = \(id)"), "applied", "\(outcomes)")
@@ -82,10 +88,35 @@ final class CitusTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM order_log WHERE ol_seq BETWEEN 1001 AND 99999"), String(written.committed))
         XCTAssertEqual(Int(try db.scalar("SELECT sum(s_quantity) FROM stock") ?? "") ?? -1, stockBefore - written.committed)
         XCTAssertEqual(try db.scalar("SELECT count(*) FROM item"), "1000")
-        let log = try db.query("SELECT action, outcome, ddl FROM augur.action_log WHERE recommendation_id = \(id) ORDER BY at")
-        XCTAssertEqual(log.last?[0], "apply")
-        XCTAssertEqual(log.last?[1], "applied")
-        XCTAssertTrue(log.last?[2]?.contains("create_reference_table('public.item')") ?? false, "the script is logged")
+        let log = try db.query("SELECT action, outcome, ddl FROM augur.action_log WHERE recommendation_id = \(id) ORDER BY id")
+        let apply = log.first { $0[0] == "apply" && $0[1] == "applied" }
+        XCTAssertTrue(apply?[2]?.contains("create_reference_table('public.item')") ?? false, "the script is logged: \(log)")
+        let placements = log.filter { $0[0] == "place" }
+        XCTAssertTrue(placements.allSatisfy { $0[1] == "done" }, "\(placements)")
+        XCTAssertNil(try db.scalar("SELECT evidence ->> 'placement_failed' FROM augur.recommendation WHERE id = \(id)"))
+        let misplaced = try db.query("""
+            WITH workers AS (SELECT array_agg(nodeid ORDER BY nodeid) AS ids FROM pg_dist_node WHERE groupid <> 0)
+            SELECT p.value, p.node, at.nodeid FROM augur.sharding_placement p, workers w,
+                   LATERAL (SELECT n.nodeid FROM pg_dist_placement pl JOIN pg_dist_node n ON n.groupid = pl.groupid
+                             WHERE pl.shardid = get_shard_id_for_distribution_column('district', p.value)) AS at
+             WHERE p.recommendation_id = \(id) AND at.nodeid <> w.ids[1 + p.node % array_length(w.ids, 1)]
+            """)
+        XCTAssertEqual(misplaced.count, 0, "\(misplaced)")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM augur.sharding_placement WHERE recommendation_id = \(id)"), "4")
+
+        // Measured on the cluster: the transactions since, each warehouse where Citus has it,
+        // are spread as the plan predicted (every warehouse was placed, so exactly). Their
+        // keys come from the statements' parse trees: Citus's plans are custom scans.
+        try db.query("SELECT augur.flush()")
+        try NewOrderWorkload.run(db, count: 100, seed: 13)
+        try db.query("SELECT augur.flush()")
+        let measured = try db.query("SELECT transactions, distributed_share, predicted_share FROM augur.sharding_measure(\(id))")
+            .first ?? []
+        XCTAssertGreaterThanOrEqual(Double(measured[0] ?? "") ?? 0, 100)
+        XCTAssertEqual(measured[1], measured[2])
+        XCTAssertLessThan(Double(measured[1] ?? "") ?? 1, 0.4, "the remote lines only")
+        XCTAssertEqual(try db.scalar("SELECT round(measured_benefit::numeric, 6) FROM augur.recommendation WHERE id = \(id)"),
+                       try db.scalar("SELECT round(1 - \(measured[1] ?? "1")::numeric, 6)"))
     }
 
     /// A plan whose table went away since it was approved: the apply fails with the
@@ -104,6 +135,7 @@ final class CitusTests: ClusterTestCase {
         try db.query("SELECT augur.approve(\(id))")
         for worker in cluster.workers { try db.query("SELECT citus_remove_node('127.0.0.1', \(worker.port))") }
         assertServerError("55000") { try db.query("SELECT augur.apply(\(id))") }
+        assertServerError("55000", "not applied") { try db.query("SELECT * FROM augur.sharding_measure(\(id))") }
     }
 
     private func shardNode(_ db: Connection, table: String, value: String) throws -> String {
