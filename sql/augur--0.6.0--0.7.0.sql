@@ -210,9 +210,9 @@ BEGIN
         RAISE EXCEPTION 'could not lock the tables of sharding plan % against writes', id USING ERRCODE = '55P03',
             HINT = 'Writers held them throughout; apply it when the load is lighter (augur.maintenance_window).';
     END IF;
-    SELECT count(*) INTO steps FROM regexp_split_to_table(plan.ddl, E'\n') AS line WHERE line ~ '^SELECT ';
+    SELECT count(*) INTO steps FROM regexp_split_to_table(plan.ddl, E'\n') AS line WHERE line ~ '^(SELECT|ALTER|SET) ';
     FOREACH statement IN ARRAY regexp_split_to_array(plan.ddl, E'\n') LOOP
-        CONTINUE WHEN statement !~ '^SELECT ';
+        CONTINUE WHEN statement !~ '^(SELECT|ALTER|SET) ';
         step := step + 1;
         RAISE NOTICE 'augur: sharding plan %, step % of %: %', id, step, steps, statement;
         EXECUTE statement;

@@ -92,7 +92,11 @@ def main():
         plan_id, predicted = plan.split("|")
         log(f"   plan {plan_id}: {100 * float(predicted):.1f}% of the held-out transactions predicted on more than one node")
         coordinator.psql(f"SELECT augur.approve({plan_id}); SELECT augur.apply({plan_id})")
-        applied = wait_for(coordinator, f"SELECT status FROM augur.recommendation WHERE id = {plan_id}", "applied", 600)
+        applied = wait_for(coordinator, f"SELECT status IN ('applied', 'failed') FROM augur.recommendation WHERE id = {plan_id}",
+                           "t", 600)
+        if coordinator.psql(f"SELECT status FROM augur.recommendation WHERE id = {plan_id}") != "applied":
+            raise RuntimeError("the apply failed: " + coordinator.psql(
+                f"SELECT string_agg(error, '; ') FROM augur.action_log WHERE recommendation_id = {plan_id}"))
         placed = wait_for(coordinator, f"SELECT augur.next_placement_step({plan_id}) IS NULL", "t", 1800)
         steps = coordinator.psql(f"""
             SELECT count(*) FILTER (WHERE ddl LIKE '%isolate_tenant%') || ' isolations, '

@@ -67,6 +67,7 @@ enum ShardingAdvice {
             SELECT to_json(max(ended_at)) #>> '{}' AS until FROM augur.sampled_xact WHERE dbid = \(currentDatabaseOID)
             """).first?["until"]?.text
         try Recommendations.store(kind: kind, [row(outcome, learnedFrom: learnedScore, heldOut: heldOutScore, tables: tables, types: types,
+                                                   foreignKeys: try foreignKeys(of: outcome.plan),
                                                    sampledUntil: sampledUntil, options: options)], within: [target])
         let placed = outcome.plan.placements.sorted { $0.key < $1.key }
         try SPI.execute(forgetPlacements, [target])
@@ -335,6 +336,39 @@ enum ShardingAdvice {
         return Dictionary(uniqueKeysWithValues: having.map { ($0, TableChoice.distributed(column: split)) })
     }
 
+    /// The foreign keys of the tables `plan` converts (to a reference or distributed
+    /// table), or that reference them.
+    /// Names come schema-qualified (the definition printed under an empty search path), so
+    /// that the script reads the same whatever the search path it runs under.
+    static func foreignKeys(of plan: ShardingPlan) throws -> [ForeignKey] {
+        let converted = plan.choices.filter { $0.value != .local }.keys.sorted()
+        let searchPath = try SPI.query("SELECT current_setting('search_path') AS path").first?["path"]?.text ?? ""
+        try SPI.execute("SELECT set_config('search_path', '', true)")
+        defer { _ = try? SPI.execute("SELECT set_config('search_path', $1, true)", [searchPath]) }
+        return try SPI.query("""
+            SELECT k.conrelid::regclass::text AS relation, quote_ident(k.conname) AS name,
+                   pg_catalog.pg_get_constraintdef(k.oid) AS definition, k.confrelid::regclass::text AS referenced,
+                   array_to_string(ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, i)
+                                           JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
+                                          ORDER BY u.i), ',') AS columns,
+                   array_to_string(ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY AS u(attnum, i)
+                                           JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum
+                                          ORDER BY u.i), ',') AS referenced_columns
+              FROM pg_catalog.pg_constraint k
+             WHERE k.contype = 'f'
+               AND (k.conrelid = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)
+                    OR k.confrelid = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) AS t))
+             ORDER BY 1, 2
+            """, [PostgresArray.literal(converted)]).compactMap { row in
+            guard let table = row["relation"]?.text, let name = row["name"]?.text, let definition = row["definition"]?.text
+            else { return nil }
+            return ForeignKey(table: table, name: name, definition: definition,
+                              columns: (row["columns"]?.text ?? "").split(separator: ",").map(String.init),
+                              referencedTable: row["referenced"]?.text ?? "",
+                              referencedColumns: (row["referenced_columns"]?.text ?? "").split(separator: ",").map(String.init))
+        }
+    }
+
     /// The type of each distribution column: Citus co-locates only tables distributed by
     /// columns of one type.
     static func columnTypes(_ plan: ShardingPlan) throws -> [String: String] {
@@ -350,15 +384,17 @@ enum ShardingAdvice {
     }
 
     static func row(_ outcome: ShardingPlanner.Outcome, learnedFrom: ShardingPlan.Score, heldOut: ShardingPlan.Score, tables: [ShardingPlanner.Table],
-                    types: [String: String], sampledUntil: String?, options: Options) -> Recommendations.Row {
+                    types: [String: String], foreignKeys: [ForeignKey], sampledUntil: String?, options: Options) -> Recommendations.Row {
         let plan = outcome.plan
-        let script = CitusScript(plan: plan, types: types)
+        let script = CitusScript(plan: plan, types: types, foreignKeys: foreignKeys)
         let distributed = plan.choices.values.filter { if case .distributed = $0 { return true } else { return false } }.count
         let references = plan.choices.values.filter { $0 == .reference }.count
+        let dropped = script.droppedForeignKeys.isEmpty ? ""
+            : "; drops \(script.droppedForeignKeys.count) foreign keys Citus cannot enforce (evidence -> 'dropped_foreign_keys')"
         let reason = "\(options.nodes) nodes: \(Figures.percent(heldOut.distributedShare)) of the later sampled transactions would touch "
             + "more than one node (\(Figures.percent(learnedFrom.distributedShare)) of those learned from); the busiest node would serve "
             + "\(Figures.ratio(heldOut.accessBalance))× the mean; \(distributed) tables distributed, \(references) reference"
-            + (outcome.moved.map { "; moves \(Figures.whole(Double($0.keys))) of the \(Figures.whole(Double($0.of))) keys plan \(options.from ?? 0) placed" } ?? "")
+            + dropped + (outcome.moved.map { "; moves \(Figures.whole(Double($0.keys))) of the \(Figures.whole(Double($0.of))) keys plan \(options.from ?? 0) placed" } ?? "")
         func score(_ score: ShardingPlan.Score) -> String {
             JSONText.object([("transactions", JSONText.number(score.transactions)),
                              ("distributed_share", JSONText.number(score.distributedShare)),
@@ -388,6 +424,8 @@ enum ShardingAdvice {
                  ("access_balance", JSONText.number($0.score.accessBalance))]
             })),
             ("key_groups", JSONText.array(of: groups)),
+            ("dropped_foreign_keys", "[" + script.droppedForeignKeys.map { JSONText.string("\($0.name) of \($0.table)") }
+                .joined(separator: ", ") + "]"),
             ("half_life_seconds", options.halfLife.isFinite ? JSONText.number(options.halfLife) : "null"),
             ("prediction_weight", JSONText.number(options.predictionWeight)),
             ("moved", outcome.moved.map {

@@ -1,13 +1,16 @@
 import PGHarness
 
 /// A small TPC-C-like workload for the sharding tests: four warehouses, their districts and
-/// stock, items, and an order log; new-order-like transactions over them.
+/// stock (with foreign keys to them and to the items, which Citus accepts only in order),
+/// items, and an order log; new-order-like transactions over them.
 enum NewOrderWorkload {
     static let schema = """
         CREATE TABLE warehouse (w_id int PRIMARY KEY, w_ytd numeric NOT NULL DEFAULT 0);
-        CREATE TABLE district (d_w_id int, d_id int, d_next_o_id int NOT NULL DEFAULT 1, PRIMARY KEY (d_w_id, d_id));
-        CREATE TABLE stock (s_w_id int, s_i_id int, s_quantity int NOT NULL DEFAULT 50, PRIMARY KEY (s_w_id, s_i_id));
+        CREATE TABLE district (d_w_id int REFERENCES warehouse, d_id int, d_next_o_id int NOT NULL DEFAULT 1,
+                               PRIMARY KEY (d_w_id, d_id));
         CREATE TABLE item (i_id int PRIMARY KEY, i_price numeric NOT NULL);
+        CREATE TABLE stock (s_w_id int REFERENCES warehouse, s_i_id int REFERENCES item, s_quantity int NOT NULL DEFAULT 50,
+                            PRIMARY KEY (s_w_id, s_i_id));
         CREATE TABLE order_log (ol_w_id int, ol_seq bigint, PRIMARY KEY (ol_w_id, ol_seq));
         INSERT INTO warehouse SELECT g FROM generate_series(1, 4) g;
         INSERT INTO district SELECT w, d FROM generate_series(1, 4) w, generate_series(1, 10) d;
