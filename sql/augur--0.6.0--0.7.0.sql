@@ -163,6 +163,8 @@ DECLARE
     previous_timeout constant text := current_setting('lock_timeout');
     wait constant int := least(200, greatest(extract(epoch FROM current_setting('deadlock_timeout')::interval) * 500, 1))::int;
     locked boolean := false;
+    target text;
+    owner name;
 BEGIN
     SELECT * INTO plan FROM augur.recommendation r WHERE r.id = distribute.id;
     IF NOT FOUND OR plan.kind <> 'distribute' THEN
@@ -214,8 +216,18 @@ BEGIN
     FOREACH statement IN ARRAY regexp_split_to_array(plan.ddl, E'\n') LOOP
         CONTINUE WHEN statement !~ '^(SELECT|ALTER|SET) ';
         step := step + 1;
+        -- Each statement runs as the owner of the table it names, never with more rights:
+        -- Citus builds the table's indexes and copies its rows, which runs the owner's
+        -- functions (an index expression), as PostgreSQL's own maintenance does.
+        target := coalesce(substring(statement FROM '^ALTER TABLE (\S+) '),
+                           replace(substring(statement FROM '^SELECT \w+\(''((?:[^'']|'''')*)'''), '''''', ''''));
+        owner := (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = to_regclass(target));
+        IF owner IS NOT NULL THEN
+            EXECUTE format('SET LOCAL ROLE %I', owner);
+        END IF;
         RAISE NOTICE 'augur: sharding plan %, step % of %: %', id, step, steps, statement;
         EXECUTE statement;
+        RESET ROLE;
     END LOOP;
 END
 $$;

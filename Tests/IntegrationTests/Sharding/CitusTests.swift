@@ -138,6 +138,50 @@ final class CitusTests: ClusterTestCase {
         assertServerError("55000", "not applied") { try db.query("SELECT * FROM augur.sharding_measure(\(id))") }
     }
 
+    /// The script runs as the owner of each table it converts: a plain role's index
+    /// expression, evaluated as Citus builds the shards' indexes and copies the rows, never
+    /// runs as superuser (if it did, it would write a server file).
+    func testThePlanRunsAsTheOwnerOfEachTable() throws {
+        let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1"])
+        let db = try cluster.coordinator.connect()
+        let file = cluster.coordinator.directory.appendingPathComponent("written-by-an-index-expression").path
+        try db.query("CREATE ROLE mallory LOGIN; GRANT CREATE ON SCHEMA public TO mallory")
+        let plain = try cluster.coordinator.connect(user: "mallory")
+        try plain.query("""
+            CREATE FUNCTION indexed(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+            BEGIN
+                IF $1 = 0 THEN
+                    PERFORM pg_catalog.lo_export(pg_catalog.lo_from_bytea(0, 'x'), '\(file)');
+                END IF;
+                RETURN $1;
+            EXCEPTION WHEN insufficient_privilege THEN RETURN $1;
+            END $$;
+            CREATE TABLE account (tenant int, id int, balance int NOT NULL DEFAULT 0, PRIMARY KEY (tenant, id));
+            CREATE INDEX ON account (indexed(balance));
+            INSERT INTO account SELECT t, i FROM generate_series(1, 4) t, generate_series(1, 50) i;
+            """)
+        var random = NewOrderWorkload.Random(state: 21)
+        for _ in 0..<320 {
+            let tenant = 1 + random.below(4)
+            try plain.query("""
+                BEGIN; UPDATE account SET balance = balance + 1 WHERE tenant = \(tenant) AND id = \(1 + random.below(50));
+                UPDATE account SET balance = balance - 1 WHERE tenant = \(tenant) AND id = \(1 + random.below(50)); COMMIT
+                """)
+        }
+        try db.query("SELECT augur.flush()")
+        let id = try db.scalar("SELECT id FROM augur.recommend_sharding(2)") ?? ""
+        try db.query("SELECT augur.approve(\(id)); SELECT augur.apply(\(id))")
+        XCTAssertTrue(try cluster.coordinator.waitUntil(timeout: 120) {
+            try db.scalar("SELECT status FROM augur.recommendation WHERE id = \(id)") != "approved"
+        })
+        let outcome = try db.query("SELECT outcome, error FROM augur.action_log WHERE recommendation_id = \(id) ORDER BY id")
+        XCTAssertEqual(try db.scalar("SELECT status FROM augur.recommendation WHERE id = \(id)"), "applied", "\(outcome)")
+        XCTAssertEqual(try db.scalar("SELECT coalesce(column_to_column_name(logicalrelid, partkey), '') FROM pg_dist_partition"),
+                       "tenant")
+        XCTAssertEqual(try db.scalar("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'account'"), "mallory")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file), "the index expression ran as superuser")
+    }
+
     private func shardNode(_ db: Connection, table: String, value: String) throws -> String {
         try db.scalar("""
             SELECT p.nodeport FROM pg_dist_shard_placement p
