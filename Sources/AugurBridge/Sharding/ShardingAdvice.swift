@@ -287,11 +287,30 @@ enum ShardingAdvice {
             guard let name = row["relation"]?.text else { return nil }
             return (name, (max(row["rows"]?.double ?? 0, 0), row["write_share"]?.double ?? 1))
         }, uniquingKeysWith: { first, _ in first })
+        var uniqueKeys: [String: [[String]]] = [:]
+        for row in try SPI.query(uniqueIndexes, [PostgresArray.literal(names)]) {
+            if let table = row["relation"]?.text, let columns = row["columns"]?.text {
+                uniqueKeys[table, default: []].append(columns.split(separator: ",").map(String.init))
+            }
+        }
         return names.map { name in
             ShardingPlanner.Table(name: name, rows: facts[name]?.0 ?? 0, writeShare: facts[name]?.1 ?? 1,
-                                  columns: (compared[name] ?? []).union(joined[name] ?? []).sorted())
+                                  columns: (compared[name] ?? []).union(joined[name] ?? []).sorted(),
+                                  uniqueKeys: uniqueKeys[name] ?? [])
         }
     }
+
+    /// Each table's unique indexes (primary keys included), by their plain columns.
+    private static let uniqueIndexes = """
+        SELECT \(qualifiedName) AS relation,
+               array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) AS k(attnum)
+                                       JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum), ',')
+                   AS columns
+          FROM unnest($1::text[]) AS t(name)
+          JOIN pg_catalog.pg_index i ON i.indrelid = to_regclass(t.name) AND i.indisunique
+          JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        """
 
     /// A partitioned table's rows are its partitions', its statements those using it or any
     /// of them (`pg_partition_tree` has no rows for a table that is not partitioned).

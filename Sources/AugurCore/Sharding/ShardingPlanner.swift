@@ -19,10 +19,20 @@ public enum ShardingPlanner {
         /// Columns it may be distributed by: those compared by equality or joined on.
         public let columns: [String]
 
-        public init(name: String, rows: Double, writeShare: Double, columns: [String]) {
+        /// Its primary and unique keys' columns: Citus distributes a table only by a column
+        /// each of them includes.
+        public let uniqueKeys: [[String]]
+
+        /// The columns it may be distributed by.
+        public var distributableColumns: [String] {
+            columns.filter { column in uniqueKeys.allSatisfy { $0.contains(column) } }
+        }
+
+        public init(name: String, rows: Double, writeShare: Double, columns: [String], uniqueKeys: [[String]] = []) {
             self.name = name
             self.rows = rows
             self.writeShare = writeShare
+            self.uniqueKeys = uniqueKeys
             self.columns = columns
         }
     }
@@ -95,11 +105,15 @@ public enum ShardingPlanner {
             if cancelled() { throw Cancelled() }
             var choices: [String: TableChoice] = [:]
             for table in tables {
-                let own = members.filter { $0.table == table.name }
+                let own = members.filter { $0.table == table.name && table.distributableColumns.contains($0.column) }
                     .max { (compared[$0] ?? 0, $1.column) < (compared[$1] ?? 0, $0.column) }
                 choices[table.name] = own.map { .distributed(column: $0.column) } ?? (referenceFits(table) ? .reference : .local)
             }
             let plan = ShardingPlan(nodes: nodes, choices: choices.merging(options.fixed) { _, fixed in fixed })
+            // A class none of whose columns may distribute a table distributes nothing: no plan.
+            guard plan.choices.values.contains(where: { if case .distributed = $0 { return true } else { return false } }) else {
+                continue
+            }
             let name = "by " + members.map { "\($0.table).\($0.column)" }.sorted().joined(separator: ", ")
             alternatives.append(Candidate(name: name, plan: plan, score: plan.score(training)))
         }
@@ -115,7 +129,8 @@ public enum ShardingPlanner {
             for table in tables.sorted(by: { $0.name < $1.name }) where options.fixed[table.name] == nil {
                 // Local only for a table no column of which may distribute it: keeping
                 // everything on the coordinator would touch one node, and scale nothing.
-                var tried: [TableChoice] = table.columns.isEmpty ? [.local] : table.columns.map { .distributed(column: $0) }
+                let distributable = table.distributableColumns
+                var tried: [TableChoice] = distributable.isEmpty ? [.local] : distributable.map { .distributed(column: $0) }
                 if referenceFits(table) { tried.insert(.reference, at: 0) }
                 for choice in tried where choice != best.plan.choices[table.name] {
                     if cancelled() { throw Cancelled() }
@@ -158,6 +173,8 @@ public enum ShardingPlanner {
             case .local:
                 reasons[table.name] = table.columns.isEmpty
                     ? "local: no column of it is compared by equality or joined on"
+                    : table.distributableColumns.isEmpty
+                    ? "local: each column it is compared on is missing from one of its primary or unique keys, which Citus requires"
                     : "local: distributing it by any of its columns would put more transactions on several nodes"
             }
         }

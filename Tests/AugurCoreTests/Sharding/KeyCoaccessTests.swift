@@ -99,6 +99,24 @@ final class KeyCoaccessTests: XCTestCase {
         XCTAssertEqual(Set(five.plan.placements.values), [0, 1, 2, 3, 4])
     }
 
+    /// Citus distributes a table only by a column each of its unique keys includes: a
+    /// table compared by tenant but keyed by id alone goes by id.
+    func testTheDistributionColumnIsInEveryUniqueKey() throws {
+        let training = (0..<300).map { index in
+            SampledTransaction(tables: ["account"], keys: ["account": ["tenant": [String(index % 4)],
+                                                                       "id": [String(index % 4 * 100 + index % 7), String(index % 4 * 100 + index % 5)]]])
+        }
+        func plan(_ uniqueKeys: [[String]]) throws -> ShardingPlanner.Outcome {
+            try ShardingPlanner.plan(tables: [.init(name: "account", rows: 1e6, writeShare: 0.5, columns: ["id", "tenant"],
+                                                    uniqueKeys: uniqueKeys)], training: training, nodes: 2)
+        }
+        XCTAssertEqual(try plan([["tenant", "id"]]).plan.choices["account"], .distributed(column: "tenant"))
+        XCTAssertEqual(try plan([["id"]]).plan.choices["account"], .distributed(column: "id"))
+        let neither = try plan([["id"], ["tenant"]])
+        XCTAssertEqual(neither.plan.choices["account"], .local)
+        XCTAssertTrue(neither.reasons["account"]?.contains("primary or unique keys") ?? false, neither.reasons["account"] ?? "")
+    }
+
     /// One table and nothing else: distributed by its key, not left whole on the
     /// coordinator (which would touch one node and scale nothing).
     func testASingleTableIsDistributed() throws {
