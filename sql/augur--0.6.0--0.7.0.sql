@@ -233,6 +233,36 @@ END
 $$;
 REVOKE ALL ON FUNCTION augur.distribute(bigint) FROM PUBLIC;
 
+-- Where Citus has each of `keys`, values of sharding plan `id`'s keys: the shard of the
+-- plan's first distributed table (the script's first co-location group) holding it, the
+-- node that shard is on, and that node's number as plans count them (`node`: 0 for the
+-- first worker by node id), with the table (`anchor`) and the workers by node id. What
+-- placing a plan's keys and measuring the plan both read.
+CREATE FUNCTION augur.key_nodes(id bigint, keys text[])
+    RETURNS TABLE (value text, shardid bigint, nodeid int, node int, anchor regclass, workers int[])
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    SELECT to_regclass(t.key) INTO anchor
+      FROM augur.recommendation r, jsonb_each(r.evidence -> 'tables') AS t
+     WHERE r.id = key_nodes.id AND t.value ->> 'choice' = 'distributed' ORDER BY t.key LIMIT 1;
+    SELECT array_agg(n.nodeid ORDER BY n.nodeid) INTO workers FROM pg_dist_node n
+     WHERE n.noderole = 'primary' AND n.isactive AND n.shouldhaveshards AND n.groupid <> 0;
+    IF anchor IS NULL OR workers IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+        SELECT k.value, k.shardid, n.nodeid, array_position(workers, n.nodeid) - 1, anchor, workers
+          FROM (SELECT v.value, get_shard_id_for_distribution_column(anchor, v.value) AS shardid
+                  FROM unnest(keys) AS v(value)) AS k
+          JOIN pg_dist_placement pl ON pl.shardid = k.shardid
+          JOIN pg_dist_node n ON n.groupid = pl.groupid;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.key_nodes(bigint, text[]) FROM PUBLIC;
+
 -- The next step that puts an applied sharding plan's placed keys on their nodes, as a
 -- statement for the collector to run on its own (Citus moves shards outside transaction
 -- blocks), or NULL when every placed key is where the plan puts it. Plan node i is the
@@ -249,7 +279,6 @@ AS $$
 DECLARE
     plan augur.recommendation;
     anchor regclass;
-    workers int[];
     mode text;
     shard record;
 BEGIN
@@ -259,37 +288,29 @@ BEGIN
         RETURN NULL;
     END IF;
     BEGIN
-        -- The keys are the values of the first table the plan distributes (the script's
-        -- first co-location group).
-        SELECT to_regclass(t.key) INTO anchor FROM jsonb_each(plan.evidence -> 'tables') AS t
-         WHERE t.value ->> 'choice' = 'distributed' ORDER BY t.key LIMIT 1;
-        SELECT array_agg(n.nodeid ORDER BY n.nodeid) INTO workers FROM pg_dist_node n
-         WHERE n.noderole = 'primary' AND n.isactive AND n.shouldhaveshards AND n.groupid <> 0;
-        IF anchor IS NULL OR workers IS NULL THEN
-            RETURN NULL;
-        END IF;
-        mode := CASE WHEN EXISTS (
-                    SELECT FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
-                     WHERE d.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = anchor)
-                       AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (
-                               SELECT FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))))
-                THEN 'block_writes' ELSE 'auto' END;
         FOR shard IN
-            WITH keyed AS (
-                SELECT p.value, workers[1 + p.node % array_length(workers, 1)] AS target,
-                       get_shard_id_for_distribution_column(anchor, p.value) AS shardid
-                  FROM augur.sharding_placement p WHERE p.recommendation_id = next_placement_step.id),
-            located AS (
-                SELECT k.*, n.nodeid AS current
-                  FROM keyed k JOIN pg_dist_placement pl ON pl.shardid = k.shardid
-                  JOIN pg_dist_node n ON n.groupid = pl.groupid),
+            WITH located AS (
+                SELECT k.value, k.shardid, k.nodeid AS current, k.anchor,
+                       k.workers[1 + p.node % array_length(k.workers, 1)] AS target
+                  FROM augur.sharding_placement p
+                  JOIN augur.key_nodes(next_placement_step.id,
+                                       ARRAY(SELECT value FROM augur.sharding_placement
+                                              WHERE recommendation_id = next_placement_step.id)) AS k USING (value)
+                 WHERE p.recommendation_id = next_placement_step.id),
             most AS (
                 SELECT l.shardid, mode() WITHIN GROUP (ORDER BY l.target) AS target FROM located l GROUP BY l.shardid)
-            SELECT l.shardid, l.current, m.target,
+            SELECT l.shardid, l.current, m.target, l.anchor,
                    min(l.value) FILTER (WHERE l.target <> m.target) AS stray
               FROM located l JOIN most m USING (shardid)
-             GROUP BY l.shardid, l.current, m.target ORDER BY l.shardid
+             GROUP BY l.shardid, l.current, m.target, l.anchor ORDER BY l.shardid
         LOOP
+            anchor := shard.anchor;
+            mode := CASE WHEN EXISTS (
+                        SELECT FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+                         WHERE d.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = anchor)
+                           AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (
+                                   SELECT FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))))
+                    THEN 'block_writes' ELSE 'auto' END;
             IF shard.stray IS NOT NULL THEN
                 RETURN format('SELECT isolate_tenant_to_new_shard(%L, %L, %L, %L)', anchor::text, shard.stray, 'CASCADE', mode);
             ELSIF shard.current <> shard.target THEN

@@ -113,7 +113,7 @@ enum ShardingAdvice {
         try SPI.execute("SELECT augur.require_citus(workers => false)")
         let transactions = try sampledTransactions(after: appliedAt)
         let actual = ShardingPlan(nodes: stored.plan.nodes, choices: stored.plan.choices,
-                                  placements: try citusNodes(of: transactions, plan: stored.plan))
+                                  placements: try citusNodes(of: transactions, plan: id, stored.plan))
         let score = actual.score(transactions), predicted = stored.plan.score(transactions)
         let json = scoreJSON(score, since: appliedAt, extra: [("predicted_share", JSONText.number(predicted.distributedShare))])
         try SPI.execute("""
@@ -133,10 +133,8 @@ enum ShardingAdvice {
     }
 
     /// The node (0 for the first worker by node id, as the plan numbers them) Citus has each
-    /// key value of `transactions` on, by the shard of the plan's first distributed table.
-    private static func citusNodes(of transactions: [SampledTransaction], plan: ShardingPlan) throws -> [String: Int] {
-        let anchor = plan.choices.keys.sorted().first { if case .distributed = plan.choices[$0] { return true } else { return false } }
-        guard let anchor else { return [:] }
+    /// key value of `transactions` on (`augur.key_nodes`).
+    private static func citusNodes(of transactions: [SampledTransaction], plan id: Int64, _ plan: ShardingPlan) throws -> [String: Int] {
         var values: Set<String> = []
         for transaction in transactions {
             for table in transaction.tables {
@@ -145,21 +143,12 @@ enum ShardingAdvice {
             }
         }
         var nodes: [String: Int] = [:]
-        for row in try SPI.query(citusPlacement, [PostgresArray.literal(values.sorted()), anchor]) {
+        for row in try SPI.query("SELECT value, node FROM augur.key_nodes($1::bigint, $2::text[])",
+                                 [String(id), PostgresArray.literal(values.sorted())]) {
             if let value = row["value"]?.text, let node = row["node"]?.int { nodes[value] = Int(node) }
         }
         return nodes
     }
-
-    private static let citusPlacement = """
-        WITH workers AS (
-            SELECT array_agg(nodeid ORDER BY nodeid) AS ids FROM pg_dist_node
-             WHERE noderole = 'primary' AND isactive AND shouldhaveshards AND groupid <> 0)
-        SELECT v.value, array_position(w.ids, at.nodeid) - 1 AS node
-          FROM unnest($1::text[]) AS v(value), workers w,
-               LATERAL (SELECT n.nodeid FROM pg_dist_placement pl JOIN pg_dist_node n ON n.groupid = pl.groupid
-                         WHERE pl.shardid = get_shard_id_for_distribution_column($2::regclass, v.value) LIMIT 1) AS at
-        """
 
     /// A stored sharding plan (its table choices and key placements), when the last
     /// transaction it learned from or was scored on ended, and when it was applied.
