@@ -391,6 +391,11 @@ augur_worker_main(Datum main_arg)
      * DROP EXTENSION, ALTER TABLE and the like never fail or deadlock because of it.
      */
     SetConfigOption("lock_timeout", AUGUR_WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+    /*
+     * Its statements are short and run every cycle: compiling one with LLVM (the flush of
+     * a thousand sampled transactions passes jit_above_cost) took longer than running it.
+     */
+    SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
     for (;;)
     {

@@ -427,3 +427,6 @@ BEGIN
     RETURN QUERY SELECT * FROM augur.recommendations r WHERE r.id = apply.id;
 END
 $$;
+
+-- A flush's statements are short: compiling one with LLVM cost more than running it.
+ALTER FUNCTION augur.flush() SET jit = off;

@@ -128,49 +128,106 @@ enum CaptureFlush {
             last_seen = greatest(e.last_seen, excluded.last_seen)
         """
 
-    /// Sampled transactions: relation names resolved like relation_use's, in order.
+    /// Sampled transactions, with their relations' names as resolved by `sampledNames`.
     private static let insertSampledXacts = """
         INSERT INTO augur.sampled_xact (dbid, userid, pid, lxid, ended_at, sample_rate, relids, relnames)
         SELECT s.dbid, s.userid, s.pid, s.lxid, \(timestamp("s.ended_at")), s.sample_rate, s.relids::oid[],
-               ARRAY(SELECT (SELECT format('%I.%I', n.nspname, c.relname)
-                               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                              WHERE c.oid = u.relid AND s.dbid = \(currentDatabaseOID))
-                       FROM unnest(s.relids::oid[]) WITH ORDINALITY AS u(relid, i) ORDER BY u.i)
-          FROM unnest($1::oid[], $2::oid[], $3::int[], $4::bigint[], $5::bigint[], $6::float8[], $7::text[])
-               AS s(dbid, userid, pid, lxid, ended_at, sample_rate, relids)
+               s.relnames::text[]
+          FROM unnest($1::oid[], $2::oid[], $3::int[], $4::bigint[], $5::bigint[], $6::float8[], $7::text[], $8::text[])
+               AS s(dbid, userid, pid, lxid, ended_at, sample_rate, relids, relnames)
         ON CONFLICT DO NOTHING
         """
 
     private static let insertSampledKeys = """
         INSERT INTO augur.sampled_key (ended_at, pid, lxid, relid, attnum, column_name, value)
-        SELECT \(timestamp("s.ended_at")), s.pid, s.lxid, s.relid, s.attnum,
-               \(columnName("s.relid", "s.attnum")), s.value
-          FROM unnest($1::oid[], $2::bigint[], $3::int[], $4::bigint[], $5::oid[], $6::int2[], $7::text[])
-               AS s(dbid, ended_at, pid, lxid, relid, attnum, value)
+        SELECT \(timestamp("s.ended_at")), s.pid, s.lxid, s.relid, s.attnum, s.column_name, s.value
+          FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::oid[], $5::int2[], $6::text[], $7::text[])
+               AS s(ended_at, pid, lxid, relid, attnum, column_name, value)
         ON CONFLICT DO NOTHING
         """
+
+    /// Names like relation_use's (relations of this database, schema-qualified), each
+    /// relation and column looked up once per flush: a thousand sampled transactions
+    /// touch a handful of tables, and a lookup per row was most of a flush's cost.
+    private static let sampledNames = """
+        SELECT u.dbid, u.relid, u.attnum,
+               CASE WHEN u.attnum = 0 THEN format('%I.%I', n.nspname, c.relname)
+                    ELSE format('%I.%I.%I', n.nspname, c.relname, a.attname) END AS name
+          FROM (SELECT DISTINCT * FROM unnest($1::oid[], $2::oid[], $3::int2[]) AS u(dbid, relid, attnum)) u
+          JOIN pg_catalog.pg_class c ON c.oid = u.relid AND u.dbid = \(currentDatabaseOID)
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = u.relid AND a.attnum = u.attnum
+        """
+
+    /// A relation (attnum 0) or a column of one database.
+    private struct SampledObject: Hashable {
+        var dbid: UInt32
+        var relid: UInt32
+        var attnum: Int16
+    }
+
+    private static func names(of objects: Set<SampledObject>) throws -> [SampledObject: String] {
+        guard !objects.isEmpty else { return [:] }
+        let rows = try SPI.query(sampledNames, [
+            PostgresArray.literal(objects.map { String($0.dbid) }),
+            PostgresArray.literal(objects.map { String($0.relid) }),
+            PostgresArray.literal(objects.map { String($0.attnum) }),
+        ])
+        var names: [SampledObject: String] = [:]
+        for row in rows {
+            guard let dbid = row["dbid"]?.int, let relid = row["relid"]?.int, let attnum = row["attnum"]?.int,
+                  let name = row["name"]?.text else { continue }
+            names[SampledObject(dbid: UInt32(truncatingIfNeeded: dbid), relid: UInt32(truncatingIfNeeded: relid),
+                                attnum: Int16(truncatingIfNeeded: attnum))] = name
+        }
+        return names
+    }
 
     /// Sampled transactions older than augur.sample_retention go, with their keys.
     private static let expireSamples = """
         DELETE FROM augur.sampled_xact WHERE ended_at < now() - current_setting('augur.sample_retention')::interval
         """
 
-    private struct SampledKey {
-        var xact: augur_sampled_xact
-        var key: augur_sampled_key
+    /// A sampled transaction's identity and relations (not the whole C struct: that is two
+    /// kilobytes of fixed arrays), and its keys.
+    private struct SampledXact {
+        var xact: UnsafePointer<augur_sampled_xact>
+        var relids: [UInt32]
+        var keys: [augur_sampled_key]
+
+        init(_ xact: UnsafePointer<augur_sampled_xact>) {
+            self.xact = xact
+            relids = elements(of: xact.pointee, \.relations, \.nrelations, as: UInt32.self)
+            keys = elements(of: xact.pointee, \.keys, \.nkeys, as: augur_sampled_key.self)
+        }
     }
 
-    private static let sampledXactColumns: [(augur_sampled_xact) -> String?] = [
-        { String($0.dbid) }, { String($0.userid) }, { String($0.pid) }, { String($0.lxid) }, { String($0.ended_at) },
-        { $0.sample_rate.description },
-        { xact in "{" + elements(of: xact, \.relations, \.nrelations, as: UInt32.self).map(String.init).joined(separator: ",") + "}" },
-    ]
-
-    private static let sampledKeyColumns: [(SampledKey) -> String?] = [
-        { String($0.xact.dbid) }, { String($0.xact.ended_at) }, { String($0.xact.pid) }, { String($0.xact.lxid) },
-        { String($0.key.relid) }, { String($0.key.attnum) },
-        { row in cString(of: row.key.value) },
-    ]
+    /// Writes the sampled transactions and their keys; returns the number of rows.
+    private static func writeSampled(_ batch: augur_capture_batch) throws -> Int {
+        guard let first = batch.sampled, batch.sampled_count > 0 else { return 0 }
+        let sampled = (0..<Int(batch.sampled_count)).map { SampledXact(first + $0) }
+        let names = try names(of: Set(sampled.flatMap { sample in
+            sample.relids.map { SampledObject(dbid: sample.xact.pointee.dbid, relid: $0, attnum: 0) }
+                + sample.keys.map { SampledObject(dbid: sample.xact.pointee.dbid, relid: $0.relid, attnum: $0.attnum) }
+        }))
+        var written = try upsert(insertSampledXacts, sampled, [
+            { String($0.xact.pointee.dbid) }, { String($0.xact.pointee.userid) }, { String($0.xact.pointee.pid) },
+            { String($0.xact.pointee.lxid) }, { String($0.xact.pointee.ended_at) },
+            { $0.xact.pointee.sample_rate.description },
+            { PostgresArray.literal($0.relids.map(String.init)) },
+            { sample in PostgresArray.literal(sample.relids.map {
+                names[SampledObject(dbid: sample.xact.pointee.dbid, relid: $0, attnum: 0)]
+            }) },
+        ])
+        let keys = sampled.flatMap { sample in sample.keys.map { (sample.xact.pointee, $0) } }
+        written += try upsert(insertSampledKeys, keys, [
+            { String($0.0.ended_at) }, { String($0.0.pid) }, { String($0.0.lxid) },
+            { String($0.1.relid) }, { String($0.1.attnum) },
+            { names[SampledObject(dbid: $0.0.dbid, relid: $0.1.relid, attnum: $0.1.attnum)] },
+            { cString(of: $0.1.value) },
+        ])
+        return written
+    }
 
     /// One row per element of a shape's array: which query it belongs to, and the element.
     private struct ShapeRow<Element> {
@@ -312,11 +369,7 @@ enum CaptureFlush {
         written += try HistogramFlush.run(queries)
         written += try upsert(insertExamples, queries.filter { $0.example != nil }, exampleColumns)
         written += try upsert(upsertErrors, errors, errorColumns)
-        let sampled = Array(UnsafeBufferPointer(start: batch.sampled, count: Int(max(batch.sampled_count, 0))))
-        written += try upsert(insertSampledXacts, sampled, sampledXactColumns)
-        written += try upsert(insertSampledKeys, sampled.flatMap { xact in
-            elements(of: xact, \.keys, \.nkeys, as: augur_sampled_key.self).map { SampledKey(xact: xact, key: $0) }
-        }, sampledKeyColumns)
+        written += try writeSampled(batch)
         try SPI.execute(expireSamples)
         augur_capture_note_flush(Int64(written))
         return written

@@ -4,21 +4,25 @@ public enum PostgresArray {
     /// `{"a","b \"quoted\"",NULL}`: every element double-quoted with `\` and `"` escaped,
     /// so any text survives; nil becomes an unquoted NULL.
     public static func literal(_ elements: [String?]) -> String {
-        var literal = "{"
+        // Built as UTF-8 bytes: a flush passes thousands of elements, and appending
+        // unicode scalars one at a time was a sixth of its time.
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(2 + elements.count * 8)
         for (index, element) in elements.enumerated() {
-            if index > 0 { literal += "," }
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
             guard let element else {
-                literal += "NULL"
+                bytes.append(contentsOf: "NULL".utf8)
                 continue
             }
-            literal += "\""
-            for character in element.unicodeScalars {
-                if character == "\\" || character == "\"" { literal += "\\" }
-                literal.unicodeScalars.append(character)
+            bytes.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
             }
-            literal += "\""
+            bytes.append(UInt8(ascii: "\""))
         }
-        return literal + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The elements of a one-dimensional array's text form (`{a,"b c",NULL}`): quoted ones

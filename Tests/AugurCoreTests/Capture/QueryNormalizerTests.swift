@@ -38,7 +38,7 @@ final class PostgresArrayTests: XCTestCase {
     }
 
     func testElementsReadBackWhatLiteralWrote() {
-        let values: [String?] = ["new", "b c", nil, "x\"y\\z", "", "NULL", "{a,b}"]
+        let values: [String?] = ["new", "b c", nil, "x\"y\\z", "", "NULL", "{a,b}", "naïve 東京 \"ü\""]
         XCTAssertEqual(PostgresArray.elements(PostgresArray.literal(values)), values)
         XCTAssertEqual(PostgresArray.elements("{new,2,NULL}"), ["new", "2", nil])
         XCTAssertEqual(PostgresArray.elements("{}"), [])
