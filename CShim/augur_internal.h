@@ -33,6 +33,7 @@ extern int    augur_histogram_bytes;
 extern char  *augur_maintenance_window;
 extern int    augur_track;
 extern int    augur_coaccess_half_life;
+extern int    augur_dictionary_interval;
 
 typedef enum AugurTrack
 {
@@ -196,6 +197,10 @@ extern bool    augur_swift_recommend_schema(double large_table_bytes, double sam
                                             int64_t *proposed, augur_error *err);
 extern bool    augur_swift_recommend_sharding(const augur_sharding_options *options, int64_t *proposed, augur_error *err);
 extern bool    augur_swift_sharding_evaluate(int64_t id, bool measured, char **json, augur_error *err);
+extern bool    augur_swift_dictionary_create(uint32_t relid, const char *column, const char *target,
+                                              const char *options, char **name, augur_error *err);
+extern bool    augur_swift_dictionary_view(const char *name, char **view, augur_error *err);
+extern bool    augur_swift_dictionary_drop(const char *name, augur_error *err);
 extern bool    augur_swift_next_apply(augur_apply_item *item, augur_error *err);
 extern bool    augur_swift_finish_apply(const augur_apply_item *item, bool done, const char *error, augur_error *err);
 

@@ -28,6 +28,7 @@ int     augur_track = AUGUR_TRACK_TOP;
 int     augur_coaccess_half_life = 7 * 24 * 3600;
 int     augur_max_sampled_xacts = 1000;
 int     augur_sample_retention = 7 * 24 * 3600;
+int     augur_dictionary_interval = 60;
 int     augur_histogram_bytes = 2048;
 int     augur_histogram_retention = 24 * 3600;
 
@@ -143,6 +144,11 @@ define_gucs(void)
                             "Age at which a call counts half in co-access weights.",
                             "Applied at each flush to the decayed call counts in augur.query.",
                             &augur_coaccess_half_life, 7 * 24 * 3600, 60, INT_MAX,
+                            PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+    DefineCustomIntVariable("augur.dictionary_interval",
+                            "Seconds between the worker's refreshes of a dictionary with changes to count.",
+                            "0 leaves dictionaries to augur.dictionary_refresh.",
+                            &augur_dictionary_interval, 60, 0, INT_MAX,
                             PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
     DefineCustomEnumVariable("augur.track",
                              "Which statements Augur captures: top (sent by clients), all "

@@ -19,6 +19,9 @@
     PG_FUNCTION_INFO_V1(name)
 
 AUGUR_SQL_FUNCTION(augur_sql_version);
+AUGUR_SQL_FUNCTION(augur_sql_dictionary_create);
+AUGUR_SQL_FUNCTION(augur_sql_dictionary_view);
+AUGUR_SQL_FUNCTION(augur_sql_dictionary_drop);
 AUGUR_SQL_FUNCTION(augur_sql_worker_status);
 AUGUR_SQL_FUNCTION(augur_sql_spi_probe);
 AUGUR_SQL_FUNCTION(augur_sql_capture_status);
@@ -452,4 +455,53 @@ augur_sql_spi_probe(PG_FUNCTION_ARGS)
     if (!augur_swift_spi_probe(sql, nargs, args, outcome, sizeof(outcome), &err))
         augur_raise_if_error(&err);
     PG_RETURN_TEXT_P(cstring_to_text(outcome));
+}
+
+/* augur.dictionary_create(rel regclass, col name, target name, options jsonb): makes a
+ * dictionary and counts its first version; its name. */
+Datum
+augur_sql_dictionary_create(PG_FUNCTION_ARGS)
+{
+    char       *name = NULL;
+    const char *target = NULL;
+    char       *options;
+    augur_error err;
+
+    require_argument(fcinfo, 0, "rel");
+    require_argument(fcinfo, 1, "col");
+    require_argument(fcinfo, 3, "options");
+    if (!PG_ARGISNULL(2))
+        target = NameStr(*PG_GETARG_NAME(2));
+    options = DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(3)));
+    if (!augur_swift_dictionary_create(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)), target, options, &name, &err))
+    {
+        CHECK_FOR_INTERRUPTS();
+        augur_raise_if_error(&err);
+    }
+    PG_RETURN_TEXT_P(cstring_to_text(name));
+}
+
+/* augur.dictionary_view(name text): the view of the source rows with their encodings. */
+Datum
+augur_sql_dictionary_view(PG_FUNCTION_ARGS)
+{
+    char       *view = NULL;
+    augur_error err;
+
+    require_argument(fcinfo, 0, "name");
+    if (!augur_swift_dictionary_view(text_to_cstring(PG_GETARG_TEXT_PP(0)), &view, &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_TEXT_P(cstring_to_text(view));
+}
+
+/* augur.dictionary_drop(name text): the dictionary, its triggers and views. */
+Datum
+augur_sql_dictionary_drop(PG_FUNCTION_ARGS)
+{
+    augur_error err;
+
+    require_argument(fcinfo, 0, "name");
+    if (!augur_swift_dictionary_drop(text_to_cstring(PG_GETARG_TEXT_PP(0)), &err))
+        augur_raise_if_error(&err);
+    PG_RETURN_VOID();
 }

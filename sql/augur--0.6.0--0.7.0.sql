@@ -430,3 +430,445 @@ $$;
 
 -- A flush's statements are short: compiling one with LLVM cost more than running it.
 ALTER FUNCTION augur.flush() SET jit = off;
+
+-- Dictionaries: for a categorical column, each value's code and statistics, versioned,
+-- kept current from the changes written to the column (see docs/dictionaries.md).
+CREATE SCHEMA augur_dict;
+GRANT USAGE ON SCHEMA augur_dict TO PUBLIC;
+
+CREATE TABLE augur.dictionary (
+    id            int         GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name          text        NOT NULL UNIQUE,
+    relid         oid         NOT NULL,
+    attnum        int2        NOT NULL,
+    target_attnum int2,
+    target_kind   text        CHECK (target_kind IN ('numeric', 'binary')),
+    -- schema.table.column (and target) when made, for messages once the table is gone
+    source        text        NOT NULL,
+    target        text,
+    options       jsonb       NOT NULL,
+    version       int         NOT NULL DEFAULT 0,
+    next_code     int         NOT NULL DEFAULT 1,
+    -- why change capture stopped (a write it could not read): the next refresh counts again
+    problem       text,
+    -- rolled back: the worker leaves it be until augur.dictionary_refresh, which counts again
+    paused        boolean     NOT NULL DEFAULT false,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    refreshed_at  timestamptz
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.dictionary', '');
+GRANT SELECT ON augur.dictionary TO PUBLIC;
+
+-- One row per version: what the refresh read and the totals the encodings use.
+CREATE TABLE augur.dictionary_version (
+    dictionary     int         NOT NULL REFERENCES augur.dictionary ON DELETE CASCADE,
+    version        int         NOT NULL,
+    kind           text        NOT NULL CHECK (kind IN ('build', 'refresh', 'rebuild', 'rollback')),
+    made_at        timestamptz NOT NULL DEFAULT now(),
+    restores       int,
+    rows_read      bigint      NOT NULL,
+    values_added   int         NOT NULL,
+    values_changed int         NOT NULL,
+    total_count    bigint      NOT NULL,
+    target_count   bigint,
+    target_sum     float8,
+    target_sumsq   float8,
+    PRIMARY KEY (dictionary, version)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.dictionary_version', '');
+GRANT SELECT ON augur.dictionary_version TO PUBLIC;
+
+-- The current entries of every dictionary. A value keeps its code for good; a value whose
+-- rows are all gone stays with count 0. NULL is a value like any other.
+-- (No foreign key to augur.dictionary: checking one per entry doubled a build's time;
+-- augur.dictionary_drop deletes a dictionary's entries and history.)
+CREATE TABLE augur.dictionary_entry (
+    dictionary   int         NOT NULL,
+    code         int         NOT NULL,
+    value        text,
+    count        bigint      NOT NULL,
+    target_count bigint,
+    target_sum   float8,
+    target_sumsq float8,
+    added_in     int         NOT NULL,  -- the version that gave it its code
+    first_seen   timestamptz NOT NULL,
+    last_seen    timestamptz NOT NULL,
+    PRIMARY KEY (dictionary, code)
+);
+-- Values by their hash: values of any length (a B-tree entry is limited to a third of a
+-- page), and a lookup that needs no statistics to find the one entry.
+CREATE INDEX dictionary_entry_value ON augur.dictionary_entry (dictionary, pg_catalog.hashtextextended(value, 0));
+CREATE UNIQUE INDEX dictionary_entry_null ON augur.dictionary_entry (dictionary) WHERE value IS NULL;
+SELECT pg_catalog.pg_extension_config_dump('augur.dictionary_entry', '');
+-- Readable by whoever may read the column the dictionary describes.
+ALTER TABLE augur.dictionary_entry ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readable_source ON augur.dictionary_entry FOR SELECT USING (
+    EXISTS (SELECT 1 FROM augur.dictionary d
+             WHERE d.id = dictionary AND pg_catalog.has_column_privilege(d.relid, d.attnum, 'SELECT')));
+GRANT SELECT ON augur.dictionary_entry TO PUBLIC;
+
+-- What a version changed, as it was before: when version v + 1 changes an entry (or a
+-- rollback takes it out, present = false), its state at version v. An entry at version k
+-- is so the first such image at or after k, or else the entry as it is now; an entry
+-- added after k was not there. A first version writes nothing here.
+CREATE TABLE augur.dictionary_entry_history (
+    dictionary   int         NOT NULL,
+    version      int         NOT NULL,
+    code         int         NOT NULL,
+    present      boolean     NOT NULL,
+    value        text,
+    count        bigint      NOT NULL,
+    target_count bigint,
+    target_sum   float8,
+    target_sumsq float8,
+    added_in     int         NOT NULL,
+    first_seen   timestamptz NOT NULL,
+    last_seen    timestamptz NOT NULL,
+    PRIMARY KEY (dictionary, code, version)
+);
+SELECT pg_catalog.pg_extension_config_dump('augur.dictionary_entry_history', '');
+
+-- What writers changed since the last refresh, per statement and value: written by each
+-- dictionary's triggers, consumed (deleted) by the refresh that counts it. truncated: the
+-- table was emptied; the next refresh counts it again from scratch.
+CREATE TABLE augur.dictionary_delta (
+    dictionary   int         NOT NULL,
+    value        text,
+    rows         bigint      NOT NULL DEFAULT 0,
+    target_count bigint,
+    target_sum   float8,
+    target_sumsq float8,
+    truncated    boolean     NOT NULL DEFAULT false,
+    written_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX dictionary_delta_dictionary ON augur.dictionary_delta (dictionary);
+SELECT pg_catalog.pg_extension_config_dump('augur.dictionary_delta', '');
+
+-- Makes a dictionary's next version, in one statement (all of it or nothing): from what
+-- its writers changed since the last one, or, for the first version, after a TRUNCATE, a
+-- capture problem or a rollback, from its table counted again (the changes written
+-- meanwhile consumed in the same snapshot, so none is counted twice or missed). Returns
+-- the new version, or NULL when no value changed.
+CREATE FUNCTION augur.dictionary_next_version(dictionary_id int, count_again boolean)
+    RETURNS int
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d augur.dictionary;
+    column_name name;
+    target_value text;
+    rows_read bigint;
+    added int;
+    changed int;
+    new_version int;
+    kind text;
+BEGIN
+    SELECT * INTO d FROM augur.dictionary WHERE id = dictionary_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'dictionary % does not exist', dictionary_id USING ERRCODE = '42704';
+    END IF;
+    SELECT a.attname INTO column_name
+      FROM pg_attribute a WHERE a.attrelid = d.relid AND a.attnum = d.attnum AND NOT a.attisdropped;
+    IF column_name IS NULL THEN
+        RAISE EXCEPTION 'the column of dictionary "%" (%) no longer exists', d.name, d.source
+            USING ERRCODE = '42703', HINT = format('Drop it with augur.dictionary_drop(%L).', d.name);
+    END IF;
+    IF d.target_attnum IS NOT NULL THEN
+        SELECT format(CASE d.target_kind WHEN 'binary' THEN '%I::int::float8' ELSE '%I::float8' END, a.attname)
+          INTO target_value
+          FROM pg_attribute a WHERE a.attrelid = d.relid AND a.attnum = d.target_attnum AND NOT a.attisdropped;
+        IF target_value IS NULL THEN
+            RAISE EXCEPTION 'the target of dictionary "%" (%) no longer exists', d.name, d.target
+                USING ERRCODE = '42703', HINT = format('Drop it with augur.dictionary_drop(%L).', d.name);
+        END IF;
+    END IF;
+    new_version := d.version + 1;
+
+    IF d.version = 0 THEN
+        -- The first version: every value, coded the most frequent first, straight into the
+        -- entries (the notes written meanwhile consumed in the same snapshot).
+        EXECUTE format($sql$
+            WITH consumed AS (DELETE FROM augur.dictionary_delta WHERE dictionary = $1)
+            INSERT INTO augur.dictionary_entry (dictionary, code, value, count, target_count, target_sum,
+                                                target_sumsq, added_in, first_seen, last_seen)
+            SELECT $1, row_number() OVER (ORDER BY count(*) DESC, %1$I::text NULLS FIRST), %1$I::text, count(*),
+                   CASE WHEN $2 THEN count(%2$s) END, CASE WHEN $2 THEN coalesce(sum(%2$s), 0) END,
+                   CASE WHEN $2 THEN coalesce(sum((%2$s) * (%2$s)), 0) END, 1, now(), now()
+              FROM %3$s GROUP BY %1$I::text
+            $sql$, column_name, coalesce(target_value, 'NULL::float8'), d.relid::regclass)
+            USING d.id, d.target_attnum IS NOT NULL;
+        GET DIAGNOSTICS added = ROW_COUNT;
+        PERFORM augur.dictionary_record_version(d.id, 1, 'build', NULL, NULL, added, 0);
+        UPDATE augur.dictionary SET version = 1, next_code = added + 1, refreshed_at = now(), problem = NULL
+         WHERE id = d.id;
+        RETURN 1;
+    END IF;
+
+    IF to_regclass('pg_temp.augur_dictionary_next') IS NOT NULL THEN
+        DROP TABLE pg_temp.augur_dictionary_next;
+    END IF;
+    CREATE TEMP TABLE augur_dictionary_next (
+        code int, value text, count bigint, target_count bigint, target_sum float8, target_sumsq float8,
+        old_count bigint, old_target_count bigint, old_target_sum float8, old_target_sumsq float8,
+        first_seen timestamptz, added_in int
+    ) ON COMMIT DROP;
+    count_again := count_again OR d.problem IS NOT NULL
+        OR EXISTS (SELECT 1 FROM augur.dictionary_delta WHERE dictionary = d.id AND truncated);
+    IF count_again THEN
+        -- Every value's statistics, and the entries whose statistics they change.
+        EXECUTE format($sql$
+            WITH consumed AS (DELETE FROM augur.dictionary_delta WHERE dictionary = $1),
+            counted AS (
+                SELECT %1$I::text AS value, count(*) AS count, count(%2$s) AS target_count,
+                       sum(%2$s) AS target_sum, sum((%2$s) * (%2$s)) AS target_sumsq
+                  FROM %3$s GROUP BY 1)
+            INSERT INTO pg_temp.augur_dictionary_next
+            SELECT * FROM (
+                SELECT e.code, coalesce(c.value, e.value) AS value, coalesce(c.count, 0) AS count,
+                       CASE WHEN $2 THEN coalesce(c.target_count, 0) END AS target_count,
+                       CASE WHEN $2 THEN coalesce(c.target_sum, 0) END AS target_sum,
+                       CASE WHEN $2 THEN coalesce(c.target_sumsq, 0) END AS target_sumsq,
+                       e.count AS old_count, e.target_count AS old_target_count,
+                       e.target_sum AS old_target_sum, e.target_sumsq AS old_target_sumsq
+                  FROM counted c
+                  FULL JOIN (SELECT * FROM augur.dictionary_entry WHERE dictionary = $1) e
+                    ON (e.value IS NULL) = (c.value IS NULL) AND coalesce(e.value, '') = coalesce(c.value, '')) n
+             WHERE (n.count, n.target_count, n.target_sum, n.target_sumsq)
+                   IS DISTINCT FROM (n.old_count, n.old_target_count, n.old_target_sum, n.old_target_sumsq)
+            $sql$, column_name, coalesce(target_value, 'NULL::float8'), d.relid::regclass)
+            USING d.id, d.target_attnum IS NOT NULL;
+    ELSE
+        -- The writers' changes, per value, added to the entries they change.
+        WITH consumed AS (DELETE FROM augur.dictionary_delta WHERE dictionary = d.id RETURNING *),
+        changes AS (
+            SELECT value, sum(rows) AS rows, sum(target_count) AS target_count,
+                   sum(target_sum) AS target_sum, sum(target_sumsq) AS target_sumsq
+              FROM consumed GROUP BY value),
+        next AS (
+            INSERT INTO pg_temp.augur_dictionary_next
+            SELECT e.code, c.value, coalesce(e.count, 0) + c.rows,
+                   coalesce(e.target_count, 0) + c.target_count,
+                   coalesce(e.target_sum, 0) + c.target_sum,
+                   coalesce(e.target_sumsq, 0) + c.target_sumsq
+              FROM changes c
+              LEFT JOIN (SELECT * FROM augur.dictionary_entry WHERE dictionary = d.id) e
+                ON (e.value IS NULL) = (c.value IS NULL) AND coalesce(e.value, '') = coalesce(c.value, '')
+             WHERE c.rows <> 0 OR c.target_count <> 0 OR c.target_sum <> 0 OR c.target_sumsq <> 0
+            RETURNING 1)
+        SELECT coalesce(sum(abs(rows)), 0) INTO rows_read FROM consumed;
+    END IF;
+
+    -- A value that had a code before (a rollback took it out) gets it back.
+    IF EXISTS (SELECT 1 FROM pg_temp.augur_dictionary_next WHERE code IS NULL) THEN
+        UPDATE pg_temp.augur_dictionary_next n SET code = h.code, first_seen = h.first_seen, added_in = h.added_in
+          FROM (SELECT DISTINCT ON (past.code) past.code, past.value, past.first_seen, past.added_in
+                  FROM augur.dictionary_entry_history past WHERE past.dictionary = d.id) h
+         WHERE n.code IS NULL
+           AND (h.value IS NULL) = (n.value IS NULL) AND coalesce(h.value, '') = coalesce(n.value, '');
+    END IF;
+    SELECT count(*) FILTER (WHERE code IS NULL), count(*) FILTER (WHERE code IS NOT NULL)
+      INTO added, changed FROM pg_temp.augur_dictionary_next;
+    IF added + changed = 0 THEN
+        UPDATE augur.dictionary SET refreshed_at = now(), problem = NULL WHERE id = d.id;
+        RETURN NULL;
+    END IF;
+    kind := CASE WHEN count_again THEN 'rebuild' ELSE 'refresh' END;
+
+    -- What the changed codes were at the current version (absent: given back a code)…
+    INSERT INTO augur.dictionary_entry_history
+    SELECT d.id, d.version, n.code, e.code IS NOT NULL, coalesce(e.value, n.value), coalesce(e.count, 0),
+           e.target_count, e.target_sum, e.target_sumsq, coalesce(e.added_in, n.added_in),
+           coalesce(e.first_seen, n.first_seen), coalesce(e.last_seen, n.first_seen)
+      FROM pg_temp.augur_dictionary_next n
+      LEFT JOIN augur.dictionary_entry e ON e.dictionary = d.id AND e.code = n.code
+     WHERE n.code IS NOT NULL;
+    -- …then what they are now; new values get the next codes, the most frequent first.
+    UPDATE pg_temp.augur_dictionary_next n SET code = f.code
+      FROM (SELECT ctid, d.next_code - 1 + row_number() OVER (ORDER BY count DESC, value NULLS FIRST) AS code
+              FROM pg_temp.augur_dictionary_next WHERE code IS NULL) f
+     WHERE n.ctid = f.ctid;
+    INSERT INTO augur.dictionary_entry (dictionary, code, value, count, target_count, target_sum, target_sumsq,
+                                        added_in, first_seen, last_seen)
+    SELECT d.id, n.code, n.value, n.count, n.target_count, n.target_sum, n.target_sumsq,
+           coalesce(n.added_in, new_version), coalesce(n.first_seen, now()), now()
+      FROM pg_temp.augur_dictionary_next n
+    ON CONFLICT (dictionary, code) DO UPDATE SET
+        count = excluded.count, target_count = excluded.target_count, target_sum = excluded.target_sum,
+        target_sumsq = excluded.target_sumsq, last_seen = excluded.last_seen;
+    PERFORM augur.dictionary_record_version(d.id, new_version, kind, NULL, rows_read, added, changed);
+    UPDATE augur.dictionary
+       SET version = new_version, next_code = next_code + added, refreshed_at = now(), problem = NULL, paused = false
+     WHERE id = d.id;
+    RETURN new_version;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.dictionary_next_version(int, boolean) FROM PUBLIC;
+
+-- A version's row, with the totals of the entries as they now are.
+CREATE FUNCTION augur.dictionary_record_version(dictionary_id int, version int, kind text, restores int,
+                                                rows_read bigint, values_added int, values_changed int)
+    RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO augur.dictionary_version (dictionary, version, kind, restores, rows_read, values_added,
+                                          values_changed, total_count, target_count, target_sum, target_sumsq)
+    SELECT dictionary_id, version, kind, restores, coalesce(rows_read, sum(e.count), 0), values_added, values_changed,
+           coalesce(sum(e.count), 0), sum(e.target_count), sum(e.target_sum), sum(e.target_sumsq)
+      FROM augur.dictionary_entry e WHERE e.dictionary = dictionary_id
+$$;
+REVOKE ALL ON FUNCTION augur.dictionary_record_version(int, int, text, int, bigint, int, int) FROM PUBLIC;
+
+-- Makes a new version equal to an earlier one (its codes and statistics), and pauses
+-- the worker's refreshes of it until augur.dictionary_refresh, which counts the table again.
+CREATE FUNCTION augur.dictionary_rollback(name text, version int)
+    RETURNS int
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d augur.dictionary;
+    restored int := version;
+    new_version int;
+    changed int;
+BEGIN
+    IF name IS NULL OR version IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN name IS NULL THEN 'name' ELSE 'version' END
+            USING ERRCODE = '22004';
+    END IF;
+    SELECT * INTO d FROM augur.dictionary WHERE dictionary.name = dictionary_rollback.name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'dictionary "%" does not exist', name USING ERRCODE = '42704',
+            HINT = 'augur.dictionaries lists them.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM augur.dictionary_version v WHERE v.dictionary = d.id AND v.version = restored) THEN
+        RAISE EXCEPTION 'dictionary "%" has no version %', name, restored USING ERRCODE = '22023',
+            HINT = format('augur.dictionary_versions(%L) lists its versions (1 to %s).', name, d.version);
+    END IF;
+    IF restored = d.version THEN
+        RAISE EXCEPTION 'version % of dictionary "%" is the current one', restored, name USING ERRCODE = '22023';
+    END IF;
+    new_version := d.version + 1;
+    -- Each code as it was at that version (not there yet when added after it; else its
+    -- first image written after it; else as it is now), where that differs from now.
+    CREATE TEMP TABLE augur_dictionary_restore ON COMMIT DROP AS
+    SELECT * FROM (
+        SELECT c.code, c.added_in,
+               CASE WHEN c.added_in > restored THEN false WHEN i.code IS NOT NULL THEN i.present
+                    ELSE e.code IS NOT NULL END AS present,
+               coalesce(i.value, e.value) AS value,
+               CASE WHEN i.code IS NOT NULL THEN i.count ELSE e.count END AS count,
+               CASE WHEN i.code IS NOT NULL THEN i.target_count ELSE e.target_count END AS target_count,
+               CASE WHEN i.code IS NOT NULL THEN i.target_sum ELSE e.target_sum END AS target_sum,
+               CASE WHEN i.code IS NOT NULL THEN i.target_sumsq ELSE e.target_sumsq END AS target_sumsq,
+               coalesce(i.first_seen, e.first_seen) AS first_seen, coalesce(i.last_seen, e.last_seen) AS last_seen,
+               e.code IS NOT NULL AS present_now, e.count AS count_now, e.target_count AS target_count_now,
+               e.target_sum AS target_sum_now, e.target_sumsq AS target_sumsq_now, e.last_seen AS last_seen_now
+          FROM (SELECT code, added_in FROM augur.dictionary_entry WHERE dictionary = d.id
+                UNION SELECT code, added_in FROM augur.dictionary_entry_history WHERE dictionary = d.id) c
+          LEFT JOIN (SELECT DISTINCT ON (past.code) * FROM augur.dictionary_entry_history past
+                      WHERE past.dictionary = d.id AND past.version >= restored
+                      ORDER BY past.code, past.version) i ON i.code = c.code
+          LEFT JOIN augur.dictionary_entry e ON e.dictionary = d.id AND e.code = c.code) r
+     WHERE r.present <> r.present_now
+        OR (r.present AND (r.count, r.target_count, r.target_sum, r.target_sumsq)
+                          IS DISTINCT FROM (r.count_now, r.target_count_now, r.target_sum_now, r.target_sumsq_now));
+    -- What those codes are now, kept as the current version's images…
+    INSERT INTO augur.dictionary_entry_history
+    SELECT d.id, d.version, r.code, r.present_now, r.value, coalesce(r.count_now, 0), r.target_count_now,
+           r.target_sum_now, r.target_sumsq_now, r.added_in, r.first_seen, coalesce(r.last_seen_now, r.last_seen)
+      FROM pg_temp.augur_dictionary_restore r;
+    -- …then what they were.
+    DELETE FROM augur.dictionary_entry e USING pg_temp.augur_dictionary_restore r
+     WHERE e.dictionary = d.id AND e.code = r.code AND NOT r.present;
+    INSERT INTO augur.dictionary_entry (dictionary, code, value, count, target_count, target_sum, target_sumsq,
+                                        added_in, first_seen, last_seen)
+    SELECT d.id, r.code, r.value, r.count, r.target_count, r.target_sum, r.target_sumsq, r.added_in,
+           r.first_seen, r.last_seen
+      FROM pg_temp.augur_dictionary_restore r WHERE r.present
+    ON CONFLICT (dictionary, code) DO UPDATE SET
+        count = excluded.count, target_count = excluded.target_count, target_sum = excluded.target_sum,
+        target_sumsq = excluded.target_sumsq, last_seen = excluded.last_seen;
+    SELECT count(*) INTO changed FROM pg_temp.augur_dictionary_restore;
+    PERFORM augur.dictionary_record_version(d.id, new_version, 'rollback', restored, 0, 0, changed);
+    UPDATE augur.dictionary SET version = new_version, paused = true WHERE id = d.id;
+    DROP TABLE pg_temp.augur_dictionary_restore;
+    RETURN new_version;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.dictionary_rollback(text, int) FROM PUBLIC;
+
+CREATE FUNCTION augur.dictionary_versions(name text)
+    RETURNS TABLE (version int, kind text, made_at timestamptz, restores int, rows_read bigint,
+                   values_added int, values_changed int, total_count bigint, current boolean)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT v.version, v.kind, v.made_at, v.restores, v.rows_read, v.values_added, v.values_changed,
+           v.total_count, v.version = d.version
+      FROM augur.dictionary d JOIN augur.dictionary_version v ON v.dictionary = d.id
+     WHERE d.name = dictionary_versions.name
+     ORDER BY v.version
+$$;
+
+-- A value's code (NULL has one too; a value the dictionary does not have, or a role that
+-- may not read its column: NULL), and a code's value. In C: read from the indexes as a
+-- primary-key lookup is, once per value a client encodes. Unknown dictionary: 42704.
+CREATE FUNCTION augur.encode(name text, value text) RETURNS int
+    LANGUAGE c CALLED ON NULL INPUT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'augur_sql_encode';
+CREATE FUNCTION augur.decode(name text, code int) RETURNS text
+    LANGUAGE c CALLED ON NULL INPUT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'augur_sql_decode';
+
+CREATE VIEW augur.dictionaries AS
+SELECT d.name, d.source, d.target, d.version, d.refreshed_at,
+       (SELECT count(*) FROM augur.dictionary_entry e WHERE e.dictionary = d.id) AS "values",
+       v.total_count AS rows,
+       (SELECT coalesce(sum(pg_catalog.pg_column_size(e.*)), 0) FROM augur.dictionary_entry e
+         WHERE e.dictionary = d.id) AS bytes,
+       (SELECT count(*) FROM augur.dictionary_delta c WHERE c.dictionary = d.id) AS pending_changes,
+       d.paused, d.problem, d.options
+  FROM augur.dictionary d
+  LEFT JOIN augur.dictionary_version v ON v.dictionary = d.id AND v.version = d.version;
+GRANT SELECT ON augur.dictionaries TO PUBLIC;
+
+CREATE FUNCTION augur.dictionary_create(rel regclass, col name, target name DEFAULT NULL,
+                                        options jsonb DEFAULT '{}')
+    RETURNS text
+    LANGUAGE c CALLED ON NULL INPUT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_dictionary_create';
+REVOKE ALL ON FUNCTION augur.dictionary_create(regclass, name, name, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION augur.dictionary_view(name text) RETURNS text
+    LANGUAGE c CALLED ON NULL INPUT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_dictionary_view';
+REVOKE ALL ON FUNCTION augur.dictionary_view(text) FROM PUBLIC;
+
+CREATE FUNCTION augur.dictionary_drop(name text) RETURNS void
+    LANGUAGE c CALLED ON NULL INPUT VOLATILE AS 'MODULE_PATHNAME', 'augur_sql_dictionary_drop';
+REVOKE ALL ON FUNCTION augur.dictionary_drop(text) FROM PUBLIC;
+
+-- Counts what changed since the last version now (after a rollback: the whole table, and
+-- the worker's refreshes resume); the current version.
+CREATE FUNCTION augur.dictionary_refresh(name text) RETURNS int
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d augur.dictionary;
+    made int;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'name must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    SELECT * INTO d FROM augur.dictionary WHERE dictionary.name = dictionary_refresh.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'dictionary "%" does not exist', name USING ERRCODE = '42704',
+            HINT = 'augur.dictionaries lists them.';
+    END IF;
+    RAISE NOTICE 'augur: dictionary %: counting %', name,
+        CASE WHEN d.paused OR d.problem IS NOT NULL THEN 'the values of ' || d.source || ' again'
+             ELSE 'the changes since version ' || d.version END;
+    made := augur.dictionary_next_version(d.id, d.paused);
+    IF made IS NULL THEN
+        RAISE NOTICE 'augur: dictionary %: no value changed; still version %', name, d.version;
+        RETURN d.version;
+    END IF;
+    RAISE NOTICE 'augur: dictionary %: version %', name, made;
+    RETURN made;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.dictionary_refresh(text) FROM PUBLIC;

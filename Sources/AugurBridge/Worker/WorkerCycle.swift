@@ -1,7 +1,8 @@
 import AugurCore
 import CShim
 
-/// One cycle of the collector: is the extension there, at our version; if so, flush.
+/// One cycle of the collector: is the extension there, at our version; if so, flush and
+/// count the dictionaries' changes.
 @_cdecl("augur_swift_worker_cycle")
 func augurSwiftWorkerCycle(_ previous: Int32, _ database: UnsafePointer<CChar>,
                            _ error: UnsafeMutablePointer<augur_error>) -> Int32 {
@@ -14,7 +15,10 @@ func augurSwiftWorkerCycle(_ previous: Int32, _ database: UnsafePointer<CChar>,
                                           installedVersion: installed) {
             augur_log(message)
         }
-        if state == .running { _ = try CaptureFlush.run() }
+        if state == .running {
+            _ = try CaptureFlush.run()
+            try Dictionaries.refreshDue()
+        }
         return state.shimValue
     }
 }

@@ -32,4 +32,10 @@ public struct SQLState: Equatable, Sendable, CustomStringConvertible {
     public static let outOfMemory = SQLState("53200")!
     public static let queryCanceled = SQLState("57014")!
     public static let internalError = SQLState("XX000")!
+    public static let undefinedTable = SQLState("42P01")!
+    public static let undefinedColumn = SQLState("42703")!
+    public static let undefinedObject = SQLState("42704")!
+    public static let duplicateObject = SQLState("42710")!
+    public static let wrongObjectType = SQLState("42809")!
+    public static let datatypeMismatch = SQLState("42804")!
 }

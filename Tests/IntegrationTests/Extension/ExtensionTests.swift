@@ -11,7 +11,8 @@ final class ExtensionTests: ClusterTestCase {
         XCTAssertEqual(try db.scalar("SELECT augur.version()"), defaultVersion)
 
         let settings = try db.query("SELECT name, description FROM augur.settings")
-        XCTAssertEqual(settings.map { $0[0] }, ["augur.advise_interval", "augur.auto_apply", "augur.coaccess_half_life", "augur.database", "augur.enabled",
+        XCTAssertEqual(settings.map { $0[0] }, ["augur.advise_interval", "augur.auto_apply", "augur.coaccess_half_life", "augur.database",
+                                               "augur.dictionary_interval", "augur.enabled",
                                                "augur.histogram_bytes", "augur.histogram_retention", "augur.index_budget",
                                                "augur.maintenance_window",
                                                "augur.max_queries", "augur.max_sampled_xacts", "augur.naptime",
@@ -52,6 +53,6 @@ final class ExtensionTests: ClusterTestCase {
         assertServerError("42501") { try nobody.query("SELECT * FROM augur.worker_status") }
         let watcher = try Connection(conninfo: cluster.conninfo.replacingOccurrences(of: "user=postgres", with: "user=watcher"))
         XCTAssertEqual(try watcher.query("SELECT state FROM augur.worker_status").count, 1)
-        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "17")
+        XCTAssertEqual(try nobody.scalar("SELECT count(*) FROM augur.settings"), "18")
     }
 }

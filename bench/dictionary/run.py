@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Dictionaries, measured: equal to category_encoders, as fast as the GROUP BY they replace.
+
+Starts a throwaway cluster with Augur and a table `src` of ROWS rows whose category `cat`
+takes VALUES values with Zipf-like frequencies (value rank r ~ 1/r, 1 % NULL), a boolean
+target `y` and a numeric target `x` that depend on the category. Then:
+
+  equality   dictionaries of cat with target y and with target x; the table is exported
+             and category_encoders (TargetEncoder, WOEEncoder, CountEncoder normalised,
+             their defaults) is fitted on it in a virtualenv made for the run: the largest
+             difference per encoding over all values (goal: below 1e-9).
+  build      dictionary_create(src, cat, x) against the GROUP BY computing the same
+             statistics (count, count, sum, sum of squares per value), interleaved,
+             median seconds of ROUNDS each, and the ratio (goal: at most 1.5).
+  refresh    1 % of the rows get another category (an UPDATE, noted by the triggers); the
+             refresh that counts it, against a full build (goal: under 5 %). Also the
+             UPDATE's own time with and without the dictionary's triggers.
+  encode     pgbench -M prepared, CLIENTS clients, SECONDS seconds: augur.encode of a
+             random value against a primary-key lookup of the same table, interleaved
+             ROUNDS times; median tps of each and the ratio.
+  writes     single-row inserts into a table with a dictionary, its triggers enabled and
+             disabled, interleaved the same way: what writers pay for a dictionary.
+
+    bench/dictionary/run.py [--rows 1000000] [--values 100000] [--rounds 3] [--seconds 10]
+                            [--clients 2] [--skip-equality] [--json results.json]
+
+Uses the Python 3 standard library, plus pandas and category_encoders, which it installs
+into a virtualenv of its own (PyPI reachable) for the equality part only.
+"""
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pgbench_cluster as pc  # noqa: E402
+
+VENV = "/tmp/augur-bench-dictionary-venv"
+
+# Fits category_encoders on the exported table; prints per encoding the largest
+# difference from the dictionary's exported entries.
+COMPARE = r"""
+import json, sys
+import numpy as np, pandas as pd
+import category_encoders as ce
+rows = pd.read_csv(sys.argv[1], keep_default_na=False, na_values=[""])
+for column in ("cat",):
+    rows[column] = rows[column].astype(object)
+entries = {}
+for name in ("y", "x"):
+    e = pd.read_csv(sys.argv[2] + "." + name, keep_default_na=False, na_values=[""])
+    entries[name] = e
+X = rows[["cat"]]
+out = {"rows": len(rows), "values": int(rows["cat"].nunique(dropna=False)), "ce_version": ce.__version__}
+def worst(mapping, e, column):
+    values = pd.DataFrame({"cat": e["value"].astype(object)})
+    got = mapping.transform(values).iloc[:, 0].to_numpy(dtype=float)
+    return float(np.max(np.abs(got - e[column].to_numpy(dtype=float))))
+y = rows["y"].map({"t": 1, "f": 0}).astype(int)
+out["target_mean_binary"] = worst(ce.TargetEncoder(cols=["cat"]).fit(X, y), entries["y"], "target_mean")
+out["woe"] = worst(ce.WOEEncoder(cols=["cat"]).fit(X, y), entries["y"], "woe")
+out["frequency"] = worst(ce.CountEncoder(cols=["cat"], normalize=True).fit(X), entries["y"], "frequency")
+out["target_mean_numeric"] = worst(ce.TargetEncoder(cols=["cat"]).fit(X, rows["x"]), entries["x"], "target_mean")
+print(json.dumps(out))
+"""
+
+
+def make_table(cluster, rows, values):
+    cluster.psql(f"""
+        CREATE TABLE src (id bigint PRIMARY KEY, cat text, y boolean, x float8);
+        INSERT INTO src
+        SELECT g, c, random() < 0.1 + (abs(hashtext(coalesce(c, ''))) % 80) / 100.0,
+               random() * 10 + abs(hashtext(coalesce(c, ''))) % 50
+          FROM (SELECT g, CASE WHEN random() < 0.01 THEN NULL
+                               ELSE 'v' || floor(exp(random() * ln({values})))::int END AS c
+                  FROM generate_series(1, {rows}) g) s
+        """)
+    cluster.psql("VACUUM ANALYZE src")
+
+
+def timed(cluster, sql):
+    start = time.monotonic()
+    cluster.psql(sql)
+    return time.monotonic() - start
+
+
+def equality(cluster, root):
+    pc.log("equality: dictionaries of src.cat with targets y and x")
+    cluster.psql("""SELECT augur.dictionary_create('src', 'cat', 'y', '{"name": "eq_y"}');
+                    SELECT augur.dictionary_create('src', 'cat', 'x', '{"name": "eq_x"}')""")
+    table = os.path.join(root, "src.csv")
+    entries = os.path.join(root, "entries.csv")
+    cluster.psql(f"\\copy (SELECT cat, y, x FROM src) TO '{table}' CSV HEADER")
+    cluster.psql(f"\\copy (SELECT value, frequency, target_mean, woe FROM augur_dict.eq_y) TO '{entries}.y' CSV HEADER")
+    cluster.psql(f"\\copy (SELECT value, target_mean FROM augur_dict.eq_x) TO '{entries}.x' CSV HEADER")
+    if not os.path.exists(os.path.join(VENV, "bin", "python")):
+        pc.log(f"equality: installing pandas and category_encoders into {VENV}")
+        pc.run([sys.executable, "-m", "venv", VENV])
+        pc.run([os.path.join(VENV, "bin", "pip"), "install", "-q", "category_encoders", "pandas"])
+    script = os.path.join(root, "compare.py")
+    with open(script, "w") as f:
+        f.write(COMPARE)
+    result = json.loads(pc.run([os.path.join(VENV, "bin", "python"), script, table, entries]).stdout)
+    pc.log(f"equality: {json.dumps(result)}")
+    cluster.psql("SELECT augur.dictionary_drop('eq_y'); SELECT augur.dictionary_drop('eq_x')")
+    return result
+
+
+def build(cluster, rounds):
+    group_by = """CREATE TEMP TABLE stats AS SELECT cat::text AS value, count(*) AS count, count(x) AS target_count,
+                           sum(x) AS target_sum, sum(x * x) AS target_sumsq
+                    FROM src GROUP BY 1; DROP TABLE stats"""
+    times = {"dictionary": [], "group_by": []}
+    for r in range(rounds):
+        times["group_by"].append(timed(cluster, group_by))
+        times["dictionary"].append(timed(cluster, "SELECT augur.dictionary_create('src', 'cat', 'x')"))
+        if r < rounds - 1:
+            cluster.psql("SELECT augur.dictionary_drop('src_cat')")
+        pc.log(f"build round {r + 1}/{rounds}: dictionary {times['dictionary'][-1]:.2f} s, "
+               f"GROUP BY {times['group_by'][-1]:.2f} s")
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    return {"seconds": times, "median": medians, "ratio": medians["dictionary"] / medians["group_by"]}
+
+
+def refresh(cluster, rows, rounds, build_seconds):
+    changed = max(rows // 100, 1)
+    update = f"UPDATE src SET cat = 'moved' || (id % 1000) WHERE id % 100 = {{r}}"
+    times = {"refresh": [], "update_with_dictionary": [], "update_without": []}
+    for r in range(rounds):
+        times["update_with_dictionary"].append(timed(cluster, update.format(r=r)))
+        times["refresh"].append(timed(cluster, "SELECT augur.dictionary_refresh('src_cat')"))
+    cluster.psql("ALTER TABLE src DISABLE TRIGGER USER")
+    for r in range(rounds):
+        times["update_without"].append(timed(cluster, update.format(r=r + rounds)))
+    cluster.psql("ALTER TABLE src ENABLE TRIGGER USER")
+    # The next refresh would count the table again (it missed those updates): drop it.
+    cluster.psql("SELECT augur.dictionary_drop('src_cat'); SELECT augur.dictionary_create('src', 'cat', 'x')")
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    pc.log(f"refresh after {changed} rows changed: {medians['refresh']:.3f} s "
+           f"({100 * medians['refresh'] / build_seconds:.1f} % of a build); the UPDATE "
+           f"{medians['update_with_dictionary']:.2f} s with the triggers, {medians['update_without']:.2f} s without")
+    return {"rows_changed": changed, "seconds": times, "median": medians,
+            "share_of_build": medians["refresh"] / build_seconds}
+
+
+def encode(cluster, root, rows, values, rounds, seconds, clients):
+    scripts = {
+        "encode": f"\\set v random(1, {values})\nSELECT augur.encode('src_cat', 'v' || :v);\n",
+        "primary_key": f"\\set id random(1, {rows})\nSELECT cat FROM src WHERE id = :id;\n",
+    }
+    tps = {name: [] for name in scripts}
+    for r in range(rounds):
+        order = list(scripts) if r % 2 == 0 else list(reversed(scripts))
+        for name in order:
+            path = os.path.join(root, name + ".sql")
+            with open(path, "w") as f:
+                f.write(scripts[name])
+            out = cluster.pgbench(["-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
+                                   "-T", str(seconds), "-f", path]).stdout
+            tps[name].append(float(pc.TPS_RE.search(out).group(1)))
+        pc.log(f"encode round {r + 1}/{rounds}: encode {tps['encode'][-1]:.0f} tps, "
+               f"primary key {tps['primary_key'][-1]:.0f} tps")
+    medians = {k: statistics.median(v) for k, v in tps.items()}
+    return {"tps": tps, "median": medians, "ratio": medians["encode"] / medians["primary_key"]}
+
+
+def writes(cluster, root, values, rounds, seconds, clients):
+    """Single-row inserts into a table with a dictionary, its triggers on and off."""
+    cluster.psql("CREATE TABLE w (id bigserial PRIMARY KEY, cat text, x float8)")
+    cluster.psql("SELECT augur.dictionary_create('w', 'cat', 'x')")
+    path = os.path.join(root, "insert.sql")
+    with open(path, "w") as f:
+        f.write(f"\\set v random(1, {values})\nINSERT INTO w (cat, x) VALUES ('v' || :v, :v);\n")
+    tps = {"with_dictionary": [], "without": []}
+    for r in range(rounds):
+        order = list(tps) if r % 2 == 0 else list(reversed(tps))
+        for name in order:
+            cluster.psql(f"ALTER TABLE w {'ENABLE' if name == 'with_dictionary' else 'DISABLE'} TRIGGER USER")
+            out = cluster.pgbench(["-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
+                                   "-T", str(seconds), "-f", path]).stdout
+            tps[name].append(float(pc.TPS_RE.search(out).group(1)))
+        pc.log(f"writes round {r + 1}/{rounds}: with the dictionary {tps['with_dictionary'][-1]:.0f} tps, "
+               f"without {tps['without'][-1]:.0f} tps")
+    medians = {k: statistics.median(v) for k, v in tps.items()}
+    return {"tps": tps, "median": medians, "ratio": medians["with_dictionary"] / medians["without"]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--values", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--skip-equality", action="store_true")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    _, bindir = pc.pg_bindir()
+    root = pc.make_temp_root("augur-dictionary-")
+    cluster = pc.Cluster(root, pc.free_ports(1)[0], bindir, preload="augur", extensions=("augur",),
+                         settings={"augur.naptime": "3600", "shared_buffers": "'1GB'", "max_wal_size": "'4GB'",
+                                   "work_mem": "'256MB'"})
+
+    def body():
+        cluster.create()
+        cluster.start()
+        cluster.psql("CREATE EXTENSION augur")
+        pc.log(f"table src: {args.rows} rows, {args.values} values")
+        make_table(cluster, args.rows, args.values)
+        results = {"rows": args.rows, "values": args.values}
+        if not args.skip_equality:
+            results["equality"] = equality(cluster, root)
+        results["build"] = build(cluster, args.rounds)
+        results["refresh"] = refresh(cluster, args.rows, args.rounds, results["build"]["median"]["dictionary"])
+        results["encode"] = encode(cluster, root, args.rows, args.values, args.rounds, args.seconds, args.clients)
+        results["writes"] = writes(cluster, root, args.values, args.rounds, args.seconds, args.clients)
+        pc.log(f"build: dictionary {results['build']['median']['dictionary']:.2f} s vs GROUP BY "
+               f"{results['build']['median']['group_by']:.2f} s: {results['build']['ratio']:.2f}x")
+        pc.log(f"refresh: {100 * results['refresh']['share_of_build']:.1f} % of a build")
+        pc.log(f"encode: {results['encode']['median']['encode']:.0f} tps vs primary key "
+               f"{results['encode']['median']['primary_key']:.0f} tps: {results['encode']['ratio']:.2f}")
+        pc.log(f"writes: {results['writes']['median']['with_dictionary']:.0f} tps with the dictionary, "
+               f"{results['writes']['median']['without']:.0f} without: {results['writes']['ratio']:.2f}")
+        if args.json:
+            pc.write_results_json(args.json, bindir, results)
+        return 0
+
+    def clean_up():
+        cluster.stop()
+        subprocess.run(["rm", "-rf", root])
+
+    return pc.run_benchmark(body, clean_up)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
