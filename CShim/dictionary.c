@@ -26,10 +26,14 @@
 #include "utils/datum.h"
 #include "utils/syscache.h"
 
+#include <math.h>
+
 PGDLLEXPORT Datum augur_sql_encode(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum augur_sql_decode(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum augur_sql_laplace(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(augur_sql_encode);
 PG_FUNCTION_INFO_V1(augur_sql_decode);
+PG_FUNCTION_INFO_V1(augur_sql_laplace);
 
 /* augur.dictionary's columns, and augur.dictionary_entry's, as the SQL script makes them. */
 enum
@@ -198,4 +202,34 @@ augur_sql_decode(PG_FUNCTION_ARGS)
     if (!find_entry(id, "dictionary_entry_pkey", &code, 1, NULL, NULL, ENTRY_VALUE, &value, &isnull) || isnull)
         PG_RETURN_NULL();
     PG_RETURN_DATUM(value);
+}
+
+/* A uniform draw in (0, 1) from 53 strong random bits. */
+static double
+strong_uniform(void)
+{
+    uint64      bits;
+
+    if (!pg_strong_random(&bits, sizeof bits))
+        ereport(ERROR,
+                (errcode(ERRCODE_INTERNAL_ERROR),
+                 errmsg("could not generate random numbers for differential privacy")));
+    return ((double) (bits >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/*
+ * augur.laplace(scale float8): Laplace noise of that scale, the difference of two
+ * exponential draws, from the server's strong random source (not random(), whose state a
+ * session could learn).
+ */
+Datum
+augur_sql_laplace(PG_FUNCTION_ARGS)
+{
+    double      scale = PG_GETARG_FLOAT8(0);
+
+    if (!(scale >= 0) || isinf(scale))
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("scale must be a finite number at least 0, not %g", scale)));
+    PG_RETURN_FLOAT8(scale * (log(strong_uniform()) - log(strong_uniform())));
 }

@@ -473,6 +473,7 @@ CREATE TABLE augur.dictionary_version (
     target_count   bigint,
     target_sum     float8,
     target_sumsq   float8,
+    epsilon        float8,               -- the privacy budget this version spent
     PRIMARY KEY (dictionary, version)
 );
 SELECT pg_catalog.pg_extension_config_dump('augur.dictionary_version', '');
@@ -493,6 +494,12 @@ CREATE TABLE augur.dictionary_entry (
     added_in     int         NOT NULL,  -- the version that gave it its code
     first_seen   timestamptz NOT NULL,
     last_seen    timestamptz NOT NULL,
+    -- with the option epsilon: the Laplace noise its statistics are published with, drawn
+    -- anew whenever they change (augur.dictionary_published adds it)
+    noise_count        float8,
+    noise_target_count float8,
+    noise_target_sum   float8,
+    noise_target_sumsq float8,
     PRIMARY KEY (dictionary, code)
 );
 -- Values by their hash: values of any length (a B-tree entry is limited to a third of a
@@ -524,9 +531,29 @@ CREATE TABLE augur.dictionary_entry_history (
     added_in     int         NOT NULL,
     first_seen   timestamptz NOT NULL,
     last_seen    timestamptz NOT NULL,
+    noise_count        float8,
+    noise_target_count float8,
+    noise_target_sum   float8,
+    noise_target_sumsq float8,
     PRIMARY KEY (dictionary, code, version)
 );
 SELECT pg_catalog.pg_extension_config_dump('augur.dictionary_entry_history', '');
+
+-- The entries' statistics as readers see them: with differential privacy, their noise
+-- added (counts rounded, never below 0); else as counted.
+CREATE VIEW augur.dictionary_published WITH (security_invoker = true) AS
+SELECT e.dictionary, e.code, e.value, e.first_seen, e.last_seen,
+       CASE WHEN e.noise_count IS NULL THEN e.count
+            ELSE greatest(round(e.count + e.noise_count), 0)::bigint END AS count,
+       CASE WHEN e.noise_target_count IS NULL THEN e.target_count
+            ELSE greatest(round(e.target_count + e.noise_target_count), 0)::bigint END AS target_count,
+       e.target_sum + coalesce(e.noise_target_sum, 0) AS target_sum,
+       -- (a boolean target's sum of squares is its sum: published as its noisy sum)
+       CASE WHEN e.noise_target_sum IS NULL THEN e.target_sumsq
+            WHEN e.noise_target_sumsq IS NULL THEN greatest(e.target_sum + e.noise_target_sum, 0)
+            ELSE greatest(e.target_sumsq + e.noise_target_sumsq, 0) END AS target_sumsq
+  FROM augur.dictionary_entry e;
+GRANT SELECT ON augur.dictionary_published TO PUBLIC;
 
 -- What writers changed since the last refresh, per statement and value: written by each
 -- dictionary's triggers, consumed (deleted) by the refresh that counts it. truncated: the
@@ -562,10 +589,29 @@ DECLARE
     changed int;
     new_version int;
     kind text;
+    -- Differential privacy: ε per version, split evenly over the statistics published
+    -- (count; with a target its count, sum and, for a number, sum of squares); each is
+    -- moved by one row by at most 1, the target's bound, its square.
+    epsilon float8;
+    released int;
+    bound float8;
+    spent float8;
 BEGIN
     SELECT * INTO d FROM augur.dictionary WHERE id = dictionary_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'dictionary % does not exist', dictionary_id USING ERRCODE = '42704';
+    END IF;
+    epsilon := (d.options ->> 'epsilon')::float8;
+    released := CASE d.target_kind WHEN 'numeric' THEN 4 WHEN 'binary' THEN 3 ELSE 1 END;
+    bound := CASE d.target_kind WHEN 'binary' THEN 1 ELSE (d.options ->> 'target_bound')::float8 END;
+    IF epsilon IS NOT NULL AND d.options ? 'epsilon_budget' THEN
+        SELECT coalesce(sum(v.epsilon), 0) INTO spent FROM augur.dictionary_version v WHERE v.dictionary = d.id;
+        IF spent + epsilon > (d.options ->> 'epsilon_budget')::float8 * (1 + 1e-12) THEN
+            RAISE EXCEPTION 'dictionary "%" has spent % of its privacy budget of %; another version would spend %',
+                d.name, spent, d.options ->> 'epsilon_budget', epsilon
+                USING ERRCODE = '54000',
+                      HINT = 'Its versions stay readable. A new budget needs a new dictionary (augur.dictionary_drop, then augur.dictionary_create).';
+        END IF;
     END IF;
     SELECT a.attname INTO column_name
       FROM pg_attribute a WHERE a.attrelid = d.relid AND a.attnum = d.attnum AND NOT a.attisdropped;
@@ -574,7 +620,12 @@ BEGIN
             USING ERRCODE = '42703', HINT = format('Drop it with augur.dictionary_drop(%L).', d.name);
     END IF;
     IF d.target_attnum IS NOT NULL THEN
-        SELECT format(CASE d.target_kind WHEN 'binary' THEN '%I::int::float8' ELSE '%I::float8' END, a.attname)
+        -- (a number clipped to the option target_bound, when there is one)
+        SELECT CASE WHEN d.target_kind = 'binary' THEN format('%I::int::float8', a.attname)
+                    WHEN d.options ? 'target_bound'
+                    THEN format('least(greatest(%I::float8, -%s::float8), %2$s::float8)', a.attname,
+                                (d.options ->> 'target_bound')::float8)
+                    ELSE format('%I::float8', a.attname) END
           INTO target_value
           FROM pg_attribute a WHERE a.attrelid = d.relid AND a.attnum = d.target_attnum AND NOT a.attisdropped;
         IF target_value IS NULL THEN
@@ -590,13 +641,19 @@ BEGIN
         EXECUTE format($sql$
             WITH consumed AS (DELETE FROM augur.dictionary_delta WHERE dictionary = $1)
             INSERT INTO augur.dictionary_entry (dictionary, code, value, count, target_count, target_sum,
-                                                target_sumsq, added_in, first_seen, last_seen)
-            SELECT $1, row_number() OVER (ORDER BY count(*) DESC, %1$I::text NULLS FIRST), %1$I::text, count(*),
+                                                target_sumsq, added_in, first_seen, last_seen, noise_count,
+                                                noise_target_count, noise_target_sum, noise_target_sumsq)
+            SELECT $1, row_number() OVER (ORDER BY CASE WHEN $3 IS NULL THEN count(*) END DESC NULLS LAST,
+                                                   %1$I::text NULLS FIRST),
+                   %1$I::text, count(*),
                    CASE WHEN $2 THEN count(%2$s) END, CASE WHEN $2 THEN coalesce(sum(%2$s), 0) END,
-                   CASE WHEN $2 THEN coalesce(sum((%2$s) * (%2$s)), 0) END, 1, now(), now()
+                   CASE WHEN $2 THEN coalesce(sum((%2$s) * (%2$s)), 0) END, 1, now(), now(),
+                   augur.laplace($3 / $4), CASE WHEN $2 THEN augur.laplace($3 / $4) END,
+                   CASE WHEN $2 THEN augur.laplace($3 * $5 / $4) END,
+                   CASE WHEN $2 AND $6 THEN augur.laplace($3 * $5 * $5 / $4) END
               FROM %3$s GROUP BY %1$I::text
             $sql$, column_name, coalesce(target_value, 'NULL::float8'), d.relid::regclass)
-            USING d.id, d.target_attnum IS NOT NULL;
+            USING d.id, d.target_attnum IS NOT NULL, released::float8, epsilon, bound, d.target_kind = 'numeric';
         GET DIAGNOSTICS added = ROW_COUNT;
         PERFORM augur.dictionary_record_version(d.id, 1, 'build', NULL, NULL, added, 0);
         UPDATE augur.dictionary SET version = 1, next_code = added + 1, refreshed_at = now(), problem = NULL
@@ -678,23 +735,33 @@ BEGIN
     INSERT INTO augur.dictionary_entry_history
     SELECT d.id, d.version, n.code, e.code IS NOT NULL, coalesce(e.value, n.value), coalesce(e.count, 0),
            e.target_count, e.target_sum, e.target_sumsq, coalesce(e.added_in, n.added_in),
-           coalesce(e.first_seen, n.first_seen), coalesce(e.last_seen, n.first_seen)
+           coalesce(e.first_seen, n.first_seen), coalesce(e.last_seen, n.first_seen),
+           e.noise_count, e.noise_target_count, e.noise_target_sum, e.noise_target_sumsq
       FROM pg_temp.augur_dictionary_next n
       LEFT JOIN augur.dictionary_entry e ON e.dictionary = d.id AND e.code = n.code
      WHERE n.code IS NOT NULL;
-    -- …then what they are now; new values get the next codes, the most frequent first.
+    -- …then what they are now; new values get the next codes, the most frequent first
+    -- (with differential privacy in the order of their values: ranks would tell counts).
     UPDATE pg_temp.augur_dictionary_next n SET code = f.code
-      FROM (SELECT ctid, d.next_code - 1 + row_number() OVER (ORDER BY count DESC, value NULLS FIRST) AS code
+      FROM (SELECT ctid, d.next_code - 1 + row_number() OVER (ORDER BY CASE WHEN epsilon IS NULL THEN count END
+                                                                             DESC NULLS LAST, value NULLS FIRST) AS code
               FROM pg_temp.augur_dictionary_next WHERE code IS NULL) f
      WHERE n.ctid = f.ctid;
     INSERT INTO augur.dictionary_entry (dictionary, code, value, count, target_count, target_sum, target_sumsq,
-                                        added_in, first_seen, last_seen)
+                                        added_in, first_seen, last_seen, noise_count, noise_target_count,
+                                        noise_target_sum, noise_target_sumsq)
     SELECT d.id, n.code, n.value, n.count, n.target_count, n.target_sum, n.target_sumsq,
-           coalesce(n.added_in, new_version), coalesce(n.first_seen, now()), now()
+           coalesce(n.added_in, new_version), coalesce(n.first_seen, now()), now(),
+           augur.laplace(released / epsilon),
+           CASE WHEN d.target_kind IS NOT NULL THEN augur.laplace(released / epsilon) END,
+           CASE WHEN d.target_kind IS NOT NULL THEN augur.laplace(released * bound / epsilon) END,
+           CASE WHEN d.target_kind = 'numeric' THEN augur.laplace(released * bound * bound / epsilon) END
       FROM pg_temp.augur_dictionary_next n
     ON CONFLICT (dictionary, code) DO UPDATE SET
         count = excluded.count, target_count = excluded.target_count, target_sum = excluded.target_sum,
-        target_sumsq = excluded.target_sumsq, last_seen = excluded.last_seen;
+        target_sumsq = excluded.target_sumsq, last_seen = excluded.last_seen, noise_count = excluded.noise_count,
+        noise_target_count = excluded.noise_target_count, noise_target_sum = excluded.noise_target_sum,
+        noise_target_sumsq = excluded.noise_target_sumsq;
     PERFORM augur.dictionary_record_version(d.id, new_version, kind, NULL, rows_read, added, changed);
     UPDATE augur.dictionary
        SET version = new_version, next_code = next_code + added, refreshed_at = now(), problem = NULL, paused = false
@@ -711,14 +778,18 @@ CREATE FUNCTION augur.dictionary_record_version(dictionary_id int, version int, 
     LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
     INSERT INTO augur.dictionary_version (dictionary, version, kind, restores, rows_read, values_added,
-                                          values_changed, total_count, target_count, target_sum, target_sumsq)
+                                          values_changed, total_count, target_count, target_sum, target_sumsq,
+                                          epsilon)
     SELECT dictionary_id, version, kind, restores, coalesce(rows_read, sum(e.count), 0), values_added, values_changed,
-           coalesce(sum(e.count), 0), sum(e.target_count), sum(e.target_sum), sum(e.target_sumsq)
-      FROM augur.dictionary_entry e WHERE e.dictionary = dictionary_id
+           coalesce(sum(e.count), 0), sum(e.target_count), sum(e.target_sum), sum(e.target_sumsq),
+           CASE WHEN kind <> 'rollback' THEN (SELECT (d.options ->> 'epsilon')::float8 FROM augur.dictionary d
+                                                WHERE d.id = dictionary_id) END
+      FROM augur.dictionary_published e WHERE e.dictionary = dictionary_id
 $$;
 REVOKE ALL ON FUNCTION augur.dictionary_record_version(int, int, text, int, bigint, int, int) FROM PUBLIC;
 
--- Makes a new version equal to an earlier one (its codes and statistics), and pauses
+-- Makes a new version equal to an earlier one (its codes and statistics, with differential
+-- privacy the same noise: republished, they tell nothing new and spend nothing), and pauses
 -- the worker's refreshes of it until augur.dictionary_refresh, which counts the table again.
 CREATE FUNCTION augur.dictionary_rollback(name text, version int)
     RETURNS int
@@ -760,8 +831,14 @@ BEGIN
                CASE WHEN i.code IS NOT NULL THEN i.target_sum ELSE e.target_sum END AS target_sum,
                CASE WHEN i.code IS NOT NULL THEN i.target_sumsq ELSE e.target_sumsq END AS target_sumsq,
                coalesce(i.first_seen, e.first_seen) AS first_seen, coalesce(i.last_seen, e.last_seen) AS last_seen,
+               CASE WHEN i.code IS NOT NULL THEN i.noise_count ELSE e.noise_count END AS noise_count,
+               CASE WHEN i.code IS NOT NULL THEN i.noise_target_count ELSE e.noise_target_count END AS noise_target_count,
+               CASE WHEN i.code IS NOT NULL THEN i.noise_target_sum ELSE e.noise_target_sum END AS noise_target_sum,
+               CASE WHEN i.code IS NOT NULL THEN i.noise_target_sumsq ELSE e.noise_target_sumsq END AS noise_target_sumsq,
                e.code IS NOT NULL AS present_now, e.count AS count_now, e.target_count AS target_count_now,
-               e.target_sum AS target_sum_now, e.target_sumsq AS target_sumsq_now, e.last_seen AS last_seen_now
+               e.target_sum AS target_sum_now, e.target_sumsq AS target_sumsq_now, e.last_seen AS last_seen_now,
+               e.noise_count AS noise_count_now, e.noise_target_count AS noise_target_count_now,
+               e.noise_target_sum AS noise_target_sum_now, e.noise_target_sumsq AS noise_target_sumsq_now
           FROM (SELECT code, added_in FROM augur.dictionary_entry WHERE dictionary = d.id
                 UNION SELECT code, added_in FROM augur.dictionary_entry_history WHERE dictionary = d.id) c
           LEFT JOIN (SELECT DISTINCT ON (past.code) * FROM augur.dictionary_entry_history past
@@ -769,24 +846,31 @@ BEGIN
                       ORDER BY past.code, past.version) i ON i.code = c.code
           LEFT JOIN augur.dictionary_entry e ON e.dictionary = d.id AND e.code = c.code) r
      WHERE r.present <> r.present_now
-        OR (r.present AND (r.count, r.target_count, r.target_sum, r.target_sumsq)
-                          IS DISTINCT FROM (r.count_now, r.target_count_now, r.target_sum_now, r.target_sumsq_now));
+        OR (r.present AND (r.count, r.target_count, r.target_sum, r.target_sumsq, r.noise_count, r.noise_target_count,
+                           r.noise_target_sum, r.noise_target_sumsq)
+                          IS DISTINCT FROM (r.count_now, r.target_count_now, r.target_sum_now, r.target_sumsq_now,
+                                            r.noise_count_now, r.noise_target_count_now, r.noise_target_sum_now,
+                                            r.noise_target_sumsq_now));
     -- What those codes are now, kept as the current version's images…
     INSERT INTO augur.dictionary_entry_history
     SELECT d.id, d.version, r.code, r.present_now, r.value, coalesce(r.count_now, 0), r.target_count_now,
-           r.target_sum_now, r.target_sumsq_now, r.added_in, r.first_seen, coalesce(r.last_seen_now, r.last_seen)
+           r.target_sum_now, r.target_sumsq_now, r.added_in, r.first_seen, coalesce(r.last_seen_now, r.last_seen),
+           r.noise_count_now, r.noise_target_count_now, r.noise_target_sum_now, r.noise_target_sumsq_now
       FROM pg_temp.augur_dictionary_restore r;
     -- …then what they were.
     DELETE FROM augur.dictionary_entry e USING pg_temp.augur_dictionary_restore r
      WHERE e.dictionary = d.id AND e.code = r.code AND NOT r.present;
     INSERT INTO augur.dictionary_entry (dictionary, code, value, count, target_count, target_sum, target_sumsq,
-                                        added_in, first_seen, last_seen)
+                                        added_in, first_seen, last_seen, noise_count, noise_target_count,
+                                        noise_target_sum, noise_target_sumsq)
     SELECT d.id, r.code, r.value, r.count, r.target_count, r.target_sum, r.target_sumsq, r.added_in,
-           r.first_seen, r.last_seen
+           r.first_seen, r.last_seen, r.noise_count, r.noise_target_count, r.noise_target_sum, r.noise_target_sumsq
       FROM pg_temp.augur_dictionary_restore r WHERE r.present
     ON CONFLICT (dictionary, code) DO UPDATE SET
         count = excluded.count, target_count = excluded.target_count, target_sum = excluded.target_sum,
-        target_sumsq = excluded.target_sumsq, last_seen = excluded.last_seen;
+        target_sumsq = excluded.target_sumsq, last_seen = excluded.last_seen, noise_count = excluded.noise_count,
+        noise_target_count = excluded.noise_target_count, noise_target_sum = excluded.noise_target_sum,
+        noise_target_sumsq = excluded.noise_target_sumsq;
     SELECT count(*) INTO changed FROM pg_temp.augur_dictionary_restore;
     PERFORM augur.dictionary_record_version(d.id, new_version, 'rollback', restored, 0, 0, changed);
     UPDATE augur.dictionary SET version = new_version, paused = true WHERE id = d.id;
@@ -798,11 +882,13 @@ REVOKE ALL ON FUNCTION augur.dictionary_rollback(text, int) FROM PUBLIC;
 
 CREATE FUNCTION augur.dictionary_versions(name text)
     RETURNS TABLE (version int, kind text, made_at timestamptz, restores int, rows_read bigint,
-                   values_added int, values_changed int, total_count bigint, current boolean)
+                   values_added int, values_changed int, total_count bigint, current boolean,
+                   epsilon float8, epsilon_spent float8)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT v.version, v.kind, v.made_at, v.restores, v.rows_read, v.values_added, v.values_changed,
-           v.total_count, v.version = d.version
+           v.total_count, v.version = d.version, v.epsilon,
+           CASE WHEN d.options ? 'epsilon' THEN coalesce(sum(v.epsilon) OVER (ORDER BY v.version), 0) END
       FROM augur.dictionary d JOIN augur.dictionary_version v ON v.dictionary = d.id
      WHERE d.name = dictionary_versions.name
      ORDER BY v.version
@@ -811,6 +897,12 @@ $$;
 -- A value's code (NULL has one too; a value the dictionary does not have, or a role that
 -- may not read its column: NULL), and a code's value. In C: read from the indexes as a
 -- primary-key lookup is, once per value a client encodes. Unknown dictionary: 42704.
+-- Laplace noise of scale `scale` (the difference of two exponential draws), from the
+-- server's strong random source.
+CREATE FUNCTION augur.laplace(scale float8) RETURNS float8
+    LANGUAGE c STRICT VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'augur_sql_laplace';
+REVOKE ALL ON FUNCTION augur.laplace(float8) FROM PUBLIC;
+
 CREATE FUNCTION augur.encode(name text, value text) RETURNS int
     LANGUAGE c CALLED ON NULL INPUT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'augur_sql_encode';
 CREATE FUNCTION augur.decode(name text, code int) RETURNS text

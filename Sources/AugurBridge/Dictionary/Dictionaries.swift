@@ -61,6 +61,11 @@ enum Dictionaries {
             targetObject = .init(column: row["quoted"]?.text ?? target,
                                  kind: row["boolean"] == .bool(true) ? .binary : .numeric)
         }
+        if options.epsilon != nil, targetObject?.kind == .numeric, options.targetBound == nil {
+            throw PGError(sqlstate: .invalidParameterValue,
+                          message: "a numeric target with differential privacy needs the option \"target_bound\"",
+                          hint: "Values are clipped to [-target_bound, target_bound]: how much one row can move a sum, the noise's scale.")
+        }
         let name = options.name ?? DictionaryOptions.defaultName(relation: relname, column: column)
         guard try SPI.query("SELECT 1 FROM augur.dictionary WHERE name = $1", [name]).isEmpty else {
             throw PGError(sqlstate: .duplicateObject, message: "dictionary \"\(name)\" already exists",
@@ -177,13 +182,16 @@ enum Dictionaries {
 
     /// The worker's part: each dictionary with changes to count, once
     /// augur.dictionary_interval has passed since its last version, in a statement of its
-    /// own (all of it or none). A failure is logged and left for the next cycle.
+    /// own (all of it or none), unless its privacy budget is spent. A failure is logged and
+    /// left for the next cycle.
     static func refreshDue() throws {
         let due = try SPI.query("""
             SELECT d.id, d.name FROM augur.dictionary d
              WHERE NOT d.paused AND current_setting('augur.dictionary_interval')::interval > interval '0'
                AND coalesce(d.refreshed_at < now() - current_setting('augur.dictionary_interval')::interval, true)
                AND (d.problem IS NOT NULL OR EXISTS (SELECT 1 FROM augur.dictionary_delta c WHERE c.dictionary = d.id))
+               AND NOT coalesce((SELECT sum(v.epsilon) FROM augur.dictionary_version v WHERE v.dictionary = d.id)
+                                + (d.options ->> 'epsilon')::float8 > (d.options ->> 'epsilon_budget')::float8, false)
              ORDER BY d.refreshed_at NULLS FIRST
             """)
         for row in due {

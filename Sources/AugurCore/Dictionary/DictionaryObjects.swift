@@ -42,9 +42,13 @@ public struct DictionaryObjects: Equatable, Sendable {
     public var encodingsView: String { "augur_dict.\"\(name)\"" }
     public var rowsView: String { "augur_dict.\"\(name)_rows\"" }
 
-    /// The target as a float8 expression over a row (a boolean as 0 or 1).
+    /// The target as a float8 expression over a row (a boolean as 0 or 1; a number clipped
+    /// to the option target_bound, when there is one, as the versions count it).
     private var targetValue: String? {
-        target.map { $0.kind == .binary ? "\($0.column)::int::float8" : "\($0.column)::float8" }
+        guard let target else { return nil }
+        if target.kind == .binary { return "\(target.column)::int::float8" }
+        guard let bound = options.targetBound else { return "\(target.column)::float8" }
+        return "least(greatest(\(target.column)::float8, -\(Self.float(bound))), \(Self.float(bound)))"
     }
 
     /// Runs as its owner (it writes augur.dictionary_delta, which writers may not), with
@@ -147,8 +151,9 @@ public struct DictionaryObjects: Equatable, Sendable {
         return columns
     }
 
-    /// The entries of the current version with their encodings. security_invoker: a
-    /// reader sees them only if the column they come from is readable to them.
+    /// The entries of the current version with their encodings, as published (with
+    /// differential privacy, noisy). security_invoker: a reader sees them only if the
+    /// column they come from is readable to them.
     public var encodingsViewSQL: String {
         let statistics = target == nil ? "" : (target?.kind == .binary
             ? "e.target_count, e.target_sum, e.target_sumsq, e.target_sum::bigint AS positives, "
@@ -157,7 +162,7 @@ public struct DictionaryObjects: Equatable, Sendable {
             CREATE VIEW \(encodingsView) WITH (security_invoker = true) AS
             SELECT e.code, e.value, e.count, e.first_seen, e.last_seen, \(statistics)
                    \(encodedColumns.map { "\($0.expression) AS \($0.name)" }.joined(separator: ",\n       "))
-              FROM augur.dictionary_entry e
+              FROM augur.dictionary_published e
               JOIN augur.dictionary d ON d.id = e.dictionary
               JOIN augur.dictionary_version v ON v.dictionary = d.id AND v.version = d.version
              WHERE e.dictionary = \(id)

@@ -7,8 +7,16 @@ public struct DictionaryOptions: Equatable, Sendable {
     public var smoothing = 10.0
     public var minSamplesLeaf = 20.0
     public var regularization = 1.0
+    /// Differential privacy: the ε each version spends (Laplace noise on what it publishes).
+    public var epsilon: Double?
+    /// The most ε all of a dictionary's versions may spend together.
+    public var epsilonBudget: Double?
+    /// A numeric target is clipped to [−bound, bound]: one row then moves a sum by at most
+    /// that much, the sensitivity the noise is scaled to.
+    public var targetBound: Double?
 
-    public static let known = ["min_samples_leaf", "name", "regularization", "smoothing"]
+    public static let known = ["epsilon", "epsilon_budget", "min_samples_leaf", "name", "regularization",
+                               "smoothing", "target_bound"]
 
     /// Longest name: the dictionary's objects add up to 13 bytes to it within 63.
     public static let longestName = 48
@@ -39,10 +47,24 @@ public struct DictionaryOptions: Equatable, Sendable {
                 minSamplesLeaf = try Self.number(value, key: key, atLeast: 0, default: minSamplesLeaf)
             case "regularization":
                 regularization = try Self.number(value, key: key, atLeast: 0, default: regularization)
+            case "epsilon":
+                epsilon = try Self.number(value, key: key, above: 0, default: nil)
+            case "epsilon_budget":
+                epsilonBudget = try Self.number(value, key: key, above: 0, default: nil)
+            case "target_bound":
+                targetBound = try Self.number(value, key: key, above: 0, default: nil)
             default:
                 throw ParseError(message: "unknown option \"\(key)\"",
                                  hint: "Known options: \(Self.known.joined(separator: ", ")).")
             }
+        }
+        if epsilonBudget != nil, epsilon == nil {
+            throw ParseError(message: "option \"epsilon_budget\" needs \"epsilon\"",
+                             hint: "epsilon is what each version spends; epsilon_budget what they may spend together.")
+        }
+        if let epsilon, let epsilonBudget, epsilonBudget < epsilon {
+            throw ParseError(message: "epsilon_budget (\(epsilonBudget)) is smaller than one version's epsilon (\(epsilon))",
+                             hint: "The first version would already exceed it.")
         }
     }
 
@@ -63,12 +85,12 @@ public struct DictionaryOptions: Equatable, Sendable {
     }
 
     private static func number(_ text: String, key: String, above lower: Double? = nil,
-                               atLeast floor: Double? = nil, default: Double) throws(ParseError) -> Double {
+                               atLeast floor: Double? = nil, default: Double?) throws(ParseError) -> Double {
         guard let value = Double(text), value.isFinite, value <= 1e12,
               lower.map({ value > $0 }) ?? true, floor.map({ value >= $0 }) ?? true else {
             let bound = lower.map { "greater than \(Int($0))" } ?? "at least \(Int(floor ?? 0))"
             throw ParseError(message: "option \"\(key)\" must be a number \(bound), not \"\(text)\"",
-                             hint: "category_encoders' default: \(Figures.whole(`default`)).")
+                             hint: `default`.map { "category_encoders' default: \(Figures.whole($0))." } ?? "A positive number, such as 1.")
         }
         return value
     }

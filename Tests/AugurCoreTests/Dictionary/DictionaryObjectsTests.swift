@@ -31,6 +31,15 @@ final class DictionaryObjectsTests: XCTestCase {
         XCTAssertTrue(triggers.allSatisfy { $0.contains("ON public.\"Orders\"") && $0.hasSuffix("augur_dict.\"capture_orders_region\"()") })
     }
 
+    func testABoundedTargetIsClippedWhereverItIsCounted() {
+        var options = DictionaryOptions()
+        options.targetBound = 100
+        let objects = DictionaryObjects(id: 1, name: "d", relid: 1, relation: "t", column: "c",
+                                        target: .init(column: "x", kind: .numeric), options: options)
+        XCTAssertTrue(objects.captureFunctionSQL.contains("least(greatest(x::float8, -100.0::float8), 100.0::float8)"))
+        XCTAssertTrue(objects.encodingsViewSQL.contains("FROM augur.dictionary_published e"))
+    }
+
     func testTheRowsViewJoinsNullApart() {
         let sql = objects(target: nil).rowsViewSQL(addedColumns: ["\"Region_code\"", "\"Region_frequency\""])
         XCTAssertTrue(sql.contains("LEFT JOIN augur_dict.\"orders_region\" e ON e.value = t.\"Region\"::text"))

@@ -14,10 +14,13 @@ final class DictionaryOptionsTests: XCTestCase {
         XCTAssertEqual(options.name, "by_region")
         XCTAssertEqual(options.smoothing, 2.5)
         XCTAssertEqual(options.minSamplesLeaf, 0)
+        let private_ = try DictionaryOptions(parsing: ["epsilon": "0.5", "epsilon_budget": "2", "target_bound": "100"])
+        XCTAssertEqual([private_.epsilon, private_.epsilonBudget, private_.targetBound], [0.5, 2, 100])
         let bad: [[String: String?]] = [
             ["colour": "1"], ["smoothing": "0"], ["smoothing": "nan"], ["smoothing": "1e400"], ["regularization": "-1"],
             ["min_samples_leaf": "many"], ["name": "Upper"], ["name": "1st"], ["name": String(repeating: "a", count: 49)],
-            ["name": nil],
+            ["name": nil], ["epsilon": "0"], ["epsilon_budget": "3"], ["epsilon": "1", "epsilon_budget": "0.5"],
+            ["target_bound": "-1"],
         ]
         for options in bad {
             XCTAssertThrowsError(try DictionaryOptions(parsing: options), "\(options)") { error in

@@ -232,6 +232,42 @@ final class DictionaryTests: ClusterTestCase {
         }
     }
 
+    func testDifferentialPrivacyPublishesNoisyStatisticsWithinItsBudget() throws {
+        let db = try augurCluster(setup: orders)
+        try db.query("""
+            SELECT augur.dictionary_create('orders', 'region', 'amount',
+                                           '{"epsilon": 1, "epsilon_budget": 2.5, "target_bound": 100}')
+            """)
+        // Laplace noise of scale 4 (four statistics share ε = 1) on each count: published
+        // counts differ from the true ones, by little, and by nothing on average.
+        let rows = try db.query("""
+            SELECT p.count - e.count, p.target_sum - e.target_sum
+              FROM augur_dict.orders_region p JOIN augur.dictionary_entry e USING (code)
+            """)
+        let countNoise = rows.map { Double($0[0] ?? "") ?? .nan }, sumNoise = rows.map { Double($0[1] ?? "") ?? .nan }
+        XCTAssertEqual(String(rows.count), try db.scalar("SELECT count(DISTINCT coalesce(region, '∅')) FROM orders"))
+        let first = try db.query("SELECT code, count, target_sum FROM augur_dict.orders_region ORDER BY code")
+        XCTAssertTrue(countNoise.contains { $0 != 0 }, "noise was added")
+        XCTAssertLessThan(countNoise.map(abs).max() ?? .infinity, 4 * 25, "Laplace(4) beyond 25 scales: p < 1e-9")
+        XCTAssertLessThan(sumNoise.map(abs).max() ?? .infinity, 400 * 25, "a sum's scale: 4 × the bound 100")
+        // Each version spends ε = 1: a third one would exceed 2.5, and is refused.
+        try db.query("INSERT INTO orders (region, amount) VALUES ('r1', 1)")
+        XCTAssertEqual(try db.scalar("SELECT augur.dictionary_refresh('orders_region')"), "2")
+        try db.query("INSERT INTO orders (region, amount) VALUES ('r1', 1)")
+        let refused = assertServerError("54000") { try db.query("SELECT augur.dictionary_refresh('orders_region')") }
+        XCTAssertTrue(refused?.hint?.contains("new dictionary") ?? false)
+        XCTAssertEqual(try db.scalar("SELECT string_agg(epsilon || '/' || epsilon_spent, ' ' ORDER BY version) FROM augur.dictionary_versions('orders_region')"),
+                       "1/1 1/2")
+        XCTAssertEqual(try db.scalar("SELECT version || ' ' || pending_changes FROM augur.dictionaries"), "2 1")
+        // A rollback republishes version 1 as it was published, noise and all, and spends nothing.
+        try db.query("SELECT augur.dictionary_rollback('orders_region', 1)")
+        XCTAssertEqual(try db.query("SELECT code, count, target_sum FROM augur_dict.orders_region ORDER BY code"), first)
+        // A numeric target needs a bound: without it one row could move a sum without limit.
+        assertServerError("22023") {
+            try db.query("SELECT augur.dictionary_create('orders', 'region', 'amount', '{\"name\": \"x\", \"epsilon\": 1}')")
+        }
+    }
+
     func testBadInputGetsAClearErrorAndChangesNothing() throws {
         let db = try augurCluster(setup: orders + """
             CREATE TYPE pair AS (a int, b int);
