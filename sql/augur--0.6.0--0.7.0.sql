@@ -519,22 +519,9 @@ GRANT SELECT ON augur.dictionary_entry TO PUBLIC;
 -- is so the first such image at or after k, or else the entry as it is now; an entry
 -- added after k was not there. A first version writes nothing here.
 CREATE TABLE augur.dictionary_entry_history (
-    dictionary   int         NOT NULL,
+    LIKE augur.dictionary_entry,
     version      int         NOT NULL,
-    code         int         NOT NULL,
     present      boolean     NOT NULL,
-    value        text,
-    count        bigint      NOT NULL,
-    target_count bigint,
-    target_sum   float8,
-    target_sumsq float8,
-    added_in     int         NOT NULL,
-    first_seen   timestamptz NOT NULL,
-    last_seen    timestamptz NOT NULL,
-    noise_count        float8,
-    noise_target_count float8,
-    noise_target_sum   float8,
-    noise_target_sumsq float8,
     PRIMARY KEY (dictionary, code, version)
 );
 SELECT pg_catalog.pg_extension_config_dump('augur.dictionary_entry_history', '');
@@ -732,7 +719,9 @@ BEGIN
     kind := CASE WHEN count_again THEN 'rebuild' ELSE 'refresh' END;
 
     -- What the changed codes were at the current version (absent: given back a code)…
-    INSERT INTO augur.dictionary_entry_history
+    INSERT INTO augur.dictionary_entry_history (dictionary, version, code, present, value, count, target_count,
+                                                target_sum, target_sumsq, added_in, first_seen, last_seen,
+                                                noise_count, noise_target_count, noise_target_sum, noise_target_sumsq)
     SELECT d.id, d.version, n.code, e.code IS NOT NULL, coalesce(e.value, n.value), coalesce(e.count, 0),
            e.target_count, e.target_sum, e.target_sumsq, coalesce(e.added_in, n.added_in),
            coalesce(e.first_seen, n.first_seen), coalesce(e.last_seen, n.first_seen),
@@ -852,7 +841,9 @@ BEGIN
                                             r.noise_count_now, r.noise_target_count_now, r.noise_target_sum_now,
                                             r.noise_target_sumsq_now));
     -- What those codes are now, kept as the current version's images…
-    INSERT INTO augur.dictionary_entry_history
+    INSERT INTO augur.dictionary_entry_history (dictionary, version, code, present, value, count, target_count,
+                                                target_sum, target_sumsq, added_in, first_seen, last_seen,
+                                                noise_count, noise_target_count, noise_target_sum, noise_target_sumsq)
     SELECT d.id, d.version, r.code, r.present_now, r.value, coalesce(r.count_now, 0), r.target_count_now,
            r.target_sum_now, r.target_sumsq_now, r.added_in, r.first_seen, coalesce(r.last_seen_now, r.last_seen),
            r.noise_count_now, r.noise_target_count_now, r.noise_target_sum_now, r.noise_target_sumsq_now

@@ -148,11 +148,10 @@ def refresh(cluster, rows, rounds, build_seconds):
             "share_of_build": medians["refresh"] / build_seconds}
 
 
-def encode(cluster, root, rows, values, rounds, seconds, clients):
-    scripts = {
-        "encode": f"\\set v random(1, {values})\nSELECT augur.encode('src_cat', 'v' || :v);\n",
-        "primary_key": f"\\set id random(1, {rows})\nSELECT cat FROM src WHERE id = :id;\n",
-    }
+def interleaved_tps(cluster, root, scripts, rounds, seconds, clients, before=lambda name: None):
+    """pgbench -M prepared with each of `scripts` ({name: text}) in turn, ROUNDS rounds, the
+    order reversed every other round; `before(name)` runs ahead of each. Median tps and
+    the ratio of the first script's to the second's."""
     tps = {name: [] for name in scripts}
     for r in range(rounds):
         order = list(scripts) if r % 2 == 0 else list(reversed(scripts))
@@ -160,34 +159,33 @@ def encode(cluster, root, rows, values, rounds, seconds, clients):
             path = os.path.join(root, name + ".sql")
             with open(path, "w") as f:
                 f.write(scripts[name])
+            before(name)
             out = cluster.pgbench(["-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
                                    "-T", str(seconds), "-f", path]).stdout
             tps[name].append(float(pc.TPS_RE.search(out).group(1)))
-        pc.log(f"encode round {r + 1}/{rounds}: encode {tps['encode'][-1]:.0f} tps, "
-               f"primary key {tps['primary_key'][-1]:.0f} tps")
+        pc.log(f"round {r + 1}/{rounds}: " + ", ".join(f"{name} {tps[name][-1]:.0f} tps" for name in scripts))
     medians = {k: statistics.median(v) for k, v in tps.items()}
-    return {"tps": tps, "median": medians, "ratio": medians["encode"] / medians["primary_key"]}
+    first, second = list(scripts)
+    return {"tps": tps, "median": medians, "ratio": medians[first] / medians[second]}
+
+
+def encode(cluster, root, rows, values, rounds, seconds, clients):
+    """augur.encode of a random value against a primary-key lookup of the same table."""
+    return interleaved_tps(cluster, root, {
+        "encode": f"\\set v random(1, {values})\nSELECT augur.encode('src_cat', 'v' || :v);\n",
+        "primary_key": f"\\set id random(1, {rows})\nSELECT cat FROM src WHERE id = :id;\n",
+    }, rounds, seconds, clients)
 
 
 def writes(cluster, root, values, rounds, seconds, clients):
     """Single-row inserts into a table with a dictionary, its triggers on and off."""
     cluster.psql("CREATE TABLE w (id bigserial PRIMARY KEY, cat text, x float8)")
     cluster.psql("SELECT augur.dictionary_create('w', 'cat', 'x')")
-    path = os.path.join(root, "insert.sql")
-    with open(path, "w") as f:
-        f.write(f"\\set v random(1, {values})\nINSERT INTO w (cat, x) VALUES ('v' || :v, :v);\n")
-    tps = {"with_dictionary": [], "without": []}
-    for r in range(rounds):
-        order = list(tps) if r % 2 == 0 else list(reversed(tps))
-        for name in order:
-            cluster.psql(f"ALTER TABLE w {'ENABLE' if name == 'with_dictionary' else 'DISABLE'} TRIGGER USER")
-            out = cluster.pgbench(["-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
-                                   "-T", str(seconds), "-f", path]).stdout
-            tps[name].append(float(pc.TPS_RE.search(out).group(1)))
-        pc.log(f"writes round {r + 1}/{rounds}: with the dictionary {tps['with_dictionary'][-1]:.0f} tps, "
-               f"without {tps['without'][-1]:.0f} tps")
-    medians = {k: statistics.median(v) for k, v in tps.items()}
-    return {"tps": tps, "median": medians, "ratio": medians["with_dictionary"] / medians["without"]}
+    insert = f"\\set v random(1, {values})\nINSERT INTO w (cat, x) VALUES ('v' || :v, :v);\n"
+    return interleaved_tps(
+        cluster, root, {"with_dictionary": insert, "without": insert}, rounds, seconds, clients,
+        before=lambda name: cluster.psql(
+            f"ALTER TABLE w {'ENABLE' if name == 'with_dictionary' else 'DISABLE'} TRIGGER USER"))
 
 
 def main():
