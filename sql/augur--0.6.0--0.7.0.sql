@@ -453,6 +453,10 @@ CREATE TABLE augur.dictionary (
     problem       text,
     -- rolled back: the worker leaves it be until augur.dictionary_refresh, which counts again
     paused        boolean     NOT NULL DEFAULT false,
+    -- a Citus distributed or reference table: its rows are on the workers, where no trigger
+    -- of the coordinator sees them change, so every version counts it again (Citus counts
+    -- each worker's shards there and adds the counts and sums up, exactly)
+    recounts      boolean     NOT NULL DEFAULT false,
     created_at    timestamptz NOT NULL DEFAULT now(),
     refreshed_at  timestamptz
 );
@@ -656,7 +660,7 @@ BEGIN
         old_count bigint, old_target_count bigint, old_target_sum float8, old_target_sumsq float8,
         first_seen timestamptz, added_in int
     ) ON COMMIT DROP;
-    count_again := count_again OR d.problem IS NOT NULL
+    count_again := count_again OR d.recounts OR d.problem IS NOT NULL
         OR EXISTS (SELECT 1 FROM augur.dictionary_delta WHERE dictionary = d.id AND truncated);
     IF count_again THEN
         -- Every value's statistics, and the entries whose statistics they change.
@@ -943,7 +947,7 @@ BEGIN
             HINT = 'augur.dictionaries lists them.';
     END IF;
     RAISE NOTICE 'augur: dictionary %: counting %', name,
-        CASE WHEN d.paused OR d.problem IS NOT NULL THEN 'the values of ' || d.source || ' again'
+        CASE WHEN d.paused OR d.recounts OR d.problem IS NOT NULL THEN 'the values of ' || d.source || ' again'
              ELSE 'the changes since version ' || d.version END;
     made := augur.dictionary_next_version(d.id, d.paused);
     IF made IS NULL THEN

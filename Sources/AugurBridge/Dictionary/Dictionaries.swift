@@ -72,20 +72,24 @@ enum Dictionaries {
                           hint: "Name another one with the option \"name\", or drop it with augur.dictionary_drop.")
         }
         let qualified = relation["qualified"]?.text ?? relname
+        let onCitus = try isOnCitusWorkers(relid)
         let id = try SPI.execute("""
-            INSERT INTO augur.dictionary (name, relid, attnum, target_attnum, target_kind, source, target, options)
+            INSERT INTO augur.dictionary (name, relid, attnum, target_attnum, target_kind, source, target, options, recounts)
             SELECT $1, $2::oid, a.attnum, t.attnum, $5, $6 || '.' || pg_catalog.quote_ident(a.attname),
-                   CASE WHEN $4 IS NOT NULL THEN $6 || '.' || pg_catalog.quote_ident(t.attname) END, $7::jsonb
+                   CASE WHEN $4 IS NOT NULL THEN $6 || '.' || pg_catalog.quote_ident(t.attname) END, $7::jsonb, $8::boolean
               FROM pg_catalog.pg_attribute a
               LEFT JOIN pg_catalog.pg_attribute t ON t.attrelid = a.attrelid AND t.attname = $4
              WHERE a.attrelid = $2::oid AND a.attname = $3
             RETURNING id
-            """, [name, String(relid), column, target, targetObject?.kind.rawValue, qualified, optionsJSON]).rows.first?["id"]?.int ?? 0
+            """, [name, String(relid), column, target, targetObject?.kind.rawValue, qualified, optionsJSON,
+                  onCitus ? "t" : "f"]).rows.first?["id"]?.int ?? 0
         let objects = DictionaryObjects(id: id, name: name, relid: relid, relation: qualified,
                                         column: source["quoted"]?.text ?? column, target: targetObject, options: options)
         try SPI.execute(objects.captureFunctionSQL)
         try SPI.execute("REVOKE ALL ON FUNCTION \(objects.captureFunction)() FROM PUBLIC")
-        for trigger in objects.triggersSQL { try SPI.execute(trigger) }
+        if !onCitus {
+            for trigger in objects.triggersSQL { try SPI.execute(trigger) }
+        }
         try SPI.execute(objects.encodingsViewSQL)
         try SPI.execute("GRANT SELECT ON \(objects.encodingsView) TO PUBLIC")
         try SPI.progress("dictionary \(name): counting the values of \(qualified).\(column)")
@@ -98,6 +102,15 @@ enum Dictionaries {
         try SPI.progress("dictionary \(name): version \(version.first?["version"]?.int ?? 0), "
                          + "\(made?["entries"]?.int ?? 0) values from \(made?["rows_read"]?.int ?? 0) rows")
         return name
+    }
+
+    /// Whether `relid` is a Citus distributed or reference table: its rows live on the
+    /// workers, where the coordinator's triggers do not see them change.
+    private static func isOnCitusWorkers(_ relid: UInt32) throws -> Bool {
+        guard try SPI.query("SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL AS citus")
+            .first?["citus"] == .bool(true) else { return false }
+        return try !SPI.query("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1::oid",
+                              [String(relid)]).isEmpty
     }
 
     private static func describe(_ column: String, of relid: UInt32, relname: String) throws -> SPIRow {
@@ -164,11 +177,12 @@ enum Dictionaries {
     static func drop(_ name: String) throws {
         let (objects, _) = try objects(name)
         for view in objects.views { try dropViewIfThere(view) }
-        if objects.relid != 0, try SPI.query("SELECT pg_catalog.to_regclass($1) IS NOT NULL AS there", [objects.relation])
-            .first?["there"] == .bool(true) {
-            for trigger in objects.triggerNames {
-                try SPI.execute("DROP TRIGGER IF EXISTS \(trigger) ON \(objects.relation)")
-            }
+        let triggers = try SPI.query("""
+            SELECT '"' || tgname || '"' AS name FROM pg_catalog.pg_trigger
+             WHERE tgrelid = $1::oid AND '"' || tgname || '"' = ANY ($2::text[])
+            """, [String(objects.relid), PostgresArray.literal(objects.triggerNames)])
+        for trigger in triggers.compactMap({ $0["name"]?.text }) {
+            try SPI.execute("DROP TRIGGER \(trigger) ON \(objects.relation)")
         }
         if try SPI.query("SELECT pg_catalog.to_regprocedure($1) IS NOT NULL AS there", [objects.captureFunction + "()"])
             .first?["there"] == .bool(true) {
@@ -189,7 +203,8 @@ enum Dictionaries {
             SELECT d.id, d.name FROM augur.dictionary d
              WHERE NOT d.paused AND current_setting('augur.dictionary_interval')::interval > interval '0'
                AND coalesce(d.refreshed_at < now() - current_setting('augur.dictionary_interval')::interval, true)
-               AND (d.problem IS NOT NULL OR EXISTS (SELECT 1 FROM augur.dictionary_delta c WHERE c.dictionary = d.id))
+               AND (d.recounts OR d.problem IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM augur.dictionary_delta c WHERE c.dictionary = d.id))
                AND NOT coalesce((SELECT sum(v.epsilon) FROM augur.dictionary_version v WHERE v.dictionary = d.id)
                                 + (d.options ->> 'epsilon')::float8 > (d.options ->> 'epsilon_budget')::float8, false)
              ORDER BY d.refreshed_at NULLS FIRST

@@ -268,6 +268,50 @@ final class DictionaryTests: ClusterTestCase {
         }
     }
 
+    /// On Citus, each worker counts its shards and the coordinator adds the counts and sums
+    /// up: the dictionary of the distributed table equals the one of the same rows in one
+    /// local table, to the last bit the sums allow.
+    func testADistributedTablesDictionaryIsMergedExactlyFromItsWorkers() throws {
+        let cluster = try startCitusCluster(workers: 2)
+        let db = try cluster.coordinator.connect()
+        try db.query(orders + """
+            CREATE TABLE spread (LIKE orders);
+            INSERT INTO spread SELECT * FROM orders;
+            SELECT create_distributed_table('spread', 'id');
+            """)
+        XCTAssertEqual(try db.scalar("SELECT count(DISTINCT nodeport) FROM citus_shards WHERE table_name = 'spread'::regclass"), "2")
+        try db.query("""
+            SELECT augur.dictionary_create('orders', 'region', 'returned');
+            SELECT augur.dictionary_create('spread', 'region', 'returned');
+            """)
+        let compare = """
+            SELECT count(*), max(abs(l.frequency - d.frequency)), max(abs(l.target_mean - d.target_mean)),
+                   max(abs(l.woe - d.woe)), count(*) FILTER (WHERE l.count <> d.count OR l.positives <> d.positives)
+              FROM augur_dict.orders_region l
+              JOIN augur_dict.spread_region d ON d.value IS NOT DISTINCT FROM l.value
+            """
+        func assertEqualDictionaries(file: StaticString = #filePath, line: UInt = #line) throws {
+            let row = try XCTUnwrap(try db.query(compare).first)
+            XCTAssertEqual(row[0], try db.scalar("SELECT count(*) FROM augur_dict.orders_region"), file: file, line: line)
+            XCTAssertEqual(row[0], try db.scalar("SELECT count(*) FROM augur_dict.spread_region"), file: file, line: line)
+            for difference in row[1...3] { XCTAssertLessThan(Double(difference ?? "") ?? 1, 1e-12, file: file, line: line) }
+            XCTAssertEqual(row[4], "0", "counts and positives equal", file: file, line: line)
+        }
+        try assertEqualDictionaries()
+        // Writes on the workers: the next version counts them (no trigger sees them there).
+        for table in ["orders", "spread"] {
+            try db.query("""
+                INSERT INTO \(table) (id, region, returned) VALUES (30001, 'north', true), (30002, NULL, false);
+                DELETE FROM \(table) WHERE region = 'r1';
+                """)
+            try db.query("SELECT augur.dictionary_refresh('\(table)_region')")
+        }
+        try assertEqualDictionaries()
+        XCTAssertEqual(try db.scalar("SELECT kind FROM augur.dictionary_versions('spread_region') WHERE current"), "rebuild")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'spread'::regclass AND NOT tgisinternal"), "0")
+        try db.query("SELECT augur.dictionary_drop('spread_region')")
+    }
+
     func testBadInputGetsAClearErrorAndChangesNothing() throws {
         let db = try augurCluster(setup: orders + """
             CREATE TYPE pair AS (a int, b int);
