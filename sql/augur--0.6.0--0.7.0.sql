@@ -442,6 +442,10 @@ CREATE TABLE augur.dictionary (
     relid         oid         NOT NULL,
     attnum        int2        NOT NULL,
     target_attnum int2,
+    -- the column's and the target's types when made: the triggers run with their maker's
+    -- rights, the type's text form and casts must stay the built-in ones checked then
+    typid         oid         NOT NULL,
+    target_typid  oid,
     target_kind   text        CHECK (target_kind IN ('numeric', 'binary')),
     -- schema.table.column (and target) when made, for messages once the table is gone
     source        text        NOT NULL,
@@ -574,6 +578,7 @@ AS $$
 DECLARE
     d augur.dictionary;
     column_name name;
+    value_text text;
     target_value text;
     rows_read bigint;
     added int;
@@ -624,6 +629,26 @@ BEGIN
                 USING ERRCODE = '42703', HINT = format('Drop it with augur.dictionary_drop(%L).', d.name);
         END IF;
     END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute a
+                WHERE a.attrelid = d.relid AND ((a.attnum = d.attnum AND a.atttypid <> d.typid)
+                                                OR (a.attnum = d.target_attnum AND a.atttypid <> d.target_typid))) THEN
+        RAISE EXCEPTION 'the type of a column of dictionary "%" (%) changed since it was made', d.name, d.source
+            USING ERRCODE = '42804',
+                  HINT = format('Drop it with augur.dictionary_drop(%L) and make it again.', d.name);
+    END IF;
+    -- Counting runs with this function's caller's rights: no foreign table may be read
+    -- with them (a child or partition of the table, the server its owner chose).
+    IF EXISTS (WITH RECURSIVE tree AS (
+                   SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = d.relid
+                   UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.inhrelid)
+               SELECT 1 FROM tree JOIN pg_class c ON c.oid = tree.inhrelid WHERE c.relkind = 'f') THEN
+        RAISE EXCEPTION 'dictionary "%" (%) would read a foreign table among its table''s children or partitions',
+            d.name, d.source USING ERRCODE = '0A000',
+            HINT = 'A dictionary counts its table with its maker''s rights; a foreign table would be read with them.';
+    END IF;
+    -- The column's text form by its type's output function, never a cast (a role can
+    -- make a cast from a type it owns, an enum).
+    value_text := format('CASE WHEN %1$I IS NULL THEN NULL ELSE pg_catalog.format(''%%s'', %1$I) END', column_name);
     new_version := d.version + 1;
 
     IF d.version = 0 THEN
@@ -635,15 +660,15 @@ BEGIN
                                                 target_sumsq, added_in, first_seen, last_seen, noise_count,
                                                 noise_target_count, noise_target_sum, noise_target_sumsq)
             SELECT $1, row_number() OVER (ORDER BY CASE WHEN $3 IS NULL THEN count(*) END DESC NULLS LAST,
-                                                   %1$I::text NULLS FIRST),
-                   %1$I::text, count(*),
+                                                   %4$s NULLS FIRST),
+                   %4$s, count(*),
                    CASE WHEN $2 THEN count(%2$s) END, CASE WHEN $2 THEN coalesce(sum(%2$s), 0) END,
                    CASE WHEN $2 THEN coalesce(sum((%2$s) * (%2$s)), 0) END, 1, now(), now(),
                    augur.laplace($3 / $4), CASE WHEN $2 THEN augur.laplace($3 / $4) END,
                    CASE WHEN $2 THEN augur.laplace($3 * $5 / $4) END,
                    CASE WHEN $2 AND $6 THEN augur.laplace($3 * $5 * $5 / $4) END
-              FROM %3$s GROUP BY %1$I::text
-            $sql$, column_name, coalesce(target_value, 'NULL::float8'), d.relid::regclass)
+              FROM %3$s GROUP BY %4$s
+            $sql$, column_name, coalesce(target_value, 'NULL::float8'), d.relid::regclass, value_text)
             USING d.id, d.target_attnum IS NOT NULL, released::float8, epsilon, bound, d.target_kind = 'numeric';
         GET DIAGNOSTICS added = ROW_COUNT;
         PERFORM augur.dictionary_record_version(d.id, 1, 'build', NULL, NULL, added, 0);
@@ -667,7 +692,7 @@ BEGIN
         EXECUTE format($sql$
             WITH consumed AS (DELETE FROM augur.dictionary_delta WHERE dictionary = $1),
             counted AS (
-                SELECT %1$I::text AS value, count(*) AS count, count(%2$s) AS target_count,
+                SELECT %4$s AS value, count(*) AS count, count(%2$s) AS target_count,
                        sum(%2$s) AS target_sum, sum((%2$s) * (%2$s)) AS target_sumsq
                   FROM %3$s GROUP BY 1)
             INSERT INTO pg_temp.augur_dictionary_next
@@ -683,7 +708,7 @@ BEGIN
                     ON (e.value IS NULL) = (c.value IS NULL) AND coalesce(e.value, '') = coalesce(c.value, '')) n
              WHERE (n.count, n.target_count, n.target_sum, n.target_sumsq)
                    IS DISTINCT FROM (n.old_count, n.old_target_count, n.old_target_sum, n.old_target_sumsq)
-            $sql$, column_name, coalesce(target_value, 'NULL::float8'), d.relid::regclass)
+            $sql$, column_name, coalesce(target_value, 'NULL::float8'), d.relid::regclass, value_text)
             USING d.id, d.target_attnum IS NOT NULL;
     ELSE
         -- The writers' changes, per value, added to the entries they change.
@@ -959,3 +984,38 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION augur.dictionary_refresh(text) FROM PUBLIC;
+
+-- A dictionary's triggers run with their maker's rights and convert its column and target
+-- with their types' casts, built-in when it was made. A type changed since (a role's own
+-- type, with a cast of its own) would run that role's code with those rights: the
+-- triggers are dropped in the same ALTER TABLE, and the dictionary says why.
+CREATE FUNCTION augur.dictionary_watch_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d augur.dictionary;
+    trigger name;
+BEGIN
+    FOR d IN SELECT di.* FROM augur.dictionary di
+              WHERE di.relid IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+                                  WHERE c.classid = 'pg_catalog.pg_class'::regclass)
+                AND EXISTS (SELECT 1 FROM pg_attribute a
+                             WHERE a.attrelid = di.relid
+                               AND ((a.attnum = di.attnum AND a.atttypid <> di.typid)
+                                    OR (a.attnum = di.target_attnum AND a.atttypid <> di.target_typid)))
+    LOOP
+        FOR trigger IN SELECT t.tgname FROM pg_trigger t
+                        WHERE t.tgrelid = d.relid
+                          AND t.tgfoid = to_regprocedure(format('augur_dict.%I()', 'capture_' || d.name))
+        LOOP
+            EXECUTE format('DROP TRIGGER %I ON %s', trigger, d.relid::regclass);
+        END LOOP;
+        UPDATE augur.dictionary
+           SET problem = 'the type of its column or target changed: its triggers were dropped'
+         WHERE id = d.id;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION augur.dictionary_watch_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER augur_dictionary_watch_ddl ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION augur.dictionary_watch_ddl();

@@ -74,8 +74,9 @@ enum Dictionaries {
         let qualified = relation["qualified"]?.text ?? relname
         let onCitus = try isOnCitusWorkers(relid)
         let id = try SPI.execute("""
-            INSERT INTO augur.dictionary (name, relid, attnum, target_attnum, target_kind, source, target, options, recounts)
-            SELECT $1, $2::oid, a.attnum, t.attnum, $5, $6 || '.' || pg_catalog.quote_ident(a.attname),
+            INSERT INTO augur.dictionary (name, relid, attnum, target_attnum, typid, target_typid, target_kind, source,
+                                          target, options, recounts)
+            SELECT $1, $2::oid, a.attnum, t.attnum, a.atttypid, t.atttypid, $5, $6 || '.' || pg_catalog.quote_ident(a.attname),
                    CASE WHEN $4 IS NOT NULL THEN $6 || '.' || pg_catalog.quote_ident(t.attname) END, $7::jsonb, $8::boolean
               FROM pg_catalog.pg_attribute a
               LEFT JOIN pg_catalog.pg_attribute t ON t.attrelid = a.attrelid AND t.attname = $4

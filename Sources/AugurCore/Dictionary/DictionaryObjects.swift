@@ -62,7 +62,7 @@ public struct DictionaryObjects: Equatable, Sendable {
         /// were notes nothing).
         func changes(_ tables: [(name: String, sign: String)]) -> String {
             let rows = tables.map { table, sign in
-                "SELECT \(column)::text AS value, \(sign)1 AS rows, \(sign)(\(target) IS NOT NULL)::int AS target_count, "
+                "SELECT \(Self.text(of: column)) AS value, \(sign)1 AS rows, \(sign)(\(target) IS NOT NULL)::int AS target_count, "
                     + "\(sign)(\(target)) AS target_sum, \(sign)(\(target)) * (\(target)) AS target_sumsq FROM \(table)"
             }
             return """
@@ -118,6 +118,13 @@ public struct DictionaryObjects: Equatable, Sendable {
     }
 
     private static func float(_ value: Double) -> String { "\(value)::float8" }
+
+    /// A value's text form by its type's output function, never a cast: the capture runs
+    /// with its maker's rights, and a role can make a cast from a type it owns (an enum).
+    /// Augur's SQL (`dictionary_next_version`) counts values the same way.
+    static func text(of value: String) -> String {
+        "CASE WHEN \(value) IS NULL THEN NULL ELSE pg_catalog.format('%s', \(value)) END"
+    }
 
     /// The logistic function without overflow (PostgreSQL's exp() raises on underflow).
     private static func logistic(_ x: String) -> String {
@@ -184,7 +191,7 @@ public struct DictionaryObjects: Equatable, Sendable {
             CREATE VIEW \(rowsView) WITH (security_invoker = true) AS
             SELECT t.*, \(added.joined(separator: ", "))
               FROM \(relation) t
-              LEFT JOIN \(encodingsView) e ON e.value = t.\(column)::text
+              LEFT JOIN \(encodingsView) e ON e.value = \(Self.text(of: "t.\(column)"))
               LEFT JOIN (SELECT * FROM \(encodingsView) WHERE value IS NULL) n ON true
             """
     }

@@ -268,6 +268,65 @@ final class DictionaryTests: ClusterTestCase {
         }
     }
 
+    /// The triggers run with the rights of the superuser who made the dictionary. A plain
+    /// role that changes its column to a type of its own, with a cast to text of its own,
+    /// must not get that cast run with those rights: the triggers go with the ALTER TABLE.
+    func testATypeChangedToARolesOwnRunsNothingOfItsWithMoreRights() throws {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"]))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur; CREATE ROLE mallory LOGIN; GRANT CREATE ON SCHEMA public TO mallory")
+        let mallory = try cluster.connect(user: "mallory")
+        try mallory.query(orders + """
+            CREATE TABLE seen (who name);
+            CREATE TYPE boxed AS (v text);
+            CREATE FUNCTION unbox(boxed) RETURNS text LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO public.seen VALUES (current_user);
+                RETURN ($1).v;
+            END $$;
+            CREATE CAST (boxed AS text) WITH FUNCTION unbox(boxed);
+            """)
+        try db.query("SELECT augur.dictionary_create('orders', 'region')")
+        try mallory.query("""
+            ALTER TABLE orders ALTER COLUMN region TYPE boxed USING ROW(region)::boxed;
+            INSERT INTO orders (region) VALUES (ROW('north')::boxed);
+            UPDATE orders SET amount = 1 WHERE id < 10;
+            """)
+        XCTAssertEqual(try mallory.scalar("SELECT count(*) FROM seen WHERE who <> 'mallory'"), "0",
+                       "the role's cast never ran as anyone else")
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'orders'::regclass"), "0")
+        XCTAssertNotNil(try db.scalar("SELECT problem FROM augur.dictionaries"))
+        assertServerError("42804") { try db.query("SELECT augur.dictionary_refresh('orders_region')") }
+        XCTAssertEqual(try mallory.scalar("SELECT count(*) FROM seen WHERE who <> 'mallory'"), "0")
+        // A type the role owns from the start (an enum is allowed), and a cast made after:
+        // the triggers and the counting use the type's output, never a cast.
+        try mallory.query("""
+            CREATE TYPE mood AS ENUM ('calm', 'cross');
+            CREATE TABLE moods (id serial, m mood);
+            INSERT INTO moods (m) VALUES ('calm'), ('cross');
+            """)
+        try db.query("SELECT augur.dictionary_create('moods', 'm')")
+        try mallory.query("""
+            CREATE FUNCTION spoken(mood) RETURNS text LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO public.seen VALUES (current_user);
+                RETURN 'x';
+            END $$;
+            CREATE CAST (mood AS text) WITH FUNCTION spoken(mood);
+            INSERT INTO moods (m) VALUES ('calm');
+            """)
+        try db.query("SELECT augur.dictionary_refresh('moods_m'); TRUNCATE moods; SELECT augur.dictionary_refresh('moods_m')")
+        XCTAssertEqual(try mallory.scalar("SELECT count(*) FROM seen WHERE who <> 'mallory'"), "0")
+        // A foreign table among the children would be read with the superuser's mapping.
+        try db.query("""
+            CREATE EXTENSION postgres_fdw;
+            CREATE SERVER elsewhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'postgres');
+            CREATE TABLE parent (region text);
+            CREATE FOREIGN TABLE child () INHERITS (parent) SERVER elsewhere;
+            """)
+        assertServerError("0A000") { try db.query("SELECT augur.dictionary_create('parent', 'region')") }
+    }
+
     /// On Citus, each worker counts its shards and the coordinator adds the counts and sums
     /// up: the dictionary of the distributed table equals the one of the same rows in one
     /// local table, to the last bit the sums allow.
