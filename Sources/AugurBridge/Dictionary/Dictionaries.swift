@@ -197,8 +197,8 @@ enum Dictionaries {
 
     /// The worker's part: each dictionary with changes to count, once
     /// augur.dictionary_interval has passed since its last version, in a statement of its
-    /// own (all of it or none), unless its privacy budget is spent. A failure is logged and
-    /// left for the next cycle.
+    /// own (all of it or none), unless its privacy budget is spent. A failure is logged in
+    /// augur.action_log; unless it was a lock wait, the dictionary is paused with it.
     static func refreshDue() throws {
         let due = try SPI.query("""
             SELECT d.id, d.name FROM augur.dictionary d
@@ -218,6 +218,12 @@ enum Dictionaries {
                     INSERT INTO augur.action_log (actor, action, outcome, error)
                     VALUES ('augur collector', 'dictionary refresh', $1, $2)
                     """, ["dictionary \(row["name"]?.text ?? "?") unchanged", error.message])
+                // A lock waited for too long is tried again next cycle; any other failure
+                // would recur every cycle: the dictionary waits for augur.dictionary_refresh.
+                if !["55P03", "40001", "40P01"].contains(error.sqlstate.description) {
+                    try SPI.execute("UPDATE augur.dictionary SET paused = true, problem = $2 WHERE id = $1::int",
+                                    [row["id"]?.int.map(String.init), error.message])
+                }
             }
         }
     }

@@ -172,6 +172,21 @@ final class DictionaryTests: ClusterTestCase {
         XCTAssertEqual(try again.scalar("SELECT augur.encode('orders_region', 'fresh')"), freshCode)
     }
 
+    func testAWorkerRefreshThatFailsIsLoggedOnceAndPausesTheDictionary() throws {
+        let cluster = try startCluster(.init(settings: ["augur.naptime": "1", "augur.dictionary_interval": "1"]))
+        let db = try cluster.connect()
+        try db.query("CREATE EXTENSION augur")
+        try db.query(orders)
+        try db.query("SELECT augur.dictionary_create('orders', 'region')")
+        try db.query("ALTER TABLE orders ALTER COLUMN region TYPE varchar(20)")
+        XCTAssertTrue(try cluster.waitUntil { try db.scalar("SELECT paused FROM augur.dictionaries") == "t" })
+        sleep(3)
+        XCTAssertEqual(try db.scalar("""
+            SELECT count(*) FROM augur.action_log WHERE action = 'dictionary refresh' AND error LIKE '%type%changed%'
+            """), "1", "logged once, not every cycle")
+        XCTAssertTrue(try db.scalar("SELECT problem FROM augur.dictionaries")?.contains("changed") ?? false)
+    }
+
     func testWritersDuringRefreshesLoseNoValue() throws {
         let cluster = try startCluster(.init(settings: ["augur.naptime": "3600"]))
         let db = try cluster.connect()
