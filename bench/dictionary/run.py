@@ -8,7 +8,11 @@ target `y` and a numeric target `x` that depend on the category. Then:
   equality   dictionaries of cat with target y and with target x; the table is exported
              and category_encoders (TargetEncoder, WOEEncoder, CountEncoder normalised,
              their defaults) is fitted on it in a virtualenv made for the run: the largest
-             difference per encoding over all values (goal: below 1e-9).
+             difference per encoding over all values (goal: below 1e-9). With --citus N,
+             the cluster is a Citus coordinator with N workers (all preloading citus and
+             augur), the same rows are also distributed over the workers (`src_d`, by id),
+             and that table's dictionaries, counted on the workers and merged on the
+             coordinator, are compared with category_encoders the same way.
   build      dictionary_create(src, cat, x) against the GROUP BY computing the same
              statistics (count, count, sum, sum of squares per value), interleaved,
              median seconds of ROUNDS each, and the ratio (goal: at most 1.5).
@@ -22,7 +26,8 @@ target `y` and a numeric target `x` that depend on the category. Then:
              disabled, interleaved the same way: what writers pay for a dictionary.
 
     bench/dictionary/run.py [--rows 1000000] [--values 100000] [--rounds 3] [--seconds 10]
-                            [--clients 2] [--skip-equality] [--json results.json]
+                            [--clients 2] [--citus N] [--sections equality,build,refresh,encode,writes]
+                            [--json results.json]
 
 Uses the Python 3 standard library, plus pandas and category_encoders, which it installs
 into a virtualenv of its own (PyPI reachable) for the equality part only.
@@ -51,21 +56,22 @@ import category_encoders as ce
 rows = pd.read_csv(sys.argv[1], keep_default_na=False, na_values=[""])
 for column in ("cat",):
     rows[column] = rows[column].astype(object)
-entries = {}
-for name in ("y", "x"):
-    e = pd.read_csv(sys.argv[2] + "." + name, keep_default_na=False, na_values=[""])
-    entries[name] = e
 X = rows[["cat"]]
-out = {"rows": len(rows), "values": int(rows["cat"].nunique(dropna=False)), "ce_version": ce.__version__}
-def worst(mapping, e, column):
-    values = pd.DataFrame({"cat": e["value"].astype(object)})
-    got = mapping.transform(values).iloc[:, 0].to_numpy(dtype=float)
-    return float(np.max(np.abs(got - e[column].to_numpy(dtype=float))))
 y = rows["y"].map({"t": 1, "f": 0}).astype(int)
-out["target_mean_binary"] = worst(ce.TargetEncoder(cols=["cat"]).fit(X, y), entries["y"], "target_mean")
-out["woe"] = worst(ce.WOEEncoder(cols=["cat"]).fit(X, y), entries["y"], "woe")
-out["frequency"] = worst(ce.CountEncoder(cols=["cat"], normalize=True).fit(X), entries["y"], "frequency")
-out["target_mean_numeric"] = worst(ce.TargetEncoder(cols=["cat"]).fit(X, rows["x"]), entries["x"], "target_mean")
+encoders = {"target_mean_binary": (ce.TargetEncoder(cols=["cat"]).fit(X, y), "y", "target_mean"),
+            "woe": (ce.WOEEncoder(cols=["cat"]).fit(X, y), "y", "woe"),
+            "frequency": (ce.CountEncoder(cols=["cat"], normalize=True).fit(X), "y", "frequency"),
+            "target_mean_numeric": (ce.TargetEncoder(cols=["cat"]).fit(X, rows["x"]), "x", "target_mean")}
+out = {"rows": len(rows), "values": int(rows["cat"].nunique(dropna=False)), "ce_version": ce.__version__}
+# Each prefix names one table's exported entries, <prefix>.y and <prefix>.x.
+for prefix in sys.argv[2:]:
+    result = {}
+    for name, (mapping, target, column) in encoders.items():
+        e = pd.read_csv(prefix + "." + target, keep_default_na=False, na_values=[""])
+        values = pd.DataFrame({"cat": e["value"].astype(object)})
+        got = mapping.transform(values).iloc[:, 0].to_numpy(dtype=float)
+        result[name] = float(np.max(np.abs(got - e[column].to_numpy(dtype=float))))
+    out[prefix.rsplit("/", 1)[-1]] = result
 print(json.dumps(out))
 """
 
@@ -89,15 +95,27 @@ def timed(cluster, sql):
     return time.monotonic() - start
 
 
-def equality(cluster, root):
-    pc.log("equality: dictionaries of src.cat with targets y and x")
-    cluster.psql("""SELECT augur.dictionary_create('src', 'cat', 'y', '{"name": "eq_y"}');
-                    SELECT augur.dictionary_create('src', 'cat', 'x', '{"name": "eq_x"}')""")
+def export_dictionaries(cluster, root, table):
+    """Dictionaries of table.cat with targets y and x, exported; their path prefix."""
+    cluster.psql(f"""SELECT augur.dictionary_create('{table}', 'cat', 'y', '{{"name": "{table}_y"}}');
+                     SELECT augur.dictionary_create('{table}', 'cat', 'x', '{{"name": "{table}_x"}}')""")
+    prefix = os.path.join(root, f"entries-{table}")
+    cluster.psql(f"\\copy (SELECT value, frequency, target_mean, woe FROM augur_dict.{table}_y) TO '{prefix}.y' CSV HEADER")
+    cluster.psql(f"\\copy (SELECT value, target_mean FROM augur_dict.{table}_x) TO '{prefix}.x' CSV HEADER")
+    cluster.psql(f"SELECT augur.dictionary_drop('{table}_y'); SELECT augur.dictionary_drop('{table}_x')")
+    return prefix
+
+
+def equality(cluster, root, citus):
+    tables = ["src"] + (["src_d"] if citus else [])
+    if citus:
+        pc.log(f"equality: the same rows distributed over {citus} Citus workers (src_d)")
+        cluster.psql("CREATE TABLE src_d (LIKE src INCLUDING ALL); SELECT create_distributed_table('src_d', 'id')")
+        cluster.psql("INSERT INTO src_d SELECT * FROM src")
+    pc.log(f"equality: dictionaries of {', '.join(tables)}.cat with targets y and x")
+    prefixes = [export_dictionaries(cluster, root, table) for table in tables]
     table = os.path.join(root, "src.csv")
-    entries = os.path.join(root, "entries.csv")
     cluster.psql(f"\\copy (SELECT cat, y, x FROM src) TO '{table}' CSV HEADER")
-    cluster.psql(f"\\copy (SELECT value, frequency, target_mean, woe FROM augur_dict.eq_y) TO '{entries}.y' CSV HEADER")
-    cluster.psql(f"\\copy (SELECT value, target_mean FROM augur_dict.eq_x) TO '{entries}.x' CSV HEADER")
     if not os.path.exists(os.path.join(VENV, "bin", "python")):
         pc.log(f"equality: installing pandas and category_encoders into {VENV}")
         pc.run([sys.executable, "-m", "venv", VENV])
@@ -105,9 +123,8 @@ def equality(cluster, root):
     script = os.path.join(root, "compare.py")
     with open(script, "w") as f:
         f.write(COMPARE)
-    result = json.loads(pc.run([os.path.join(VENV, "bin", "python"), script, table, entries]).stdout)
+    result = json.loads(pc.run([os.path.join(VENV, "bin", "python"), script, table] + prefixes).stdout)
     pc.log(f"equality: {json.dumps(result)}")
-    cluster.psql("SELECT augur.dictionary_drop('eq_y'); SELECT augur.dictionary_drop('eq_x')")
     return result
 
 
@@ -195,42 +212,62 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--skip-equality", action="store_true")
+    parser.add_argument("--citus", type=int, default=0, help="Citus workers (0: no Citus)")
+    parser.add_argument("--sections", default="equality,build,refresh,encode,writes")
     parser.add_argument("--json")
     args = parser.parse_args()
 
+    sections = set(args.sections.split(","))
     _, bindir = pc.pg_bindir()
     root = pc.make_temp_root("augur-dictionary-")
-    cluster = pc.Cluster(root, pc.free_ports(1)[0], bindir, preload="augur", extensions=("augur",),
-                         settings={"augur.naptime": "3600", "shared_buffers": "'1GB'", "max_wal_size": "'4GB'",
-                                   "work_mem": "'256MB'"})
+    preload = "citus,augur" if args.citus else "augur"
+    ports = pc.free_ports(args.citus + 1)
+    settings = {"augur.naptime": "3600", "shared_buffers": "'1GB'", "max_wal_size": "'4GB'", "work_mem": "'256MB'",
+                "listen_addresses": "'127.0.0.1'", "max_connections": "60"}
+    cluster = pc.Cluster(root, ports[0], bindir, settings, name="coordinator" if args.citus else None,
+                         preload=preload, extensions=("augur",), use_tcp=bool(args.citus))
+    workers = [pc.Cluster(root, port, bindir, dict(settings, shared_buffers="'256MB'"), name=f"worker{i + 1}",
+                          preload=preload, extensions=("citus", "augur"), use_tcp=True)
+               for i, port in enumerate(ports[1:])]
 
     def body():
-        cluster.create()
-        cluster.start()
-        cluster.psql("CREATE EXTENSION augur")
+        for node in [cluster] + workers:
+            node.create()
+            node.start()
+            node.psql(("CREATE EXTENSION citus; " if args.citus else "") + "CREATE EXTENSION augur")
+        if args.citus:
+            cluster.psql(f"SELECT citus_set_coordinator_host('127.0.0.1', {cluster.port})")
+            for worker in workers:
+                cluster.psql(f"SELECT citus_add_node('127.0.0.1', {worker.port})")
         pc.log(f"table src: {args.rows} rows, {args.values} values")
         make_table(cluster, args.rows, args.values)
-        results = {"rows": args.rows, "values": args.values}
-        if not args.skip_equality:
-            results["equality"] = equality(cluster, root)
-        results["build"] = build(cluster, args.rounds)
-        results["refresh"] = refresh(cluster, args.rows, args.rounds, results["build"]["median"]["dictionary"])
-        results["encode"] = encode(cluster, root, args.rows, args.values, args.rounds, args.seconds, args.clients)
-        results["writes"] = writes(cluster, root, args.values, args.rounds, args.seconds, args.clients)
-        pc.log(f"build: dictionary {results['build']['median']['dictionary']:.2f} s vs GROUP BY "
-               f"{results['build']['median']['group_by']:.2f} s: {results['build']['ratio']:.2f}x")
-        pc.log(f"refresh: {100 * results['refresh']['share_of_build']:.1f} % of a build")
-        pc.log(f"encode: {results['encode']['median']['encode']:.0f} tps vs primary key "
-               f"{results['encode']['median']['primary_key']:.0f} tps: {results['encode']['ratio']:.2f}")
-        pc.log(f"writes: {results['writes']['median']['with_dictionary']:.0f} tps with the dictionary, "
-               f"{results['writes']['median']['without']:.0f} without: {results['writes']['ratio']:.2f}")
+        results = {"rows": args.rows, "values": args.values, "citus_workers": args.citus}
+        if "equality" in sections:
+            results["equality"] = equality(cluster, root, args.citus)
+        if sections & {"build", "refresh"}:
+            results["build"] = build(cluster, args.rounds)
+            pc.log(f"build: dictionary {results['build']['median']['dictionary']:.2f} s vs GROUP BY "
+                   f"{results['build']['median']['group_by']:.2f} s: {results['build']['ratio']:.2f}x")
+        if "refresh" in sections:
+            results["refresh"] = refresh(cluster, args.rows, args.rounds, results["build"]["median"]["dictionary"])
+            pc.log(f"refresh: {100 * results['refresh']['share_of_build']:.1f} % of a build")
+        if "encode" in sections:
+            cluster.psql("SELECT augur.dictionary_create('src', 'cat', 'x') WHERE NOT EXISTS "
+                         "(SELECT 1 FROM augur.dictionary WHERE name = 'src_cat')")
+            results["encode"] = encode(cluster, root, args.rows, args.values, args.rounds, args.seconds, args.clients)
+            pc.log(f"encode: {results['encode']['median']['encode']:.0f} tps vs primary key "
+                   f"{results['encode']['median']['primary_key']:.0f} tps: {results['encode']['ratio']:.2f}")
+        if "writes" in sections:
+            results["writes"] = writes(cluster, root, args.values, args.rounds, args.seconds, args.clients)
+            pc.log(f"writes: {results['writes']['median']['with_dictionary']:.0f} tps with the dictionary, "
+                   f"{results['writes']['median']['without']:.0f} without: {results['writes']['ratio']:.2f}")
         if args.json:
             pc.write_results_json(args.json, bindir, results)
         return 0
 
     def clean_up():
-        cluster.stop()
+        for node in [cluster] + workers:
+            node.stop()
         subprocess.run(["rm", "-rf", root])
 
     return pc.run_benchmark(body, clean_up)
