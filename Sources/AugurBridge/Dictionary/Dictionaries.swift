@@ -21,12 +21,10 @@ enum Dictionaries {
 
     /// Makes a dictionary of `column` of `relid` and counts its first version; returns its name.
     static func create(relid: UInt32, column: String, target: String?, optionsJSON: String) throws -> String {
-        let given = try SPI.query("SELECT key, value FROM pg_catalog.jsonb_each_text($1::jsonb)", [optionsJSON])
-        var options = DictionaryOptions()
+        let given = try keysAndValues(optionsJSON)
+        let options: DictionaryOptions
         do throws(DictionaryOptions.ParseError) {
-            options = try DictionaryOptions(parsing: Dictionary(given.compactMap { row in
-                row["key"]?.text.map { ($0, row["value"]?.text) }
-            }, uniquingKeysWith: { first, _ in first }))
+            options = try DictionaryOptions(parsing: given)
         } catch {
             throw PGError(sqlstate: .invalidParameterValue, message: error.message, hint: error.hint)
         }
@@ -114,6 +112,13 @@ enum Dictionaries {
                               [String(relid)]).isEmpty
     }
 
+    /// A jsonb object's keys and values as text (JSON null as nil).
+    private static func keysAndValues(_ json: String) throws -> [String: String?] {
+        let rows = try SPI.query("SELECT key, value FROM pg_catalog.jsonb_each_text($1::jsonb)", [json])
+        return Dictionary(rows.compactMap { row in row["key"]?.text.map { ($0, row["value"]?.text) } },
+                          uniquingKeysWith: { first, _ in first })
+    }
+
     private static func describe(_ column: String, of relid: UInt32, relname: String) throws -> SPIRow {
         guard let row = try SPI.query(columnType, [String(relid), column]).first else {
             throw PGError(sqlstate: .undefinedColumn,
@@ -138,10 +143,8 @@ enum Dictionaries {
             throw PGError(sqlstate: .undefinedObject, message: "dictionary \"\(name)\" does not exist",
                           hint: "augur.dictionaries lists them.")
         }
-        let given = try SPI.query("SELECT key, value FROM pg_catalog.jsonb_each_text($1::jsonb)", [row["options"]?.text])
-        let options = (try? DictionaryOptions(parsing: Dictionary(given.compactMap { option in
-            option["key"]?.text.map { ($0, option["value"]?.text) }
-        }, uniquingKeysWith: { first, _ in first }))) ?? DictionaryOptions()
+        // Checked when the dictionary was made.
+        let options = (try? DictionaryOptions(parsing: try keysAndValues(row["options"]?.text ?? "{}"))) ?? DictionaryOptions()
         var target: DictionaryObjects.Target?
         if let column = row["target"]?.text, let kind = row["target_kind"]?.text.flatMap(DictionaryObjects.TargetKind.init) {
             target = .init(column: column, kind: kind)
