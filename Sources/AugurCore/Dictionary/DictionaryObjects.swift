@@ -43,7 +43,8 @@ public struct DictionaryObjects: Equatable, Sendable {
     public var rowsView: String { "augur_dict.\"\(name)_rows\"" }
 
     /// The target as a float8 expression over a row (a boolean as 0 or 1; a number clipped
-    /// to the option target_bound, when there is one, as the versions count it).
+    /// to the option target_bound, when there is one), as `dictionary_next_version` counts
+    /// it when it reads the table (by the column's number: a renamed column still counts).
     private var targetValue: String? {
         guard let target else { return nil }
         if target.kind == .binary { return "\(target.column)::int::float8" }
