@@ -41,12 +41,14 @@ REVOKE ALL ON FUNCTION augur.sharding_evaluate(bigint) FROM PUBLIC;
 -- plan predicted for the same transactions; recorded as the plan's measured benefit.
 CREATE FUNCTION augur.sharding_measure(id bigint)
     RETURNS TABLE (transactions float8, distributed_share float8, predicted_share float8, access_balance float8,
-                   since timestamptz)
+                   since timestamptz, citus_queries float8, citus_multi_shard_share float8)
     LANGUAGE sql VOLATILE
 AS $$
-    SELECT r.transactions, r.distributed_share, r.predicted_share, r.access_balance, r.since
+    SELECT r.transactions, r.distributed_share, r.predicted_share, r.access_balance, r.since,
+           r.citus_queries, r.citus_multi_shard_share
       FROM jsonb_to_record(augur.sharding_evaluate_json(id, true))
-           AS r(transactions float8, distributed_share float8, predicted_share float8, access_balance float8, since timestamptz)
+           AS r(transactions float8, distributed_share float8, predicted_share float8, access_balance float8, since timestamptz,
+                citus_queries float8, citus_multi_shard_share float8)
 $$;
 REVOKE ALL ON FUNCTION augur.sharding_measure(bigint) FROM PUBLIC;
 

@@ -295,6 +295,8 @@ enum Apply {
         let status = done ? (item.rollback ? "rolled_back" : "applied") : "failed"
         try SPI.execute(finish, [String(item.id), status, error, cString(of: item.reason).nilIfEmpty,
                                  item.rollback ? "applied" : "approved", item.rollback ? "rollback" : "apply"])
+        // Evidence only: an apply's outcome is recorded whatever happens to it.
+        if status == "applied" { try? ShardingAdvice.noteCitusCountersAtApply(item.id) }
     }
 
     private static func fill(_ item: inout augur_apply_item, id: Int64, row: SPIRow, ddl: String) {

@@ -115,7 +115,12 @@ enum ShardingAdvice {
         let actual = ShardingPlan(nodes: stored.plan.nodes, choices: stored.plan.choices,
                                   placements: try citusNodes(of: transactions, plan: id, stored.plan))
         let score = actual.score(transactions), predicted = stored.plan.score(transactions)
-        let json = scoreJSON(score, since: appliedAt, extra: [("predicted_share", JSONText.number(predicted.distributedShare))])
+        let counted = try citusQueriesSinceApply(id)
+        let json = scoreJSON(score, since: appliedAt, extra: [
+            ("predicted_share", JSONText.number(predicted.distributedShare)),
+            ("citus_queries", counted.map { JSONText.number($0.queries) } ?? "null"),
+            ("citus_multi_shard_share", counted.map { JSONText.number($0.multiShardShare) } ?? "null"),
+        ])
         try SPI.execute("""
             UPDATE augur.recommendation
                SET measured_benefit = 1 - ($2::jsonb ->> 'distributed_share')::float8,
@@ -123,6 +128,47 @@ enum ShardingAdvice {
              WHERE id = $1::bigint
             """, [String(id), json])
         return json
+    }
+
+    /// Citus's own count of the queries it ran on one shard and on several
+    /// (`citus_stat_counters` of the plan's database, on the coordinator), as JSON; nil
+    /// without Citus. Counted only with citus.enable_stat_counters on.
+    private static func citusCounters(_ id: Int64) throws -> String? {
+        guard try SPI.query("SELECT pg_catalog.to_regproc('pg_catalog.citus_stat_counters') IS NOT NULL AS citus")
+            .first?["citus"] == .bool(true) else { return nil }
+        return try SPI.query("""
+            SELECT jsonb_build_object('single_shard', c.query_execution_single_shard,
+                                      'multi_shard', c.query_execution_multi_shard,
+                                      'enabled', current_setting('citus.enable_stat_counters')::boolean)::text AS counters
+              FROM augur.recommendation r, pg_catalog.citus_stat_counters(r.dbid) c
+             WHERE r.id = $1::bigint
+            """, [String(id)]).first?["counters"]?.text
+    }
+
+    /// Where Citus's counters stood when a sharding plan was applied, in its evidence, so
+    /// that `sharding_measure` reports what Citus counted since.
+    static func noteCitusCountersAtApply(_ id: Int64) throws {
+        guard let counters = try citusCounters(id) else { return }
+        try SPI.execute("""
+            UPDATE augur.recommendation SET evidence = evidence || jsonb_build_object('citus_counters_at_apply', $2::jsonb)
+             WHERE id = $1::bigint AND kind = '\(kind)'
+            """, [String(id), counters])
+    }
+
+    /// The queries Citus ran since the plan was applied, and the share that ran on more
+    /// than one shard; nil when Citus did not count them (its counters off, or reset since).
+    private static func citusQueriesSinceApply(_ id: Int64) throws -> (queries: Double, multiShardShare: Double)? {
+        guard let now = try citusCounters(id) else { return nil }
+        let row = try SPI.query("""
+            SELECT (n ->> 'single_shard')::float8 - (a ->> 'single_shard')::float8 AS single,
+                   (n ->> 'multi_shard')::float8 - (a ->> 'multi_shard')::float8 AS multi,
+                   (n ->> 'enabled')::boolean AND (a ->> 'enabled')::boolean AS enabled
+              FROM augur.recommendation r, LATERAL (SELECT $2::jsonb AS n, r.evidence -> 'citus_counters_at_apply' AS a) c
+             WHERE r.id = $1::bigint
+            """, [String(id), now]).first
+        guard let single = row?["single"]?.double, let multi = row?["multi"]?.double, row?["enabled"] == .bool(true),
+              single >= 0, multi >= 0, single + multi > 0 else { return nil }
+        return (single + multi, multi / (single + multi))
     }
 
     private static func scoreJSON(_ score: ShardingPlan.Score, since: String?, extra: [(String, String)]) -> String {

@@ -37,7 +37,7 @@ final class CitusTests: ClusterTestCase {
     /// A two-worker cluster whose coordinator ran the new-order workload on local tables,
     /// and the sharding plan learned from it, approved.
     private func approvedPlan(seed: UInt64) throws -> (cluster: CitusCluster, db: Connection, id: String, ddl: String) {
-        let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1"])
+        let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1", "citus.enable_stat_counters": "on"])
         let db = try cluster.coordinator.connect()
         try db.query(NewOrderWorkload.schema)
         try NewOrderWorkload.run(db, count: 300, seed: seed)
@@ -117,6 +117,14 @@ final class CitusTests: ClusterTestCase {
         XCTAssertLessThan(Double(measured[1] ?? "") ?? 1, 0.4, "the remote lines only")
         XCTAssertEqual(try db.scalar("SELECT round(measured_benefit::numeric, 6) FROM augur.recommendation WHERE id = \(id)"),
                        try db.scalar("SELECT round(1 - \(measured[1] ?? "1")::numeric, 6)"))
+        // Citus's own counters, since the apply: the workload's statements ran on one shard
+        // each but for the few that read every warehouse; a count over a table runs on all.
+        try db.query("SELECT count(*) FROM stock; SELECT count(*) FROM stock")
+        let counted = try db.query("SELECT citus_queries, citus_multi_shard_share FROM augur.sharding_measure(\(id))").first ?? []
+        XCTAssertGreaterThanOrEqual(Double(counted[0] ?? "") ?? 0, 100, "\(counted)")
+        let share = Double(counted[1] ?? "") ?? -1
+        XCTAssertGreaterThan(share, 0, "the counts over every shard")
+        XCTAssertLessThan(share, 0.5)
     }
 
     /// A plan whose table went away since it was approved: the apply fails with the
@@ -142,7 +150,7 @@ final class CitusTests: ClusterTestCase {
     /// expression, evaluated as Citus builds the shards' indexes and copies the rows, never
     /// runs as superuser (if it did, it would write a server file).
     func testThePlanRunsAsTheOwnerOfEachTable() throws {
-        let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1"])
+        let cluster = try startCitusCluster(workers: 2, settings: ["augur.sample_rate": "1", "citus.enable_stat_counters": "on"])
         let db = try cluster.coordinator.connect()
         let file = cluster.coordinator.directory.appendingPathComponent("written-by-an-index-expression").path
         try db.query("CREATE ROLE mallory LOGIN; GRANT CREATE ON SCHEMA public TO mallory")
