@@ -39,5 +39,6 @@ let package = Package(
             dependencies: ["AugurCore", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "bench/histogram/Sources"),
         .executableTarget(name: "PartitionerBench", dependencies: ["AugurCore"], path: "bench/sharding/Sources"),
+        .executableTarget(name: "DetectorScores", dependencies: ["AugurCore"], path: "bench/anomaly/Sources"),
     ]
 )

@@ -201,6 +201,8 @@ extern bool    augur_swift_dictionary_create(uint32_t relid, const char *column,
                                               const char *options, char **name, augur_error *err);
 extern bool    augur_swift_dictionary_view(const char *name, char **view, augur_error *err);
 extern bool    augur_swift_dictionary_drop(const char *name, augur_error *err);
+extern bool    augur_swift_detect(const double *values, int32_t count, const char *method, char **json,
+                                  augur_error *err);
 extern bool    augur_swift_next_apply(augur_apply_item *item, augur_error *err);
 extern bool    augur_swift_finish_apply(const augur_apply_item *item, bool done, const char *error, augur_error *err);
 

@@ -19,6 +19,7 @@
     PG_FUNCTION_INFO_V1(name)
 
 AUGUR_SQL_FUNCTION(augur_sql_version);
+AUGUR_SQL_FUNCTION(augur_sql_detect);
 AUGUR_SQL_FUNCTION(augur_sql_dictionary_create);
 AUGUR_SQL_FUNCTION(augur_sql_dictionary_view);
 AUGUR_SQL_FUNCTION(augur_sql_dictionary_drop);
@@ -211,14 +212,38 @@ optional_timestamp(FunctionCallInfo fcinfo, int argument)
     return DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(argument)));
 }
 
+/* The elements of a one-dimensional float8 array argument `name` of `noun`, none NULL. */
+static double *
+float8_elements(ArrayType *array, const char *name, const char *noun, const char *hint, int *count)
+{
+    Datum      *elements;
+    bool       *nulls;
+    double     *values;
+
+    if (ARR_NDIM(array) > 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("%s must be a one-dimensional array of %s", name, noun),
+                 errhint("%s", hint)));
+    deconstruct_array(array, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, &nulls, count);
+    values = palloc(sizeof(double) * Max(*count, 1));
+    for (int i = 0; i < *count; i++)
+    {
+        if (nulls[i])
+            ereport(ERROR,
+                    (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                     errmsg("%s must not be NULL", noun),
+                     errdetail("%s[%d] is NULL.", name, i + 1)));
+        values[i] = DatumGetFloat8(elements[i]);
+    }
+    return values;
+}
+
 /* augur.latency_quantiles_json(queryid, q float8[], since, until): estimates with their
  * bounds, from the cumulative histogram or, given a time range, its windows in it. */
 Datum
 augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
 {
-    ArrayType  *array;
-    Datum      *elements;
-    bool       *element_nulls;
     int         count;
     double     *quantiles;
     char       *json = NULL;
@@ -227,23 +252,7 @@ augur_sql_latency_quantiles(PG_FUNCTION_ARGS)
 
     require_argument(fcinfo, 0, "queryid");
     require_argument(fcinfo, 1, "q");
-    array = PG_GETARG_ARRAYTYPE_P(1);
-    if (ARR_NDIM(array) > 1)
-        ereport(ERROR,
-                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                 errmsg("q must be a one-dimensional array of quantiles"),
-                 errhint("For example '{0.5, 0.99}'.")));
-    deconstruct_array(array, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-                      &elements, &element_nulls, &count);
-    quantiles = palloc(sizeof(double) * Max(count, 1));
-    for (int i = 0; i < count; i++)
-    {
-        if (element_nulls[i])
-            ereport(ERROR,
-                    (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                     errmsg("quantiles must not be NULL")));
-        quantiles[i] = DatumGetFloat8(elements[i]);
-    }
+    quantiles = float8_elements(PG_GETARG_ARRAYTYPE_P(1), "q", "quantiles", "For example '{0.5, 0.99}'.", &count);
     ok = augur_swift_latency_quantiles(PG_GETARG_INT64(0), quantiles, count, optional_timestamp(fcinfo, 2),
                                        optional_timestamp(fcinfo, 3), &json, &err);
     PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
@@ -504,4 +513,21 @@ augur_sql_dictionary_drop(PG_FUNCTION_ARGS)
     if (!augur_swift_dictionary_drop(text_to_cstring(PG_GETARG_TEXT_PP(0)), &err))
         augur_raise_if_error(&err);
     PG_RETURN_VOID();
+}
+
+/* augur.detect_json(v float8[], method text): each value's anomaly score, and the
+ * threshold above which augur.detect calls it an anomaly. */
+Datum
+augur_sql_detect(PG_FUNCTION_ARGS)
+{
+    int         count;
+    double     *values;
+    char       *json = NULL;
+    augur_error err;
+    bool        ok;
+
+    require_argument(fcinfo, 0, "v");
+    values = float8_elements(PG_GETARG_ARRAYTYPE_P(0), "v", "values", "One value per timestamp, in time order.", &count);
+    ok = augur_swift_detect(values, count, PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)), &json, &err);
+    PG_RETURN_DATUM(jsonb_from_swift(ok, json, &err));
 }

@@ -1021,3 +1021,46 @@ $$;
 REVOKE ALL ON FUNCTION augur.dictionary_watch_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER augur_dictionary_watch_ddl ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION augur.dictionary_watch_ddl();
+
+-- Anomaly detection over any series given to it (docs/health.md).
+CREATE FUNCTION augur.detect_json(v float8[], method text) RETURNS jsonb
+    LANGUAGE c CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'augur_sql_detect';
+
+-- Each value's anomaly score in [0, 1] (0 while the detector is still learning the
+-- series), and whether it passes the threshold augur.detect alarms at.
+CREATE FUNCTION augur.detect(ts timestamptz[], v float8[], method text DEFAULT NULL)
+    RETURNS TABLE (at timestamptz, value float8, score float8, anomaly boolean)
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    result jsonb;
+    bad int;
+BEGIN
+    IF detect.ts IS NULL OR detect.v IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN detect.ts IS NULL THEN 'ts' ELSE 'v' END USING ERRCODE = '22004';
+    END IF;
+    IF array_ndims(detect.ts) > 1 OR array_ndims(detect.v) > 1
+       OR coalesce(cardinality(detect.ts), 0) <> coalesce(cardinality(detect.v), 0) THEN
+        RAISE EXCEPTION 'ts and v must be one-dimensional arrays of the same length, not % and %',
+            cardinality(detect.ts), cardinality(detect.v) USING ERRCODE = '22023',
+            HINT = 'One value per timestamp, in time order.';
+    END IF;
+    SELECT min(i) INTO bad FROM unnest(detect.ts) WITH ORDINALITY AS u(t, i) WHERE t IS NULL;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'ts[%] is NULL', bad USING ERRCODE = '22004';
+    END IF;
+    SELECT min(i) INTO bad
+      FROM (SELECT i, t <= lag(t) OVER (ORDER BY i) AS behind FROM unnest(detect.ts) WITH ORDINALITY AS u(t, i)) o
+     WHERE behind;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'ts[%] (%) is not after ts[%] (%)', bad, detect.ts[bad], bad - 1, detect.ts[bad - 1]
+            USING ERRCODE = '22023', HINT = 'Timestamps must increase strictly: sort the series, and merge duplicates.';
+    END IF;
+    result := augur.detect_json(detect.v, detect.method);
+    RETURN QUERY
+    SELECT u.t, u.x, s.score::float8, s.score::float8 >= (result ->> 'threshold')::float8
+      FROM unnest(detect.ts, detect.v) WITH ORDINALITY AS u(t, x, i)
+      JOIN jsonb_array_elements_text(result -> 'scores') WITH ORDINALITY AS s(score, i) ON s.i = u.i
+     ORDER BY u.i;
+END
+$$;
