@@ -2,8 +2,10 @@
 /// value is, as a score in [0, 1].
 ///
 /// A value is anomalous as far as it is from the median of the last `window` values, in
-/// units of their median absolute deviation (robust: the anomalies it looks for do not
-/// widen the yardstick); the score is that distance as a two-sided normal tail. A level
+/// units of their spread: the larger of their standard deviation and their median
+/// absolute deviation (scaled to a normal's), so that a heavy-tailed series does not alarm
+/// at every value its median absolute deviation finds far; the score is that distance as
+/// a two-sided normal tail. A level
 /// shift alarms at its first value when it is that large. After an alarm it keeps quiet
 /// for a while: the same anomaly goes on, and each alarm more is one more for someone to
 /// read. (A second view, the median of the last few values against the same yardstick,
@@ -13,12 +15,12 @@
 public struct AnomalyDetector: Sendable {
     public struct Parameters: Equatable, Sendable {
         /// Values a value is compared with.
-        public var window = 300
+        public var window = 1000
         /// Values before any score is given (0 until then).
         public var warmUp = 100
         /// Quiet after an alarm: at least this many values, and this share of those seen.
         public var quietValues = 120
-        public var quietShare = 0.1
+        public var quietShare = 0.05
         /// The score that alarms (and starts the quiet).
         public var alarm = AnomalyDetector.alarmThreshold
 
@@ -27,7 +29,7 @@ public struct AnomalyDetector: Sendable {
 
     /// The score from which `augur.detect` calls a value an anomaly: the threshold that
     /// scored best on the Numenta Anomaly Benchmark (`bench/anomaly/nab.py`).
-    public static let alarmThreshold = 0.999
+    public static let alarmThreshold = 0.999999
 
     public let parameters: Parameters
     private var values: RingBuffer
@@ -66,11 +68,14 @@ public struct AnomalyDetector: Sendable {
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
-    /// The median, and the median absolute deviation scaled to a normal's standard
-    /// deviation (never 0: a flat series still has a scale to be surprised in).
+    /// The median, and the spread: the larger of the standard deviation and the median
+    /// absolute deviation scaled to a normal's (never 0: a flat series still has a scale
+    /// to be surprised in).
     static func medianAndDeviation(_ values: [Double]) -> (Double, Double) {
         let center = median(values)
-        let deviation = 1.4826 * median(values.map { abs($0 - center) })
+        let mean = values.reduce(0, +) / Double(max(values.count, 1))
+        let standard = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(values.count, 1))).squareRoot()
+        let deviation = max(1.4826 * median(values.map { abs($0 - center) }), standard)
         let scale = max(abs(center) * 1e-3, 1e-9)
         return (center, max(deviation, scale))
     }

@@ -10,7 +10,7 @@ final class AnomalyDetectorTests: XCTestCase {
 
     func testASpikeAlarmsAndTheQuietValuesBeforeItDoNot() {
         var series = wave(1000)
-        series[700] += 60
+        series[700] += 100
         let scores = AnomalyDetector.scores(series)
         XCTAssertGreaterThanOrEqual(scores[700], AnomalyDetector.alarmThreshold)
         XCTAssertEqual(scores.prefix(700).filter { $0 >= AnomalyDetector.alarmThreshold }.count, 0)
@@ -20,7 +20,7 @@ final class AnomalyDetectorTests: XCTestCase {
 
     func testALevelShiftAlarmsAtOnceAndThenKeepsQuiet() {
         var series = wave(1000)
-        for index in 600..<1000 { series[index] += 40 }
+        for index in 600..<1000 { series[index] += 80 }
         let scores = AnomalyDetector.scores(series)
         let first = scores.firstIndex { $0 >= AnomalyDetector.alarmThreshold }
         XCTAssertNotNil(first)
