@@ -201,6 +201,8 @@ extern bool    augur_swift_dictionary_create(uint32_t relid, const char *column,
                                               const char *options, char **name, augur_error *err);
 extern bool    augur_swift_dictionary_view(const char *name, char **view, augur_error *err);
 extern bool    augur_swift_dictionary_drop(const char *name, augur_error *err);
+/* SQLSTATE 22004 naming the argument when it is NULL (sqlfuncs.c). */
+extern void    require_argument(FunctionCallInfo fcinfo, int argument, const char *name);
 extern bool    augur_swift_detect(const double *values, int32_t count, const char *method, char **json,
                                   augur_error *err);
 extern bool    augur_swift_next_apply(augur_apply_item *item, augur_error *err);

@@ -161,8 +161,7 @@ augur_sql_encode(PG_FUNCTION_ARGS)
     bool        isnull = true;
     bool        found;
 
-    if (PG_ARGISNULL(0))
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("name must not be NULL")));
+    require_argument(fcinfo, 0, "name");
     id = dictionary_id(PG_GETARG_TEXT_PP(0), &readable);
     if (!readable)
         PG_RETURN_NULL();
@@ -193,8 +192,7 @@ augur_sql_decode(PG_FUNCTION_ARGS)
     bool        isnull = true;
     ScanKeyData code;
 
-    if (PG_ARGISNULL(0))
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("name must not be NULL")));
+    require_argument(fcinfo, 0, "name");
     id = dictionary_id(PG_GETARG_TEXT_PP(0), &readable);
     if (!readable || PG_ARGISNULL(1))
         PG_RETURN_NULL();

@@ -174,7 +174,7 @@ jsonb_from_swift(bool ok, const char *json, augur_error *err)
  * 22004, named; functions take NULL only where it has a meaning (no time bound, every
  * query, the default budget).
  */
-static void
+void
 require_argument(FunctionCallInfo fcinfo, int argument, const char *name)
 {
     if (PG_ARGISNULL(argument))
