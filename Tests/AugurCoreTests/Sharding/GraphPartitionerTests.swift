@@ -30,6 +30,40 @@ final class GraphPartitionerTests: XCTestCase {
         }
     }
 
+    /// 64 groups of equal weight but very different sizes (as many links each, spread over
+    /// 30 to 300 keys), a tenth of the links across groups, two groups to a part: balance
+    /// and whole groups at once needs groups paired, not weights evened out key by key
+    /// afterwards (which cut through groups: 1.2 – 1.27 times the links across here).
+    func testGroupsOfEqualWeightArePairedWhole() {
+        var random = SplitMix64(state: 5)
+        let groups = 64
+        var bounds = [0]
+        for group in 0..<groups { bounds.append(bounds[group] + 30 + (group * 37) % 271) }
+        var edges: [KeyGraph.Edge] = []
+        var weights = [Double](repeating: 0, count: bounds[groups])
+        var across = 0.0
+        while edges.count < 300_000 {
+            let group = random.below(groups)
+            let a = bounds[group] + random.below(bounds[group + 1] - bounds[group])
+            let inside = random.unit() < 0.9
+            let b = inside ? bounds[group] + random.below(bounds[group + 1] - bounds[group]) : random.below(bounds[groups])
+            guard a != b else { continue }
+            let weight = Double(1 + random.below(3))
+            edges.append(.init(a, b, weight))
+            weights[a] += weight
+            weights[b] += weight
+            if !(bounds[group]..<bounds[group + 1]).contains(b) { across += weight }
+        }
+        let graph = KeyGraph(vertexWeights: weights, edges: edges)
+        for seed: UInt64 in 1...3 {
+            var options = GraphPartitioner.Options()
+            options.seed = seed
+            let result = GraphPartitioner.partition(graph, parts: groups / 2, options: options)
+            XCTAssertLessThanOrEqual(result.cut, 1.05 * across, "seed \(seed)")
+            XCTAssertLessThanOrEqual((result.partWeights.max() ?? .infinity) / (graph.totalVertexWeight / Double(groups / 2)), 1.05 + 1e-9)
+        }
+    }
+
     /// Coarsening runs on a graph larger than the coarsest size: the same groups, found
     /// through several levels.
     func testCoarseningKeepsTheGroupsOnALargerGraph() {
